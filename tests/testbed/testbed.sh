@@ -1,0 +1,732 @@
+#!/usr/bin/env bash
+# A real, local test bed for jl: a Docker engine with a few containers (some with
+# Jupyter, some without) and an OpenSSH server on 127.0.0.1 through which jl reaches it.
+#
+# Usage: testbed.sh up|down|status|env
+#
+#   up      build and start everything that is missing (idempotent; fast when already up)
+#   down    stop sshd and remove the test-bed containers (images, caches and keys are kept)
+#   status  report what is up; exit 0 only if everything is up
+#   env     print shell exports describing the bed: eval "$(testbed.sh env)"
+#
+# Knobs (environment):
+#   JL_TESTBED_DIR     state: keys, sshd config and logs, ssh_config  (default /var/tmp/jl-testbed)
+#   JL_TESTBED_CACHE   cached root-fs tarballs, reused when present    (default /var/cache/jl-testbed)
+#   JL_TESTBED_MIRROR  Debian mirror for debootstrap                  (default: Debian's own)
+#
+# Needs root and Debian bookworm with its apt repositories; no image registry is used:
+# the images are built with debootstrap and `docker import`.
+
+set -euo pipefail
+
+DIR=${JL_TESTBED_DIR:-/var/tmp/jl-testbed}
+CACHE=${JL_TESTBED_CACHE:-/var/cache/jl-testbed}
+MIRROR=${JL_TESTBED_MIRROR:-http://deb.debian.org/debian}
+SUITE=bookworm
+
+IMG_PLAIN=jl-testbed/plain:1
+IMG_JUPYTER=jl-testbed/jupyter:1
+
+HOST_PACKAGES=(docker.io openssh-server debootstrap debian-archive-keyring curl procps iproute2)
+JUPYTER_PACKAGES=(python3-jupyter-server jupyter-server jupyter-core python3-ipykernel
+                  python3-notebook jupyter-notebook procps)
+
+# name  image  docker-run options  wanted state
+CONTAINERS=(
+  "cont1        jupyter  --network=bridge                  running"
+  "jltb-root    jupyter  --network=bridge                  running"
+  "jltb-user    jupyter  --network=bridge,--user=1000:1000 running"
+  "jltb-hostnet jupyter  --network=host                    running"
+  "jltb-bare    plain    --network=bridge                  running"
+  "jltb-stopped jupyter  --network=bridge                  exited"
+)
+
+SSH_HOST=jl-testbed
+USER_NODOCKER=jltb-nodocker
+USER_NODOCKERBIN=jltb-nodockerbin
+FIRST_PORT=2222
+
+# Files in $DIR
+SSHD_CONFIG=$DIR/sshd_config
+SSHD_PID=$DIR/sshd.pid
+SSHD_LOG=$DIR/sshd.log
+PORT_FILE=$DIR/port
+HOSTKEY=$DIR/hostkey
+USERKEY=$DIR/userkey
+AUTH_KEYS=$DIR/authorized_keys
+KNOWN_HOSTS=$DIR/known_hosts
+SSH_CONFIG=$DIR/ssh_config
+ENV_FILE=$DIR/env.sh
+NODOCKER_PATH=$DIR/path-without-docker
+
+# ---------------------------------------------------------------------------
+# helpers
+
+log() { printf 'testbed: %s\n' "$*" >&2; }
+die() { printf 'testbed: error: %s\n' "$*" >&2; exit 1; }
+
+now_ms() { date +%s%3N; }
+fmt_ms() { printf '%d.%03d s' "$(($1 / 1000))" "$(($1 % 1000))"; }
+
+PHASE_NAME=
+PHASE_T0=0
+phase() { PHASE_NAME=$1; PHASE_T0=$(now_ms); }
+phase_done() { log "$PHASE_NAME: ${1:-done} in $(fmt_ms "$(($(now_ms) - PHASE_T0))")"; }
+
+need_root() {
+  [[ $(id -u) -eq 0 ]] || die "must run as root (it installs packages, starts dockerd and sshd, adds users)"
+}
+
+# Things to undo when the script exits, whatever the reason (mounts, build dirs).
+CLEANUP_MOUNTS=()
+CLEANUP_DIRS=()
+cleanup() {
+  local i m d
+  for ((i = ${#CLEANUP_MOUNTS[@]} - 1; i >= 0; i--)); do
+    m=${CLEANUP_MOUNTS[i]}
+    if mountpoint -q "$m"; then
+      umount "$m" 2>/dev/null || umount -l "$m" || log "warning: could not unmount $m"
+    fi
+  done
+  for d in "${CLEANUP_DIRS[@]}"; do
+    # never delete below a path that is still a mount point
+    if [[ -d $d ]] && ! grep -qF " $d/" /proc/self/mounts; then
+      rm -rf -- "$d"
+    fi
+  done
+}
+trap cleanup EXIT
+
+# Serialise concurrent runs (fd 9 is closed for every daemon we spawn).
+take_lock() {
+  mkdir -p "$DIR"
+  exec 9>"$DIR/lock"
+  flock -w 900 9 || die "another testbed.sh holds $DIR/lock"
+}
+
+port_accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+port_free() {
+  local p=$1
+  ! port_accepts "$p" && [[ -z $(ss -Htln "( sport = :$p )" 2>/dev/null) ]]
+}
+
+docker_ok() { docker info >/dev/null 2>&1; }
+
+image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
+
+sshd_pid() {
+  # prints the pid of our sshd if it is alive
+  local pid
+  [[ -s $SSHD_PID ]] || return 1
+  pid=$(<"$SSHD_PID")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$SSHD_CONFIG" || return 1
+  printf '%s\n' "$pid"
+}
+
+stored_port() {
+  local p
+  [[ -s $PORT_FILE ]] || return 1
+  p=$(<"$PORT_FILE")
+  [[ $p =~ ^[0-9]+$ ]] || return 1
+  printf '%s\n' "$p"
+}
+
+# ---------------------------------------------------------------------------
+# up: packages
+
+pkg_installed() {
+  [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) == ii* ]]
+}
+
+ensure_packages() {
+  phase "packages"
+  local p missing=()
+  for p in "${HOST_PACKAGES[@]}"; do
+    pkg_installed "$p" || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    phase_done "all present"
+    return
+  fi
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >"$DIR/apt.log" 2>&1 || die "apt-get update failed, see $DIR/apt.log"
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$DIR/apt.log" 2>&1 ||
+    die "apt-get install ${missing[*]} failed, see $DIR/apt.log"
+  phase_done "installed ${missing[*]}"
+}
+
+# ---------------------------------------------------------------------------
+# up: dockerd
+
+ensure_dockerd() {
+  phase "dockerd"
+  if docker_ok; then
+    phase_done "already running"
+    return
+  fi
+  command -v dockerd >/dev/null || die "dockerd not found"
+  log "starting dockerd (log: $DIR/dockerd.log)"
+  setsid dockerd >"$DIR/dockerd.log" 2>&1 </dev/null 9>&- &
+  local i
+  for ((i = 0; i < 120; i++)); do
+    docker_ok && break
+    sleep 0.5
+  done
+  docker_ok || die "dockerd did not answer within 60 s; see $DIR/dockerd.log"
+  phase_done "started"
+}
+
+# ---------------------------------------------------------------------------
+# up: images
+
+chroot_mount_proc() {
+  local root=$1
+  mount -t proc proc "$root/proc"
+  CLEANUP_MOUNTS+=("$root/proc")
+  if [[ ! -c $root/dev/null ]]; then
+    # debootstrap could not create device nodes here: borrow the host's /dev
+    mount --bind /dev "$root/dev"
+    CLEANUP_MOUNTS+=("$root/dev")
+  fi
+}
+
+chroot_umount_all() {
+  local i m
+  for ((i = ${#CLEANUP_MOUNTS[@]} - 1; i >= 0; i--)); do
+    m=${CLEANUP_MOUNTS[i]}
+    if mountpoint -q "$m"; then umount "$m"; fi
+  done
+  CLEANUP_MOUNTS=()
+}
+
+# tar a root fs into the cache, atomically
+tar_rootfs() {
+  local root=$1 out=$2
+  tar -C "$root" --numeric-owner \
+    --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' \
+    --exclude='./var/cache/apt/*.bin' --exclude='./var/lib/apt/lists/*' \
+    -cf "$out.tmp" . || die "tar of $root failed"
+  mv -f "$out.tmp" "$out"
+}
+
+import_image() {
+  local tarball=$1 name=$2
+  docker import \
+    --change 'CMD ["sleep","infinity"]' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'LABEL jl-testbed=1' \
+    "$tarball" "$name" >/dev/null || die "docker import $tarball failed"
+}
+
+debootstrap_plain() {
+  local root=$1
+  log "debootstrap $SUITE (minbase + procps) from $MIRROR (log: $DIR/debootstrap.log)"
+  debootstrap --variant=minbase --include=procps "$SUITE" "$root" "$MIRROR" \
+    >"$DIR/debootstrap.log" 2>&1 || die "debootstrap failed; see $DIR/debootstrap.log"
+  chroot "$root" apt-get clean
+}
+
+install_jupyter() {
+  local root=$1 log_file=$DIR/chroot-apt.log
+  log "installing Jupyter in the root fs (log: $log_file)"
+  chroot_mount_proc "$root"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # keep maintainer scripts from starting services inside the chroot
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+  chmod 755 "$root/usr/sbin/policy-rc.d"
+  {
+    chroot "$root" apt-get update &&
+      chroot "$root" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${JUPYTER_PACKAGES[@]}"
+  } >"$log_file" 2>&1 || die "apt-get install in the chroot failed; see $log_file"
+  if ! chroot "$root" getent passwd jupyter >/dev/null; then
+    chroot "$root" groupadd -g 1000 jupyter
+    chroot "$root" useradd -m -u 1000 -g 1000 -d /home/jupyter -s /bin/bash jupyter
+  fi
+  chroot "$root" jupyter server --version >/dev/null 2>&1 || die "jupyter server does not run in the new root fs"
+  chroot "$root" jupyter notebook --version >/dev/null 2>&1 || die "jupyter notebook does not run in the new root fs"
+  chroot "$root" apt-get clean
+  rm -f "$root/usr/sbin/policy-rc.d"
+  rm -rf "$root"/var/lib/apt/lists/*
+  : >"$root/etc/resolv.conf"
+  chroot_umount_all
+}
+
+# Sets BUILD_ROOT to a new, empty directory (removed again when the script exits).
+BUILD_ROOT=
+new_build_root() {
+  mkdir -p "$CACHE"
+  BUILD_ROOT=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+  CLEANUP_DIRS+=("$BUILD_ROOT")
+  chmod 755 "$BUILD_ROOT"
+}
+
+ensure_images() {
+  phase "images"
+  local have_plain=1 have_jupyter=1 root=
+  image_id "$IMG_PLAIN" >/dev/null || have_plain=0
+  image_id "$IMG_JUPYTER" >/dev/null || have_jupyter=0
+  if ((have_plain && have_jupyter)); then
+    phase_done "present"
+    return
+  fi
+  mkdir -p "$CACHE"
+
+  # 1. the plain root fs tarball
+  if [[ ! -s $CACHE/plain.tar ]] && { ((!have_plain)) || [[ ! -s $CACHE/jupyter.tar ]]; }; then
+    new_build_root
+    root=$BUILD_ROOT
+    debootstrap_plain "$root"
+    tar_rootfs "$root" "$CACHE/plain.tar"
+    log "cached $CACHE/plain.tar"
+  fi
+  if ((!have_plain)); then
+    log "importing $IMG_PLAIN"
+    import_image "$CACHE/plain.tar" "$IMG_PLAIN"
+  fi
+
+  # 2. the Jupyter root fs tarball, derived from the plain one
+  if ((!have_jupyter)); then
+    if [[ ! -s $CACHE/jupyter.tar ]]; then
+      if [[ -z $root ]]; then
+        new_build_root
+        root=$BUILD_ROOT
+        tar -C "$root" --numeric-owner -xf "$CACHE/plain.tar" || die "cannot unpack $CACHE/plain.tar"
+      fi
+      install_jupyter "$root"
+      tar_rootfs "$root" "$CACHE/jupyter.tar"
+      log "cached $CACHE/jupyter.tar"
+    fi
+    log "importing $IMG_JUPYTER"
+    import_image "$CACHE/jupyter.tar" "$IMG_JUPYTER"
+  fi
+  if [[ -n $root ]]; then
+    rm -rf -- "$root"
+  fi
+  phase_done "built"
+}
+
+# ---------------------------------------------------------------------------
+# up: containers
+
+# The label jl-testbed.spec records how a container was made; a container whose
+# label differs from what we would create now (other image id, options) is recreated.
+container_spec() {
+  local image=$1 opts=$2 id
+  id=$(image_id "$image") || die "image $image missing"
+  printf 'image=%s opts=%s\n' "$id" "$opts"
+}
+
+image_for() {
+  case $1 in
+    plain) printf '%s\n' "$IMG_PLAIN" ;;
+    jupyter) printf '%s\n' "$IMG_JUPYTER" ;;
+    *) die "unknown image kind $1" ;;
+  esac
+}
+
+container_names() {
+  local line name
+  for line in "${CONTAINERS[@]}"; do
+    read -r name _ <<<"$line"
+    printf '%s\n' "$name"
+  done
+}
+
+# name<TAB>state<TAB>spec for every test-bed container that exists
+container_table() {
+  local names
+  mapfile -t names < <(container_names)
+  docker inspect -f '{{slice .Name 1}}	{{.State.Status}}	{{index .Config.Labels "jl-testbed.spec"}}' \
+    "${names[@]}" 2>/dev/null || true
+}
+
+ensure_containers() {
+  phase "containers"
+  local table line name kind opts want image spec cur_state cur_spec changed=0
+  local -a args
+  table=$(container_table)
+  for line in "${CONTAINERS[@]}"; do
+    read -r name kind opts want <<<"$line"
+    image=$(image_for "$kind")
+    spec=$(container_spec "$image" "$opts")
+    cur_state=$(awk -F'\t' -v n="$name" '$1 == n { print $2 }' <<<"$table")
+    cur_spec=$(awk -F'\t' -v n="$name" '$1 == n { print $3 }' <<<"$table")
+    if [[ $cur_state == "$want" && $cur_spec == "$spec" ]]; then
+      continue
+    fi
+    changed=1
+    if [[ -n $cur_state ]]; then
+      log "$name: is ${cur_state}, wanted ${want}$([[ $cur_spec == "$spec" ]] || echo ' (definition changed)'): recreating"
+      docker rm -f "$name" >/dev/null || die "cannot remove container $name"
+    else
+      log "$name: creating"
+    fi
+    IFS=, read -r -a args <<<"$opts"
+    if [[ $opts != *--network=host* ]]; then
+      args+=(--hostname "$name")
+    fi
+    docker run -d --name "$name" "${args[@]}" \
+      --label jl-testbed=1 --label "jl-testbed.spec=$spec" \
+      "$image" sleep infinity >/dev/null || die "cannot start container $name"
+    if [[ $want == exited ]]; then
+      docker kill "$name" >/dev/null || die "cannot stop container $name"
+      docker wait "$name" >/dev/null 2>&1 || true
+    fi
+  done
+  # check the result
+  table=$(container_table)
+  for line in "${CONTAINERS[@]}"; do
+    read -r name kind opts want <<<"$line"
+    cur_state=$(awk -F'\t' -v n="$name" '$1 == n { print $2 }' <<<"$table")
+    [[ $cur_state == "$want" ]] || die "container $name is '${cur_state:-missing}', wanted $want"
+  done
+  if ((changed)); then phase_done "ready"; else phase_done "all as wanted"; fi
+}
+
+# ---------------------------------------------------------------------------
+# up: host users and sshd
+
+ensure_users() {
+  local u
+  for u in "$USER_NODOCKER" "$USER_NODOCKERBIN"; do
+    if ! getent passwd "$u" >/dev/null; then
+      local shell=/bin/bash
+      # /bin/sh reads no startup file in a non-interactive ssh session, so the PATH
+      # set by sshd (see sshd_config) is what the command sees
+      [[ $u == "$USER_NODOCKERBIN" ]] && shell=/bin/sh
+      useradd -m -s "$shell" "$u" || die "useradd $u failed"
+      log "created host user $u"
+    fi
+    # With UsePAM no, sshd refuses accounts whose password field starts with '!'
+    # (useradd's default); '*' means "no password" without locking the account.
+    if [[ $(getent shadow "$u" | cut -d: -f2) == '!'* ]]; then
+      usermod -p '*' "$u"
+    fi
+    if id -nG "$u" | tr ' ' '\n' | grep -qx docker; then
+      gpasswd -d "$u" docker >/dev/null
+    fi
+  done
+}
+
+# A PATH directory with everything in /usr/bin except docker, for jltb-nodockerbin:
+# usual tools work, `docker` is not found.
+ensure_nodocker_path() {
+  local tmp=$NODOCKER_PATH.new
+  rm -rf -- "$tmp"
+  mkdir -p "$tmp"
+  find /usr/bin -mindepth 1 -maxdepth 1 ! -name 'docker*' -exec ln -s -t "$tmp" {} +
+  chmod 755 "$tmp"
+  rm -rf -- "$NODOCKER_PATH"
+  mv "$tmp" "$NODOCKER_PATH"
+}
+
+ensure_keys() {
+  if [[ ! -s $HOSTKEY || ! -s $HOSTKEY.pub ]]; then
+    rm -f "$HOSTKEY" "$HOSTKEY.pub"
+    ssh-keygen -q -t ed25519 -N '' -C jl-testbed-host -f "$HOSTKEY"
+    log "generated host key $HOSTKEY"
+  fi
+  if [[ ! -s $USERKEY || ! -s $USERKEY.pub ]]; then
+    rm -f "$USERKEY" "$USERKEY.pub"
+    ssh-keygen -q -t ed25519 -N '' -C jl-testbed-user -f "$USERKEY"
+    log "generated user key $USERKEY"
+  fi
+  # sshd reads authorized_keys with the privileges of the user logging in
+  install -m 0644 "$USERKEY.pub" "$AUTH_KEYS"
+}
+
+sshd_config_text() {
+  local port=$1
+  cat <<EOF
+# generated by testbed.sh; rewritten by every 'up'
+Port $port
+ListenAddress 127.0.0.1
+HostKey $HOSTKEY
+PidFile $SSHD_PID
+AuthorizedKeysFile $AUTH_KEYS
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin yes
+AllowTcpForwarding yes
+MaxSessions 64
+MaxStartups 100:30:200
+LogLevel VERBOSE
+Subsystem sftp internal-sftp
+
+# A user for whom the docker command is not on PATH (SetEnv is applied after
+# sshd sets its default PATH, so it overrides it).
+Match User $USER_NODOCKERBIN
+  SetEnv PATH=$NODOCKER_PATH
+EOF
+}
+
+stop_sshd() {
+  local pid i
+  pid=$(sshd_pid) || return 0
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+  rm -f "$SSHD_PID"
+}
+
+pick_port() {
+  local p
+  if p=$(stored_port) && port_free "$p"; then
+    printf '%s\n' "$p"
+    return
+  fi
+  for ((p = FIRST_PORT; p < FIRST_PORT + 200; p++)); do
+    if port_free "$p"; then
+      printf '%s\n' "$p"
+      return
+    fi
+  done
+  die "no free TCP port in $FIRST_PORT..$((FIRST_PORT + 199)) on 127.0.0.1"
+}
+
+PORT=
+ensure_sshd() {
+  phase "sshd"
+  ensure_users
+  ensure_nodocker_path
+  ensure_keys
+  mkdir -p /run/sshd
+  chmod 0755 "$DIR"
+
+  local pid port
+  if pid=$(sshd_pid) && port=$(stored_port) && port_accepts "$port" &&
+    [[ -f $SSHD_CONFIG && $(<"$SSHD_CONFIG") == "$(sshd_config_text "$port")" ]]; then
+    PORT=$port
+    phase_done "already running (pid $pid, port $PORT)"
+    return
+  fi
+  stop_sshd
+  PORT=$(pick_port)
+  sshd_config_text "$PORT" >"$SSHD_CONFIG"
+  /usr/sbin/sshd -t -f "$SSHD_CONFIG" || die "sshd rejects $SSHD_CONFIG"
+  printf '%s\n' "$PORT" >"$PORT_FILE"
+  /usr/sbin/sshd -f "$SSHD_CONFIG" -E "$SSHD_LOG" </dev/null >/dev/null 2>&1 9>&- ||
+    die "sshd failed to start; see $SSHD_LOG"
+  local i
+  for ((i = 0; i < 150; i++)); do
+    port_accepts "$PORT" && break
+    sleep 0.1
+  done
+  port_accepts "$PORT" || die "sshd does not accept connections on 127.0.0.1:$PORT within 15 s; see $SSHD_LOG"
+  sshd_pid >/dev/null || die "sshd is not running per $SSHD_PID; see $SSHD_LOG"
+  phase_done "started on 127.0.0.1:$PORT"
+}
+
+# ---------------------------------------------------------------------------
+# up: client files and checks
+
+ssh_host_block() {
+  local alias=$1 user=$2
+  cat <<EOF
+Host $alias
+  HostName 127.0.0.1
+  Port $PORT
+  User $user
+  IdentityFile "$USERKEY"
+  UserKnownHostsFile "$KNOWN_HOSTS"
+  StrictHostKeyChecking yes
+  IdentitiesOnly yes
+EOF
+}
+
+write_client_files() {
+  local type key _
+  read -r type key _ <"$HOSTKEY.pub"
+  printf '[127.0.0.1]:%s %s %s\n' "$PORT" "$type" "$key" >"$KNOWN_HOSTS.tmp"
+  mv -f "$KNOWN_HOSTS.tmp" "$KNOWN_HOSTS"
+
+  (
+    umask 077
+    {
+      ssh_host_block "$SSH_HOST" root
+      ssh_host_block "$SSH_HOST-nodocker" "$USER_NODOCKER"
+      ssh_host_block "$SSH_HOST-nodockerbin" "$USER_NODOCKERBIN"
+    } >"$SSH_CONFIG.tmp"
+  )
+  chmod 0600 "$SSH_CONFIG.tmp"
+  mv -f "$SSH_CONFIG.tmp" "$SSH_CONFIG"
+
+  {
+    printf 'export JL_TESTBED_DIR=%q\n' "$DIR"
+    printf 'export JL_TESTBED_SSH_CONFIG=%q\n' "$SSH_CONFIG"
+    printf 'export JL_TESTBED_HOST=%q\n' "$SSH_HOST"
+    printf 'export JL_TESTBED_PORT=%q\n' "$PORT"
+    printf 'export JL_TESTBED_USERKEY=%q\n' "$USERKEY"
+    printf 'export JL_TESTBED_KNOWN_HOSTS=%q\n' "$KNOWN_HOSTS"
+    printf 'export JL_TESTBED_HOSTKEY_PUB=%q\n' "$HOSTKEY.pub"
+  } >"$ENV_FILE.tmp"
+  mv -f "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+tb_ssh() {
+  ssh -F "$SSH_CONFIG" -o BatchMode=yes -o ConnectTimeout=10 "$@" </dev/null
+}
+
+verify_ssh() {
+  phase "ssh checks"
+  local out1 out2 out3 rc2=0 rc3=0 f1 f2 f3
+  f1=$(mktemp) f2=$(mktemp) f3=$(mktemp)
+  # run the three logins in parallel
+  tb_ssh "$SSH_HOST" docker ps >"$f1" 2>&1 &
+  local p1=$!
+  tb_ssh "$SSH_HOST-nodocker" docker ps >"$f2" 2>&1 &
+  local p2=$!
+  tb_ssh "$SSH_HOST-nodockerbin" \
+    'if command -v docker; then echo "docker found"; exit 3; fi; echo ok | cat' >"$f3" 2>&1 &
+  local p3=$!
+  if ! wait "$p1"; then
+    out1=$(<"$f1")
+    rm -f "$f1" "$f2" "$f3"
+    die "ssh $SSH_HOST docker ps failed: $out1"
+  fi
+  wait "$p2" || rc2=$?
+  wait "$p3" || rc3=$?
+  out2=$(<"$f2") out3=$(<"$f3")
+  rm -f "$f1" "$f2" "$f3"
+  if ((rc2 == 0)) || ! grep -qi 'permission denied' <<<"$out2"; then
+    die "ssh $SSH_HOST-nodocker docker ps should fail with 'permission denied'; got (rc $rc2): $out2"
+  fi
+  if ((rc3 != 0)) || [[ $out3 != ok ]]; then
+    die "ssh $SSH_HOST-nodockerbin: expected no docker on PATH but a working shell; got (rc $rc3): $out3"
+  fi
+  phase_done "root: docker works; $USER_NODOCKER: permission denied; $USER_NODOCKERBIN: no docker on PATH"
+}
+
+# ---------------------------------------------------------------------------
+# commands
+
+cmd_up() {
+  need_root
+  local t0
+  t0=$(now_ms)
+  take_lock
+  ensure_packages
+  ensure_dockerd
+  ensure_images
+  ensure_containers
+  ensure_sshd
+  write_client_files
+  verify_ssh
+  log "up in $(fmt_ms "$(($(now_ms) - t0))")"
+  log "  ssh:  ssh -F $SSH_CONFIG $SSH_HOST    (also $SSH_HOST-nodocker, $SSH_HOST-nodockerbin)"
+  log "  env:  eval \"\$($0 env)\""
+  log "  try:  jl -F $SSH_CONFIG -H $SSH_HOST start cont1"
+  log "  containers: $(container_names | tr '\n' ' ')"
+}
+
+cmd_down() {
+  need_root
+  take_lock
+  phase "down"
+  stop_sshd
+  log "sshd stopped"
+  if docker_ok; then
+    local names existing
+    mapfile -t names < <(container_names)
+    existing=$(docker ps -aq --filter label=jl-testbed=1)
+    docker rm -f "${names[@]}" >/dev/null 2>&1 || true
+    if [[ -n $existing ]]; then
+      # shellcheck disable=SC2086 # one id per word
+      docker rm -f $existing >/dev/null 2>&1 || true
+    fi
+    log "containers removed"
+  else
+    log "dockerd not reachable: no containers to remove"
+  fi
+  rm -f "$ENV_FILE"
+  phase_done
+}
+
+# Prints a report; returns 0 only if everything is up.
+check_status() {
+  local ok=0 line name kind opts want state table pid port
+  if docker_ok; then
+    echo "dockerd: running"
+    local img
+    for img in "$IMG_PLAIN" "$IMG_JUPYTER"; do
+      if image_id "$img" >/dev/null; then echo "image $img: present"; else echo "image $img: MISSING"; ok=1; fi
+    done
+    table=$(container_table)
+    for line in "${CONTAINERS[@]}"; do
+      read -r name kind opts want <<<"$line"
+      state=$(awk -F'\t' -v n="$name" '$1 == n { print $2 }' <<<"$table")
+      if [[ $state == "$want" ]]; then
+        echo "container $name: $state"
+      else
+        echo "container $name: ${state:-missing} (wanted $want)"
+        ok=1
+      fi
+    done
+  else
+    echo "dockerd: NOT RUNNING"
+    ok=1
+  fi
+  if pid=$(sshd_pid) && port=$(stored_port) && port_accepts "$port"; then
+    echo "sshd: running (pid $pid) on 127.0.0.1:$port"
+  else
+    echo "sshd: NOT RUNNING"
+    ok=1
+  fi
+  if [[ -s $ENV_FILE && -s $SSH_CONFIG && -s $KNOWN_HOSTS ]]; then
+    echo "client files: $SSH_CONFIG, $ENV_FILE"
+  else
+    echo "client files: MISSING (run up)"
+    ok=1
+  fi
+  return "$ok"
+}
+
+cmd_status() {
+  if check_status; then
+    echo "test bed: UP"
+  else
+    echo "test bed: NOT (fully) UP"
+    return 1
+  fi
+}
+
+cmd_env() {
+  local report
+  if ! report=$(check_status); then
+    printf '%s\n' "$report" >&2
+    die "the test bed is not up; run: $0 up"
+  fi
+  cat "$ENV_FILE"
+}
+
+usage() {
+  sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0" >&2
+}
+
+main() {
+  case ${1:-} in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    -h | --help | help) usage ;;
+    *)
+      usage
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
