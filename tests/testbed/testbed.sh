@@ -205,34 +205,41 @@ chroot_umount_all() {
 
 # tar a root fs into the cache, atomically
 tar_rootfs() {
-  local root=$1 out=$2
+  local root=$1 out=$2 t0
+  t0=$(now_ms)
   tar -C "$root" --numeric-owner \
     --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' \
     --exclude='./var/cache/apt/*.bin' --exclude='./var/lib/apt/lists/*' \
     -cf "$out.tmp" . || die "tar of $root failed"
   mv -f "$out.tmp" "$out"
+  log "cached $out ($(du -m "$out" | cut -f1) MiB) in $(fmt_ms "$(($(now_ms) - t0))")"
 }
 
 import_image() {
-  local tarball=$1 name=$2
+  local tarball=$1 name=$2 t0
+  t0=$(now_ms)
   docker import \
     --change 'CMD ["sleep","infinity"]' \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
     --change 'LABEL jl-testbed=1' \
     "$tarball" "$name" >/dev/null || die "docker import $tarball failed"
+  log "imported $name from $tarball in $(fmt_ms "$(($(now_ms) - t0))")"
 }
 
 debootstrap_plain() {
-  local root=$1
+  local root=$1 t0
+  t0=$(now_ms)
   log "debootstrap $SUITE (minbase + procps) from $MIRROR (log: $DIR/debootstrap.log)"
   debootstrap --variant=minbase --include=procps "$SUITE" "$root" "$MIRROR" \
     >"$DIR/debootstrap.log" 2>&1 || die "debootstrap failed; see $DIR/debootstrap.log"
   chroot "$root" apt-get clean
+  log "debootstrap took $(fmt_ms "$(($(now_ms) - t0))")"
 }
 
 install_jupyter() {
-  local root=$1 log_file=$DIR/chroot-apt.log
+  local root=$1 log_file=$DIR/chroot-apt.log t0
+  t0=$(now_ms)
   log "installing Jupyter in the root fs (log: $log_file)"
   chroot_mount_proc "$root"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -255,6 +262,7 @@ install_jupyter() {
   rm -rf "$root"/var/lib/apt/lists/*
   : >"$root/etc/resolv.conf"
   chroot_umount_all
+  log "Jupyter install took $(fmt_ms "$(($(now_ms) - t0))")"
 }
 
 # Sets BUILD_ROOT to a new, empty directory (removed again when the script exits).
@@ -283,10 +291,8 @@ ensure_images() {
     root=$BUILD_ROOT
     debootstrap_plain "$root"
     tar_rootfs "$root" "$CACHE/plain.tar"
-    log "cached $CACHE/plain.tar"
   fi
   if ((!have_plain)); then
-    log "importing $IMG_PLAIN"
     import_image "$CACHE/plain.tar" "$IMG_PLAIN"
   fi
 
@@ -296,13 +302,12 @@ ensure_images() {
       if [[ -z $root ]]; then
         new_build_root
         root=$BUILD_ROOT
+        log "unpacking $CACHE/plain.tar to derive the Jupyter root fs"
         tar -C "$root" --numeric-owner -xf "$CACHE/plain.tar" || die "cannot unpack $CACHE/plain.tar"
       fi
       install_jupyter "$root"
       tar_rootfs "$root" "$CACHE/jupyter.tar"
-      log "cached $CACHE/jupyter.tar"
     fi
-    log "importing $IMG_JUPYTER"
     import_image "$CACHE/jupyter.tar" "$IMG_JUPYTER"
   fi
   if [[ -n $root ]]; then
@@ -415,8 +420,11 @@ ensure_users() {
 }
 
 # A PATH directory with everything in /usr/bin except docker, for jltb-nodockerbin:
-# usual tools work, `docker` is not found.
+# usual tools work, `docker` is not found. Rebuilt only when /usr/bin changed.
 ensure_nodocker_path() {
+  if [[ -d $NODOCKER_PATH && ! /usr/bin -nt $NODOCKER_PATH && ! -e $NODOCKER_PATH/docker ]]; then
+    return
+  fi
   local tmp=$NODOCKER_PATH.new
   rm -rf -- "$tmp"
   mkdir -p "$tmp"
@@ -532,6 +540,11 @@ ensure_sshd() {
 # ---------------------------------------------------------------------------
 # up: client files and checks
 
+# ssh_config value: quoted only when it needs to be
+ssh_value() {
+  if [[ $1 =~ [[:space:]] ]]; then printf '"%s"' "$1"; else printf '%s' "$1"; fi
+}
+
 ssh_host_block() {
   local alias=$1 user=$2
   cat <<EOF
@@ -539,8 +552,8 @@ Host $alias
   HostName 127.0.0.1
   Port $PORT
   User $user
-  IdentityFile "$USERKEY"
-  UserKnownHostsFile "$KNOWN_HOSTS"
+  IdentityFile $(ssh_value "$USERKEY")
+  UserKnownHostsFile $(ssh_value "$KNOWN_HOSTS")
   StrictHostKeyChecking yes
   IdentitiesOnly yes
 EOF
