@@ -313,7 +313,7 @@ ensure_images() {
   if [[ -n $root ]]; then
     rm -rf -- "$root"
   fi
-  phase_done "built"
+  phase_done "ready"
 }
 
 # ---------------------------------------------------------------------------
@@ -688,7 +688,7 @@ check_status() {
       fi
     done
   else
-    echo "dockerd: NOT RUNNING"
+    echo "dockerd: NOT REACHABLE (not running, or no permission on its socket)"
     ok=1
   fi
   if pid=$(sshd_pid) && port=$(stored_port) && port_accepts "$port"; then
