@@ -1,0 +1,92 @@
+#pragma once
+
+// What every command gets: the global options, the environment, the output channels, the
+// config file, the state store, and a way to connect to a host.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jl/core/config.hpp"
+#include "jl/core/state.hpp"
+#include "jl/ssh/session.hpp"
+#include "jl/sys/state_store.hpp"
+#include "jl/sys/terminal.hpp"
+
+namespace jl::cmd {
+
+struct GlobalOptions {
+  std::optional<std::string> host;
+  std::optional<std::string> ssh_config;
+  bool json = false;
+  bool verbose = false;
+  bool quiet = false;
+};
+
+// Output: results on stdout, progress and diagnostics on stderr.
+class Ui {
+ public:
+  Ui(bool json, bool verbose, bool quiet);
+  bool json() const { return m_json; }
+  bool quiet() const { return m_quiet; }
+  bool verbose() const { return m_verbose; }
+  // A line of results on stdout.
+  void out(std::string_view text) const;
+  // Progress for people on stderr; silent with -q or --json.
+  void info(std::string_view text) const;
+  // "jl: warning: ..." on stderr, always.
+  void warn(std::string_view text) const;
+  // Timed detail on stderr with -v.
+  void trace(std::string_view text) const;
+
+ private:
+  bool m_json;
+  bool m_verbose;
+  bool m_quiet;
+  std::chrono::steady_clock::time_point m_start;
+};
+
+class Context {
+ public:
+  Context(GlobalOptions global, Env env);
+
+  const GlobalOptions& global() const { return m_global; }
+  const Env& env() const { return m_env; }
+  const Ui& ui() const { return m_ui; }
+
+  // The config file's settings (read once; a broken file is a usage error).
+  const FileConfig& file_config();
+
+  // The host from -H, $JL_HOST or the config file; a usage error when there is none.
+  std::string require_host();
+  // The host only when given explicitly (-H or $JL_HOST): used to narrow down known sessions.
+  std::optional<std::string> explicit_host() const;
+  // The ssh config file (-F, $JL_SSH_CONFIG, config file), as an absolute path.
+  std::optional<std::string> ssh_config();
+
+  sys::StateStore& store() { return m_store; }
+  sys::Terminal& terminal() { return m_terminal; }
+
+  // Connect to a host (once per command; the caller keeps the session).
+  ssh::Session connect(const std::string& host, const std::optional<std::string>& ssh_config);
+
+  // The one session a command with an optional CONTAINER argument means. Throws a usage error
+  // listing the known sessions when there is none or more than one.
+  SessionRecord pick_session(const State& state, const std::optional<std::string>& container);
+
+ private:
+  GlobalOptions m_global;
+  Env m_env;
+  Ui m_ui;
+  std::optional<FileConfig> m_file_config;
+  sys::StateStore m_store;
+  sys::Terminal m_terminal;
+};
+
+// The current time as ISO 8601 UTC, e.g. 2026-11-22T07:30:00Z.
+std::string now_iso8601();
+
+}  // namespace jl::cmd

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jl::jupyter {
+
+// The Jupyter front ends jl can start. `server` is a bare jupyter_server.
+enum class App { lab, notebook, server };
+std::string_view to_string(App app);
+std::optional<App> app_from_string(std::string_view s);
+
+// The executable that starts an app inside the container.
+std::string_view executable(App app);
+
+// What the runtime file of a running server says (jpserver-PID.json or nbserver-PID.json).
+struct RuntimeInfo {
+  std::string file;        // path inside the container
+  bool legacy = false;     // nbserver-*.json: notebook <= 6
+  long long pid = 0;
+  int port = 0;
+  std::string hostname;    // the --ip it was started with
+  std::string base_url = "/";
+  std::string token;
+  bool password = false;
+  bool secure = false;
+  std::string sock;        // a UNIX socket instead of a port, when set
+  std::string root_dir;
+  std::string version;     // jupyter_server's (or notebook's) version
+};
+
+// Parse a runtime file. Returns nothing when it is not a usable runtime file; `error` says why.
+std::optional<RuntimeInfo> parse_runtime_file(std::string_view json, std::string_view path,
+                                              std::string* error = nullptr);
+
+// TCP ports in LISTEN state, from the text of /proc/net/tcp and /proc/net/tcp6.
+std::set<int> listening_ports(std::string_view proc_net_tcp);
+
+// The first port >= `start` that is not in `busy`; nothing if none up to 65535.
+std::optional<int> first_free_port(const std::set<int>& busy, int start);
+
+// Choose the app for --app auto: lab if installed, else notebook, else server.
+std::optional<App> choose_app(const std::set<App>& installed);
+
+// Docker's rule for container names (and ids): [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 253 bytes.
+bool valid_container_name(std::string_view name);
+
+// The path of the browser page for an app, relative to base_url ("lab", "tree" or "").
+std::string_view landing_path(App app, bool legacy_notebook);
+
+// http://127.0.0.1:PORT<base_url><landing>?token=TOKEN
+std::string local_url(int local_port, std::string_view base_url, App app, bool legacy_notebook,
+                      std::string_view token);
+
+// A base_url normalised to start and end with '/'.
+std::string normalise_base_url(std::string_view base_url);
+
+// A token shown to people: its first four characters, then an ellipsis.
+std::string mask_token(std::string_view token);
+
+}  // namespace jl::jupyter

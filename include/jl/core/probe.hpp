@@ -1,0 +1,113 @@
+#pragma once
+
+// The remote side of jl, as data: the shell scripts jl runs on the host (and through
+// `docker exec` inside the container), and parsers for what they print. Nothing here talks
+// to the network; the transport runs the commands built here.
+//
+// Every script marks its output with lines "@@NONCE KIND ARGS..." so that the output of
+// docker and Jupyter (which jl does not control) cannot be mistaken for jl's own markers.
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jl/core/jupyter.hpp"
+
+namespace jl::probe {
+
+// One marked section of a script's output.
+struct Section {
+  std::string kind;
+  std::vector<std::string> args;  // the words after the kind
+  std::string rest;               // the same, as one string (for paths with spaces)
+  std::string body;  // the lines up to the next marker, newline-terminated
+};
+
+// Split output into sections. Text before the first marker is returned as kind "".
+std::vector<Section> split_sections(std::string_view output, std::string_view nonce);
+
+// What `docker inspect` says about a container.
+struct ContainerInfo {
+  std::string name;  // without the leading '/'
+  std::string id;
+  std::string status;  // running, exited, paused, ...
+  bool running = false;
+  std::string user;          // Config.User, may be empty (the image's default, usually root)
+  std::string network_mode;  // default, bridge, host, none, container:ID, or a network name
+  std::vector<std::pair<std::string, std::string>> networks;  // (network, IPv4 address)
+};
+
+// Parse one JSON object of `docker inspect`. Throws std::runtime_error when it is not one.
+ContainerInfo parse_inspect(std::string_view json);
+
+// The address the server should listen on, as reached from the host: the container's IP on its
+// Docker network, or 127.0.0.1 for a host-network container. Nothing when it has none.
+std::optional<std::string> server_address(const ContainerInfo& info);
+
+enum class Docker { ok, missing, permission_denied, daemon_down, error };
+
+struct Result {
+  Docker docker = Docker::ok;
+  std::string docker_message;  // docker's own words when it failed
+  std::optional<ContainerInfo> container;
+  bool no_such_container = false;
+  std::vector<std::string> running_containers;  // filled when there is no such container
+  bool exec_ok = false;
+  std::string exec_error;
+  long long uid = -1;
+  std::string user;
+  std::string home;
+  std::set<jupyter::App> apps;
+  std::string runtime_dir;
+  std::vector<jupyter::RuntimeInfo> servers;  // runtime files whose process is alive
+  std::vector<std::string> bad_runtime_files;  // "path: reason"
+  std::set<int> busy_ports;
+};
+
+// The command that gathers everything `start` needs in one exec: docker's state, the
+// container's state, user, Jupyter apps, live servers and listening ports.
+std::string probe_command(std::string_view nonce, std::string_view container);
+Result parse_probe(std::string_view output, std::string_view nonce);
+
+// Arguments of the start script.
+struct StartSpec {
+  std::string container;
+  jupyter::App app = jupyter::App::lab;
+  std::string ip;
+  int port = 8888;
+  std::string dir;  // empty: the container's working directory
+  bool allow_root = false;
+  int timeout_s = 60;
+  std::vector<std::string> extra_args;
+};
+
+// The command that starts Jupyter detached inside the container and waits until its runtime
+// file appears. It reads the token as one line on stdin and hands it to Jupyter in the
+// environment (JUPYTER_TOKEN), so the token is in no process's argv.
+std::string start_command(std::string_view nonce, const StartSpec& spec);
+
+struct StartResult {
+  enum class Outcome { ready, died, slow, failed } outcome = Outcome::failed;
+  long long pid = 0;
+  std::string log;                              // log file inside the container
+  std::optional<jupyter::RuntimeInfo> runtime;  // when ready
+  std::string detail;  // the last lines of the log (died/slow), or why it failed
+};
+StartResult parse_start(std::string_view output, std::string_view nonce);
+
+// The command that waits for a server process to end, escalating to SIGTERM and SIGKILL, and
+// removes its runtime file once it is gone. `shutdown_sent` says whether a graceful
+// shutdown was requested first (then it waits longer before signalling).
+std::string stop_command(std::string_view nonce, std::string_view container, long long pid,
+                         std::string_view runtime_file, bool shutdown_sent);
+
+struct StopResult {
+  bool gone = false;
+  std::string how;  // already, shutdown, term, kill
+  std::string detail;
+};
+StopResult parse_stop(std::string_view output, std::string_view nonce);
+
+}  // namespace jl::probe

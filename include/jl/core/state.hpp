@@ -1,0 +1,61 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jl {
+
+// One Jupyter server that jl knows about: where it runs and how to reach it.
+struct SessionRecord {
+  std::string host;                       // as given with -H (alias, user@host, host:port)
+  std::optional<std::string> ssh_config;  // the -F file used to reach it, if any
+  std::string container;
+  std::string app;             // lab, notebook or server
+  std::string server_version;  // from the runtime file
+  bool legacy = false;         // notebook <= 6 (nbserver runtime file)
+  std::string address;         // where the server listens, as seen from the host
+  int port = 0;
+  std::string base_url = "/";
+  std::string token;
+  long long pid = 0;         // inside the container
+  std::string runtime_file;  // the server's runtime file inside the container
+  std::string log;    // log file inside the container, when jl started it
+  bool started_by_jl = false;
+  std::string started_at;  // ISO 8601 UTC
+  // Tunnel, when one runs (see `jl open`).
+  int local_port = 0;
+  long long tunnel_pid = 0;
+
+  bool operator==(const SessionRecord&) const = default;
+};
+
+struct State {
+  static constexpr int version = 1;
+  std::vector<SessionRecord> sessions;
+
+  // The session for (host, container), if any.
+  SessionRecord* find(std::string_view host, std::string_view container);
+  // Insert or replace the session for (record.host, record.container).
+  void upsert(SessionRecord record);
+  // Remove the session for (host, container); true if there was one.
+  bool remove(std::string_view host, std::string_view container);
+};
+
+// Serialise to the JSON text of the state file.
+std::string serialize_state(const State& state);
+
+// Parse the state file. Throws std::runtime_error with a reason when the text is not a
+// state file of a version this jl understands.
+State parse_state(std::string_view text);
+
+// Sessions that a command with an optional CONTAINER argument may mean.
+std::vector<const SessionRecord*> match_sessions(const State& state,
+                                                 const std::optional<std::string>& host,
+                                                 const std::optional<std::string>& container);
+
+// "host/container" for messages.
+std::string session_label(const SessionRecord& s);
+
+}  // namespace jl

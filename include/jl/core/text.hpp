@@ -1,0 +1,27 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jl::text {
+
+// Split on '\n'; a trailing newline does not produce an empty last element.
+std::vector<std::string_view> lines(std::string_view s);
+
+// Split on runs of ASCII whitespace; never returns empty fields.
+std::vector<std::string_view> fields(std::string_view s);
+
+std::string_view trim(std::string_view s);
+
+// Parse a base-10 integer in [lo, hi]; the whole string must be digits (an optional '-').
+std::optional<long long> parse_int(std::string_view s, long long lo, long long hi);
+
+// The last `n` lines of `s`, joined with '\n'.
+std::string tail(std::string_view s, std::size_t n);
+
+// Join with a separator.
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+}  // namespace jl::text

@@ -1,0 +1,56 @@
+#pragma once
+
+// Docker and Jupyter on the remote host, over one SSH session: the probe, starting and stopping
+// a server, and asking a server whether it answers. Turns what the scripts report into
+// jl::Error with words a person can act on.
+
+#include <optional>
+#include <string>
+
+#include "jl/core/probe.hpp"
+#include "jl/ssh/session.hpp"
+
+namespace jl::remote {
+
+// How a server answered GET /api/status.
+struct Health {
+  bool reachable = false;  // a TCP connection could be made
+  int http_status = 0;     // 200 when it answers with this token
+  std::string detail;      // why not, in words
+  bool answers() const { return reachable && http_status == 200; }
+};
+
+class Host {
+ public:
+  Host(ssh::Session& session, std::string name) : m_session(session), m_name(std::move(name)) {}
+
+  const std::string& name() const { return m_name; }
+  ssh::Session& session() { return m_session; }
+
+  // Gather the container's state in one exec. Throws jl::Error for docker problems, a missing or
+  // stopped container, or a container jl cannot exec into.
+  probe::Result probe(const std::string& container, ssh::Deadline deadline);
+
+  // Start Jupyter detached; the token goes over stdin. Returns the start script's report.
+  probe::StartResult start(const probe::StartSpec& spec, const std::string& token,
+                           ssh::Deadline deadline);
+
+  // GET {base_url}api/status with the token, through a direct-tcpip channel.
+  Health status(const std::string& address, int port, const std::string& base_url,
+                const std::string& token, ssh::Deadline deadline);
+
+  // POST {base_url}api/shutdown. True when the server accepted.
+  bool request_shutdown(const std::string& address, int port, const std::string& base_url,
+                        const std::string& token, ssh::Deadline deadline);
+
+  // Wait for the server process to end (escalating to signals) and clean up its runtime file.
+  probe::StopResult wait_gone(const std::string& container, long long pid,
+                              const std::string& runtime_file, bool shutdown_sent,
+                              ssh::Deadline deadline);
+
+ private:
+  ssh::Session& m_session;
+  std::string m_name;
+};
+
+}  // namespace jl::remote

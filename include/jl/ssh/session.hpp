@@ -1,0 +1,78 @@
+#pragma once
+
+// The SSH transport: one libssh session per jl invocation, owned by one thread. It connects
+// with the user's ssh config, verifies the host key, authenticates, and then runs exec and
+// direct-tcpip channels on that one connection. Every wait has a deadline.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct ssh_session_struct;
+struct ssh_event_struct;
+
+namespace jl::sys {
+class Terminal;
+}
+
+namespace jl::ssh {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = Clock::time_point;
+
+inline Deadline deadline_in(std::chrono::milliseconds d) { return Clock::now() + d; }
+
+struct ConnectOptions {
+  std::string host;                        // alias, user@host, host:port
+  std::optional<std::string> config_file;  // like ssh -F; otherwise ~/.ssh/config
+  std::chrono::seconds timeout{10};        // TCP connect + key exchange, and each auth step
+};
+
+struct ExecResult {
+  int exit_status = -1;  // -1 when the command ended without one (e.g. killed by a signal)
+  std::string out;
+  std::string err;
+};
+
+// The outcome of a TCP exchange through a direct-tcpip channel.
+struct TcpResult {
+  bool opened = false;  // false: the host could not connect to the address (error says why)
+  std::string error;
+  std::string data;  // what the peer sent back
+};
+
+// Something that reports progress (verbose output); may be empty.
+using Trace = std::function<void(std::string_view)>;
+
+class Session {
+ public:
+  // Connect, check the host key and authenticate. Throws jl::Error (Exit::ssh or
+  // Exit::timeout) with a readable message.
+  static Session connect(const ConnectOptions& options, sys::Terminal& terminal, Trace trace);
+
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+  ~Session();
+
+  // Run a command through the remote user's shell, feeding `input` to its stdin (then EOF).
+  ExecResult exec(std::string_view command, std::string_view input, Deadline deadline);
+
+  // Open a direct-tcpip channel to host:port (as the SSH server sees it), send `request`, and
+  // read until the peer closes or `complete` says the reply is whole.
+  TcpResult tcp_exchange(const std::string& host, int port, std::string_view request,
+                         Deadline deadline,
+                         const std::function<bool(std::string_view)>& complete);
+
+  // "user@hostname:port" as actually used after the ssh config was applied.
+  const std::string& endpoint() const;
+
+ private:
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace jl::ssh

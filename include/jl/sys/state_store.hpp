@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "jl/core/state.hpp"
+#include "jl/sys/fd.hpp"
+
+namespace jl::sys {
+
+// The state directory: state.json (0600, replaced atomically) guarded by an flock on
+// state.lock, plus one lock file per session that is held while a command works on it.
+class StateStore {
+ public:
+  using Warn = std::function<void(std::string_view)>;
+
+  StateStore(std::string dir, Warn warn);
+
+  const std::string& dir() const { return m_dir; }
+  std::string state_file() const { return m_dir + "/state.json"; }
+
+  // Read the state under a shared lock. A corrupt file is reported, set aside and read as empty.
+  State load();
+
+  // Read, change and write back the state under the exclusive lock.
+  State update(const std::function<void(State&)>& change);
+
+  // Hold a per-session lock until the returned Fd is closed. Waits up to `wait`; throws
+  // jl::Error when another jl still holds it then.
+  Fd lock_session(std::string_view host, std::string_view container,
+                  std::chrono::milliseconds wait);
+
+ private:
+  void ensure_dir();
+  Fd lock_file(const std::string& path, bool exclusive, std::chrono::milliseconds wait,
+               std::string_view what);
+  State read_locked();
+  void write_locked(const State& state);
+
+  std::string m_dir;
+  Warn m_warn;
+};
+
+}  // namespace jl::sys

@@ -1,0 +1,155 @@
+#include "jl/cmd/context.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "jl/core/error.hpp"
+#include "jl/core/text.hpp"
+
+namespace jl::cmd {
+
+Ui::Ui(bool json, bool verbose, bool quiet)
+    : m_json(json), m_verbose(verbose), m_quiet(quiet), m_start(std::chrono::steady_clock::now()) {}
+
+void Ui::out(std::string_view text) const {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+void Ui::info(std::string_view text) const {
+  if (m_quiet || m_json) {
+    return;
+  }
+  fmt::print(stderr, "{}\n", text);
+}
+
+void Ui::warn(std::string_view text) const { fmt::print(stderr, "jl: warning: {}\n", text); }
+
+void Ui::trace(std::string_view text) const {
+  if (!m_verbose) {
+    return;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - m_start)
+                .count();
+  fmt::print(stderr, "jl: [{:>6.3f}s] {}\n", static_cast<double>(ms) / 1000.0, text);
+}
+
+Context::Context(GlobalOptions global, Env env)
+    : m_global(std::move(global)),
+      m_env(std::move(env)),
+      m_ui(m_global.json, m_global.verbose, m_global.quiet),
+      m_store(state_dir(m_env), [this](std::string_view w) { m_ui.warn(w); }),
+      m_terminal(sys::Terminal::open(true)) {}
+
+const FileConfig& Context::file_config() {
+  if (m_file_config) {
+    return *m_file_config;
+  }
+  const std::string path = config_dir(m_env) + "/config.json";
+  std::ifstream in(path);
+  if (!in) {
+    m_file_config = FileConfig{};
+    return *m_file_config;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  m_file_config = parse_config(text.str(), path);
+  for (const auto& key : m_file_config->unknown_keys) {
+    m_ui.warn(fmt::format("{}: unknown key \"{}\" ignored", path, key));
+  }
+  return *m_file_config;
+}
+
+std::string Context::require_host() {
+  auto host = resolve_host(m_global.host, m_env, file_config());
+  if (!host) {
+    throw Error(Exit::usage, "no host given",
+                fmt::format("pass -H HOST, set JL_HOST, or put {{\"host\": \"HOST\"}} in {}/config.json",
+                            config_dir(m_env)));
+  }
+  m_ui.trace(fmt::format("host {} (from {})", host->value, to_string(host->source)));
+  return host->value;
+}
+
+std::optional<std::string> Context::explicit_host() const {
+  if (m_global.host && !m_global.host->empty()) {
+    return m_global.host;
+  }
+  return m_env.get("JL_HOST");
+}
+
+std::optional<std::string> Context::ssh_config() {
+  auto cfg = resolve_ssh_config(m_global.ssh_config, m_env, file_config());
+  if (!cfg) {
+    return std::nullopt;
+  }
+  std::string path = cfg->value;
+  if (path.starts_with("~/")) {
+    path = m_env.get("HOME").value_or("") + path.substr(1);
+  }
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(path, ec);
+  return ec ? path : absolute.lexically_normal().string();
+}
+
+ssh::Session Context::connect(const std::string& host,
+                              const std::optional<std::string>& ssh_config) {
+  ssh::ConnectOptions options;
+  options.host = host;
+  options.config_file = ssh_config;
+  ssh::Trace trace;
+  if (m_ui.verbose()) {
+    trace = [this](std::string_view s) { m_ui.trace(s); };
+  }
+  return ssh::Session::connect(options, m_terminal, trace);
+}
+
+SessionRecord Context::pick_session(const State& state,
+                                    const std::optional<std::string>& container) {
+  auto host = explicit_host();
+  auto matches = match_sessions(state, host, container);
+  if (matches.size() == 1) {
+    return *matches.front();
+  }
+  std::vector<std::string> known;
+  for (const auto& s : state.sessions) {
+    known.push_back(session_label(s));
+  }
+  std::string known_text = known.empty() ? "none" : text::join(known, ", ");
+  if (matches.empty()) {
+    if (container) {
+      throw Error(Exit::usage,
+                  fmt::format("no known session for container '{}'{}; known sessions: {}",
+                              *container, host ? " on " + *host : std::string{}, known_text),
+                  "start one with: jl start CONTAINER");
+    }
+    throw Error(Exit::usage, fmt::format("no known session{}", host ? " on " + *host : std::string{}),
+                "start one with: jl start CONTAINER");
+  }
+  std::vector<std::string> labels;
+  for (const auto* s : matches) {
+    labels.push_back(session_label(*s));
+  }
+  throw Error(Exit::usage,
+              fmt::format("several sessions match: {}", text::join(labels, ", ")),
+              container ? "pick the host with -H HOST" : "name the container (and -H HOST)");
+}
+
+std::string now_iso8601() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace jl::cmd

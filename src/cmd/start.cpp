@@ -1,0 +1,344 @@
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "jl/cmd/commands.hpp"
+#include "jl/core/error.hpp"
+#include "jl/core/jupyter.hpp"
+#include "jl/core/text.hpp"
+#include "jl/core/token.hpp"
+#include "jl/remote/host.hpp"
+
+namespace jl::cmd {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+double seconds_since(ssh::Clock::time_point t) {
+  return std::chrono::duration<double>(ssh::Clock::now() - t).count();
+}
+
+// Where a server found through its runtime file can be reached from the host, if at all.
+std::optional<std::string> reachable_address(const jupyter::RuntimeInfo& server,
+                                             const probe::ContainerInfo& container,
+                                             const std::string& container_address) {
+  if (!server.sock.empty() || server.port == 0) {
+    return std::nullopt;  // a UNIX socket inside the container
+  }
+  const auto& ip = server.hostname;
+  if (ip.empty() || ip == "0.0.0.0" || ip == "::" || ip == "*" || ip == container_address) {
+    return container_address;
+  }
+  if (ip == "localhost" || ip == "127.0.0.1" || ip == "::1") {
+    if (container.network_mode == "host") {
+      return std::string("127.0.0.1");
+    }
+    return std::nullopt;  // only reachable from inside the container
+  }
+  // A host name (the container id, usually) that resolves inside the container.
+  if (ip == container.name || container.id.starts_with(ip)) {
+    return container_address;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json session_json(const SessionRecord& s, bool reused) {
+  return {
+      {"host", s.host},
+      {"container", s.container},
+      {"app", s.app},
+      {"server_version", s.server_version},
+      {"address", s.address},
+      {"port", s.port},
+      {"pid", s.pid},
+      {"base_url", s.base_url},
+      {"token", jupyter::mask_token(s.token)},
+      {"started_at", s.started_at},
+      {"started_by_jl", s.started_by_jl},
+      {"reused", reused},
+  };
+}
+
+void report(Context& ctx, const SessionRecord& s, bool reused, double elapsed) {
+  if (ctx.ui().json()) {
+    ctx.ui().out(session_json(s, reused).dump());
+    return;
+  }
+  if (ctx.ui().quiet()) {
+    return;
+  }
+  std::string what = fmt::format("Jupyter {} ({} {})", s.app, s.legacy ? "notebook" : "jupyter_server",
+                                 s.server_version.empty() ? "?" : s.server_version);
+  if (reused) {
+    ctx.ui().out(fmt::format("{} already runs in {} on {} at {}:{} (pid {}); reusing it", what,
+                             s.container, s.host, s.address, s.port, s.pid));
+  } else {
+    ctx.ui().out(fmt::format("started {} in {} on {} at {}:{} (pid {}) in {:.1f} s", what,
+                             s.container, s.host, s.address, s.port, s.pid, elapsed));
+  }
+}
+
+// Undo a start that cannot be completed, so that no server is left running unrecorded.
+void roll_back(remote::Host& host, const std::string& container, long long pid,
+               const std::string& runtime_file, const Ui& ui) {
+  if (pid <= 0) {
+    return;
+  }
+  try {
+    auto r = host.wait_gone(container, pid, runtime_file, false, ssh::deadline_in(15s));
+    if (!r.gone) {
+      ui.warn(fmt::format("could not stop the half-started Jupyter (pid {}) in {}", pid, container));
+    }
+  } catch (const Error& e) {
+    ui.warn(fmt::format("could not stop the half-started Jupyter (pid {}) in {}: {}", pid,
+                        container, e.what()));
+  }
+}
+
+}  // namespace
+
+int run_start(Context& ctx, const StartOptions& o) {
+  const auto started = ssh::Clock::now();
+  if (!jupyter::valid_container_name(o.container)) {
+    throw Error(Exit::usage, fmt::format("invalid container name '{}'", o.container),
+                "container names are letters, digits, '_', '.' and '-', starting with a letter "
+                "or digit");
+  }
+  std::optional<jupyter::App> wanted;
+  if (o.app != "auto") {
+    wanted = jupyter::app_from_string(o.app);
+    if (!wanted) {
+      throw Error(Exit::usage, fmt::format("invalid --app '{}'", o.app),
+                  "use auto, lab, notebook or server");
+    }
+  }
+  if (o.timeout_s < 1 || o.timeout_s > 3600) {
+    throw Error(Exit::usage, "--timeout must be between 1 and 3600 seconds");
+  }
+  const std::string host_name = ctx.require_host();
+  const auto ssh_config = ctx.ssh_config();
+  auto lock = ctx.store().lock_session(host_name, o.container,
+                                       std::chrono::seconds(o.timeout_s + 30));
+
+  auto session = ctx.connect(host_name, ssh_config);
+  remote::Host host(session, host_name);
+  ctx.ui().trace("probing docker, the container and Jupyter");
+  auto probe = host.probe(o.container, ssh::deadline_in(15s));
+  ctx.ui().trace(fmt::format("probe: uid {} ({}), apps {}, {} live server(s), {} busy port(s)",
+                             probe.uid, probe.user, probe.apps.size(), probe.servers.size(),
+                             probe.busy_ports.size()));
+  for (const auto& bad : probe.bad_runtime_files) {
+    ctx.ui().warn(fmt::format("ignoring a runtime file in {}: {}", o.container, bad));
+  }
+  const auto address = probe::server_address(*probe.container);
+  if (!address) {
+    throw Error(Exit::remote,
+                fmt::format("container '{}' has no IP address the host can reach (network mode "
+                            "'{}')",
+                            o.container, probe.container->network_mode),
+                "run the container on a bridge network or with --network host");
+  }
+
+  // Reuse a server that already runs and answers, whoever started it.
+  for (const auto& server : probe.servers) {
+    auto where = reachable_address(server, *probe.container, *address);
+    if (!where) {
+      ctx.ui().warn(fmt::format("a Jupyter server (pid {}) in {} listens on {}, which the host "
+                                "cannot reach; not reusing it",
+                                server.pid, o.container,
+                                server.sock.empty() ? server.hostname : server.sock));
+      continue;
+    }
+    if (server.token.empty()) {
+      ctx.ui().warn(fmt::format("a Jupyter server (pid {}) in {} has no token{}; not reusing it",
+                                server.pid, o.container,
+                                server.password ? " (it uses a password)" : ""));
+      continue;
+    }
+    auto health = host.status(*where, server.port, server.base_url, server.token,
+                              ssh::deadline_in(10s));
+    ctx.ui().trace(fmt::format("existing server pid {} on {}:{}: {}", server.pid, *where,
+                               server.port, health.answers() ? "answers" : health.detail));
+    if (!health.answers()) {
+      continue;
+    }
+    SessionRecord record;
+    auto state = ctx.store().load();
+    if (auto* known = state.find(host_name, o.container);
+        known != nullptr && known->pid == server.pid && known->port == server.port) {
+      record = *known;  // keep what we knew (start time, log)
+    } else {
+      record.started_at = now_iso8601();
+      record.started_by_jl = false;
+    }
+    record.host = host_name;
+    record.ssh_config = ssh_config;
+    record.container = o.container;
+    if (server.legacy) {
+      record.app = "notebook";
+    } else if (record.app.empty()) {
+      // A jupyter_server serves every installed front end; name the best one.
+      record.app = jupyter::to_string(jupyter::choose_app(probe.apps).value_or(jupyter::App::server));
+    }
+    record.server_version = server.version;
+    record.legacy = server.legacy;
+    record.address = *where;
+    record.port = server.port;
+    record.base_url = server.base_url;
+    record.token = server.token;
+    record.pid = server.pid;
+    record.runtime_file = server.file;
+    ctx.store().update([&](State& s) { s.upsert(record); });
+    report(ctx, record, true, seconds_since(started));
+    return 0;
+  }
+
+  // Choose the app.
+  jupyter::App app;
+  if (wanted) {
+    if (!probe.apps.contains(*wanted)) {
+      std::vector<std::string> have;
+      for (auto a : probe.apps) {
+        have.emplace_back(jupyter::to_string(a));
+      }
+      if (have.empty()) {
+        throw Error(Exit::remote,
+                    fmt::format("Jupyter is not installed in container '{}' (no jupyter-lab, "
+                                "jupyter-notebook or jupyter-server on its PATH)",
+                                o.container),
+                    "install JupyterLab in the image (e.g. pip install jupyterlab)");
+      }
+      throw Error(Exit::remote,
+                  fmt::format("{} is not installed in container '{}'; it has: {}",
+                              jupyter::executable(*wanted), o.container, text::join(have, ", ")),
+                  fmt::format("use --app {} (or --app auto)", have.front()));
+    }
+    app = *wanted;
+  } else {
+    auto chosen = jupyter::choose_app(probe.apps);
+    if (!chosen) {
+      throw Error(Exit::remote,
+                  fmt::format("Jupyter is not installed in container '{}' (no jupyter-lab, "
+                              "jupyter-notebook or jupyter-server on its PATH)",
+                              o.container),
+                  "install JupyterLab in the image (e.g. pip install jupyterlab)");
+    }
+    app = *chosen;
+  }
+
+  // Choose the port: never let Jupyter move it behind our back.
+  int port = 0;
+  if (o.port) {
+    if (probe.busy_ports.contains(*o.port)) {
+      throw Error(Exit::remote,
+                  fmt::format("port {} is already in use inside container '{}'", *o.port,
+                              o.container),
+                  "choose another with --port, or leave --port out and jl picks a free one");
+    }
+    port = *o.port;
+  } else {
+    auto free = jupyter::first_free_port(probe.busy_ports, 8888);
+    if (!free) {
+      throw Error(Exit::remote, fmt::format("no free port in container '{}'", o.container));
+    }
+    port = *free;
+  }
+
+  probe::StartSpec spec;
+  spec.container = o.container;
+  spec.app = app;
+  spec.ip = *address;
+  spec.port = port;
+  spec.dir = o.dir.value_or("");
+  spec.allow_root = probe.uid == 0;
+  spec.timeout_s = o.timeout_s;
+  spec.extra_args = o.extra_args;
+  const std::string token = generate_token();
+  ctx.ui().info(fmt::format("starting Jupyter {} in {} on {} ({}:{})...", jupyter::to_string(app),
+                            o.container, host_name, *address, port));
+  auto result = host.start(spec, token, ssh::deadline_in(std::chrono::seconds(o.timeout_s + 10)));
+  using Outcome = probe::StartResult::Outcome;
+  switch (result.outcome) {
+    case Outcome::ready:
+      break;
+    case Outcome::died:
+      throw Error(Exit::remote,
+                  fmt::format("Jupyter failed to start in container '{}'; the end of its log{}:",
+                              o.container, result.log.empty() ? "" : " (" + result.log + ")"),
+                  "fix the cause above; extra Jupyter options go after --", result.detail);
+    case Outcome::slow:
+      roll_back(host, o.container, result.pid, "", ctx.ui());
+      throw Error(Exit::timeout,
+                  fmt::format("Jupyter did not start within {} s in container '{}' (stopped it); "
+                              "the end of its log:",
+                              o.timeout_s, o.container),
+                  "raise --timeout if the container is just slow", result.detail);
+    case Outcome::failed:
+      if (result.detail.starts_with("dir ")) {
+        throw Error(Exit::remote,
+                    fmt::format("directory '{}' does not exist in container '{}'", spec.dir,
+                                o.container),
+                    "pass an existing directory with --dir");
+      }
+      if (result.detail.starts_with("docker-missing")) {
+        throw Error(Exit::remote, fmt::format("docker is not installed on {}", host_name));
+      }
+      throw Error(Exit::remote,
+                  fmt::format("cannot start Jupyter in container '{}': {}", o.container,
+                              result.detail.empty() ? "no report from the container" : result.detail));
+  }
+  const auto& rt = *result.runtime;
+  if (rt.port != port) {
+    roll_back(host, o.container, result.pid, rt.file, ctx.ui());
+    throw Error(Exit::remote, fmt::format("Jupyter listens on port {} instead of {}; stopped it",
+                                          rt.port, port),
+                "remove --port/--ServerApp.port from the extra Jupyter options");
+  }
+  ctx.ui().trace(fmt::format("runtime file {} appeared; checking /api/status", rt.file));
+
+  // The server must answer, with our token, at the address a tunnel will use.
+  remote::Health health;
+  auto ready_by = ssh::deadline_in(std::chrono::seconds(std::min(o.timeout_s, 30)));
+  while (true) {
+    health = host.status(*address, port, rt.base_url, token, ready_by);
+    if (health.answers() || ssh::Clock::now() >= ready_by) {
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  if (!health.answers()) {
+    roll_back(host, o.container, result.pid, rt.file, ctx.ui());
+    throw Error(Exit::remote,
+                fmt::format("Jupyter started in '{}' but does not answer at {}:{}: {} (stopped it)",
+                            o.container, *address, port, health.detail));
+  }
+
+  SessionRecord record;
+  record.host = host_name;
+  record.ssh_config = ssh_config;
+  record.container = o.container;
+  record.app = std::string(jupyter::to_string(app));
+  record.server_version = rt.version;
+  record.legacy = rt.legacy;
+  record.address = *address;
+  record.port = port;
+  record.base_url = rt.base_url;
+  record.token = token;
+  record.pid = result.pid;
+  record.runtime_file = rt.file;
+  record.log = result.log;
+  record.started_by_jl = true;
+  record.started_at = now_iso8601();
+  try {
+    ctx.store().update([&](State& s) { s.upsert(record); });
+  } catch (...) {
+    roll_back(host, o.container, result.pid, rt.file, ctx.ui());
+    throw;
+  }
+  report(ctx, record, false, seconds_since(started));
+  return 0;
+}
+
+}  // namespace jl::cmd

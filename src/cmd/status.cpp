@@ -1,0 +1,135 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "jl/cmd/commands.hpp"
+#include "jl/core/error.hpp"
+#include "jl/core/jupyter.hpp"
+#include "jl/remote/host.hpp"
+
+namespace jl::cmd {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Row {
+  SessionRecord session;
+  std::string answers;  // yes, no, unknown
+  std::string detail;
+};
+
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows) {
+    width.resize(std::max(width.size(), r.size()));
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      width[i] = std::max(width[i], r[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) {
+        line += std::string(width[i] - r[i].size() + 2, ' ');
+      }
+    }
+    out += line;
+    out += '\n';
+  }
+  if (!out.empty()) {
+    out.pop_back();
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_status(Context& ctx, const StatusOptions& o) {
+  auto state = ctx.store().load();
+  auto matches = match_sessions(state, ctx.explicit_host(), o.container);
+  if (matches.empty() && o.container) {
+    throw Error(Exit::usage, fmt::format("no known session for container '{}'", *o.container),
+                "jl status lists all known sessions");
+  }
+  std::map<std::pair<std::string, std::optional<std::string>>, std::vector<SessionRecord>> by_host;
+  for (const auto* s : matches) {
+    by_host[{s->host, s->ssh_config}].push_back(*s);
+  }
+  std::vector<Row> rows;
+  for (const auto& [key, sessions] : by_host) {
+    const auto& [host_name, ssh_config] = key;
+    std::optional<ssh::Session> session;
+    std::string connect_error;
+    try {
+      session.emplace(ctx.connect(host_name, ssh_config));
+    } catch (const Error& e) {
+      connect_error = e.what();
+    }
+    for (const auto& s : sessions) {
+      Row row{s, "unknown", connect_error};
+      if (session) {
+        remote::Host host(*session, host_name);
+        auto health = host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
+        row.answers = health.answers() ? "yes" : "no";
+        row.detail = health.detail;
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+
+  if (ctx.ui().json()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : rows) {
+      const auto& s = r.session;
+      nlohmann::json tunnel = nullptr;
+      if (s.local_port > 0) {
+        tunnel = {{"local_port", s.local_port}, {"pid", s.tunnel_pid}};
+      }
+      out.push_back({
+          {"host", s.host},
+          {"container", s.container},
+          {"app", s.app},
+          {"server_version", s.server_version},
+          {"address", s.address},
+          {"port", s.port},
+          {"pid", s.pid},
+          {"started_at", s.started_at},
+          {"started_by_jl", s.started_by_jl},
+          {"answers", r.answers == "yes"},
+          {"state", r.answers},
+          {"detail", r.detail},
+          {"token", jupyter::mask_token(s.token)},
+          {"tunnel", tunnel},
+      });
+    }
+    ctx.ui().out(out.dump(2));
+    return 0;
+  }
+  if (rows.empty()) {
+    ctx.ui().info("no known sessions (start one with: jl start CONTAINER)");
+    return 0;
+  }
+  std::vector<std::vector<std::string>> cells = {
+      {"HOST", "CONTAINER", "APP", "VERSION", "ADDRESS", "PID", "STARTED", "ANSWERS", "TUNNEL",
+       "TOKEN"}};
+  for (const auto& r : rows) {
+    const auto& s = r.session;
+    std::string answers = r.answers;
+    if (r.answers != "yes" && !r.detail.empty()) {
+      answers += " (" + r.detail + ")";
+    }
+    cells.push_back({s.host, s.container, s.app, s.server_version.empty() ? "?" : s.server_version,
+                     fmt::format("{}:{}", s.address, s.port), std::to_string(s.pid), s.started_at,
+                     answers, s.local_port > 0 ? fmt::format("127.0.0.1:{}", s.local_port) : "-",
+                     jupyter::mask_token(s.token)});
+  }
+  ctx.ui().out(table(cells));
+  return 0;
+}
+
+}  // namespace jl::cmd

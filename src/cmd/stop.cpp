@@ -1,0 +1,147 @@
+#include <fmt/format.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "jl/cmd/commands.hpp"
+#include "jl/core/error.hpp"
+#include "jl/remote/host.hpp"
+
+namespace jl::cmd {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Stop one server and verify that it is gone. Returns how it ended.
+std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
+  bool shutdown_sent = false;
+  if (!s.address.empty() && s.port > 0 && !s.token.empty()) {
+    shutdown_sent =
+        host.request_shutdown(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
+    ctx.ui().trace(fmt::format("POST /api/shutdown: {}", shutdown_sent ? "accepted" : "not accepted"));
+  }
+  probe::StopResult result;
+  if (s.pid > 0) {
+    result = host.wait_gone(s.container, s.pid, s.runtime_file, shutdown_sent, ssh::deadline_in(20s));
+    if (!result.gone) {
+      throw Error(Exit::remote,
+                  fmt::format("Jupyter (pid {}) in container '{}' on {} is still running after "
+                              "SIGKILL{}",
+                              s.pid, s.container, s.host,
+                              result.detail.empty() ? "" : ": " + result.detail),
+                  "look at the container on the host (docker top CONTAINER)");
+    }
+  }
+  // Verify from the outside: nothing may answer at the server's address any more.
+  if (result.how != "container-gone" && !s.address.empty() && s.port > 0) {
+    auto health = host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
+    if (health.answers()) {
+      throw Error(Exit::remote,
+                  fmt::format("Jupyter in container '{}' on {} still answers at {}:{}", s.container,
+                              s.host, s.address, s.port),
+                  "it may have been restarted by something else; check `docker top` on the host");
+    }
+  }
+  if (result.how == "container-gone") {
+    return "the container is gone or stopped";
+  }
+  if (result.how == "already") {
+    return "it had already ended";
+  }
+  if (result.how == "shutdown" || (result.how.empty() && shutdown_sent)) {
+    return "shut down cleanly";
+  }
+  if (result.how == "term") {
+    return "terminated with SIGTERM";
+  }
+  if (result.how == "kill") {
+    return "killed with SIGKILL";
+  }
+  return "stopped";
+}
+
+}  // namespace
+
+int run_stop(Context& ctx, const StopOptions& o) {
+  auto state = ctx.store().load();
+  std::vector<SessionRecord> targets;
+  if (o.all) {
+    if (o.container) {
+      throw Error(Exit::usage, "give either a CONTAINER or --all, not both");
+    }
+    for (const auto* s : match_sessions(state, ctx.explicit_host(), std::nullopt)) {
+      targets.push_back(*s);
+    }
+    if (targets.empty()) {
+      ctx.ui().info("no known sessions; nothing to stop");
+      if (ctx.ui().json()) {
+        ctx.ui().out("[]");
+      }
+      return 0;
+    }
+  } else {
+    targets.push_back(ctx.pick_session(state, o.container));
+  }
+
+  // One SSH connection per host.
+  std::map<std::pair<std::string, std::optional<std::string>>, std::vector<SessionRecord>> by_host;
+  for (auto& s : targets) {
+    by_host[{s.host, s.ssh_config}].push_back(s);
+  }
+  nlohmann::json results = nlohmann::json::array();
+  int failures = 0;
+  std::optional<Error> first_error;
+  for (const auto& [key, sessions] : by_host) {
+    const auto& [host_name, ssh_config] = key;
+    std::optional<ssh::Session> session;
+    try {
+      session.emplace(ctx.connect(host_name, ssh_config));
+    } catch (const Error& e) {
+      if (!o.all) {
+        throw;
+      }
+      ++failures;
+      ctx.ui().warn(fmt::format("cannot stop the sessions on {}: {}", host_name, e.what()));
+      if (!first_error) {
+        first_error = e;
+      }
+      continue;
+    }
+    remote::Host host(*session, host_name);
+    for (const auto& s : sessions) {
+      try {
+        auto lock = ctx.store().lock_session(s.host, s.container, 90s);
+        auto how = stop_one(ctx, host, s);
+        ctx.store().update([&](State& st) { st.remove(s.host, s.container); });
+        if (ctx.ui().json()) {
+          results.push_back({{"host", s.host}, {"container", s.container}, {"stopped", true},
+                             {"how", how}});
+        } else if (!ctx.ui().quiet()) {
+          ctx.ui().out(fmt::format("stopped Jupyter in {} on {} ({})", s.container, s.host, how));
+        }
+      } catch (const Error& e) {
+        if (!o.all) {
+          throw;
+        }
+        ++failures;
+        ctx.ui().warn(fmt::format("cannot stop {}: {}", session_label(s), e.what()));
+        if (!first_error) {
+          first_error = e;
+        }
+        results.push_back({{"host", s.host}, {"container", s.container}, {"stopped", false},
+                           {"error", e.what()}});
+      }
+    }
+  }
+  if (ctx.ui().json()) {
+    ctx.ui().out(results.dump());
+  }
+  if (failures > 0 && first_error) {
+    throw Error(first_error->code(), fmt::format("{} session(s) could not be stopped", failures),
+                first_error->hint());
+  }
+  return 0;
+}
+
+}  // namespace jl::cmd

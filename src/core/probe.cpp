@@ -1,0 +1,468 @@
+#include "jl/core/probe.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "jl/core/shell.hpp"
+#include "jl/core/text.hpp"
+
+namespace jl::probe {
+
+namespace {
+
+// Shared shell functions. `m` prints a marker; `alive` tells whether $pid is a live process
+// (a zombie counts as gone: containers whose init does not reap leave zombies behind).
+constexpr std::string_view kPrelude = R"SH(m() { printf '@@%s %s\n' "$n" "$*"; }
+alive() {
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  case $st in ''|*') Z '*|*') X '*) return 1;; esac
+  return 0
+}
+runtime_dir() {
+  printf '%s' "${JUPYTER_RUNTIME_DIR:-${JUPYTER_DATA_DIR:-${XDG_DATA_HOME:-${HOME:-/}/.local/share}/jupyter}/runtime}"
+}
+)SH";
+
+// Runs on the host: docker's state, the container's state, then the inner probe.
+constexpr std::string_view kProbeOuter = R"SH(n=$1 c=$2 inner=$3
+m() { printf '@@%s %s\n' "$n" "$*"; }
+if ! command -v docker >/dev/null 2>&1; then m docker-missing; exit 0; fi
+out=$(docker inspect --type container --format '{{.State.Running}} {{json .}}' "$c" 2>&1)
+rc=$?
+m inspect "$rc"
+printf '%s\n' "$out"
+if [ "$rc" -ne 0 ]; then
+  m ps
+  docker ps --format '{{.Names}}' 2>&1
+  exit 0
+fi
+case $out in
+  'true '*) ;;
+  *) exit 0;;
+esac
+m exec
+docker exec "$c" sh -c "$inner" jl "$n" 2>&1
+m exec-rc "$?"
+)SH";
+
+// Runs inside the container as its default user.
+constexpr std::string_view kProbeInner = R"SH(n=$1
+m id "$(id -u 2>/dev/null)" "$(id -un 2>/dev/null)"
+m home "${HOME:-/}"
+for a in jupyter-lab jupyter-notebook jupyter-server; do
+  p=$(command -v "$a" 2>/dev/null) && m app "$a" "$p"
+done
+rt=$(runtime_dir)
+m runtime-dir "$rt"
+for f in "$rt"/jpserver-*.json "$rt"/nbserver-*.json; do
+  [ -f "$f" ] || continue
+  b=${f##*/}; pid=${b#*-}; pid=${pid%.json}
+  case $pid in ''|*[!0-9]*) continue;; esac
+  alive "$pid" || continue
+  m runtime "$f"
+  cat "$f" 2>/dev/null
+  echo
+done
+m tcp
+cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
+m end
+)SH";
+
+// Runs on the host; hands stdin (the token) to the inner start script.
+constexpr std::string_view kStartOuter = R"SH(n=$1 c=$2 inner=$3
+shift 3
+if ! command -v docker >/dev/null 2>&1; then printf '@@%s fail docker-missing\n' "$n"; exit 0; fi
+exec docker exec -i "$c" sh -c "$inner" jl "$n" "$@"
+)SH";
+
+// Runs inside the container: starts Jupyter detached and waits for its runtime file.
+constexpr std::string_view kStartInner = R"SH(n=$1 app=$2 ip=$3 port=$4 dir=$5 root=$6 limit=$7
+shift 7
+umask 077
+IFS= read -r JUPYTER_TOKEN || { m fail no-token; exit 0; }
+[ -n "$JUPYTER_TOKEN" ] || { m fail no-token; exit 0; }
+export JUPYTER_TOKEN
+base=${XDG_STATE_HOME:-${HOME:-/}/.local/state}/jl
+if ! { mkdir -p "$base" 2>/dev/null && [ -w "$base" ]; }; then
+  base=/tmp/jl-$(id -u)
+  mkdir -p "$base" 2>/dev/null
+  if [ ! -O "$base" ] || [ ! -w "$base" ]; then m fail log-dir "$base"; exit 0; fi
+  chmod 700 "$base"
+fi
+log=$base/jupyter-$port.log
+if [ -n "$dir" ]; then
+  cd -- "$dir" 2>/dev/null || { m fail dir "$dir"; exit 0; }
+fi
+set -- "$app" "$@" --no-browser "--ip=$ip" "--port=$port" \
+  --ServerApp.port_retries=0 --NotebookApp.port_retries=0
+[ "$root" = 1 ] && set -- "$@" --allow-root
+if command -v setsid >/dev/null 2>&1; then
+  setsid "$@" </dev/null >"$log" 2>&1 &
+else
+  "$@" </dev/null >"$log" 2>&1 &
+fi
+pid=$!
+m started "$pid" "$log"
+rt=$(runtime_dir)
+i=0
+while [ "$i" -lt "$limit" ]; do
+  for f in "$rt/jpserver-$pid.json" "$rt/nbserver-$pid.json"; do
+    if [ -s "$f" ] && [ "$(tail -c 1 "$f" 2>/dev/null)" = '}' ]; then
+      m runtime "$f"
+      cat "$f"
+      echo
+      m end
+      exit 0
+    fi
+  done
+  if ! alive "$pid"; then
+    m died
+    tail -n 30 "$log" 2>/dev/null
+    m end
+    exit 0
+  fi
+  sleep 0.05 2>/dev/null || sleep 1
+  i=$((i + 1))
+done
+m slow
+tail -n 30 "$log" 2>/dev/null
+m end
+)SH";
+
+// Runs inside the container: waits for a server to end, escalating, then cleans up.
+constexpr std::string_view kStopInner = R"SH(n=$1 pid=$2 f=$3 graceful=$4
+is_jupyter() {
+  case $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) in *jupyter*) return 0;; esac
+  return 1
+}
+wait_gone() {
+  i=0
+  while alive "$pid"; do
+    [ "$i" -ge "$1" ] && return 1
+    sleep 0.05 2>/dev/null || sleep 1
+    i=$((i + 1))
+  done
+  return 0
+}
+cleanup() {
+  if [ -n "$f" ]; then rm -f -- "$f" "${f%.json}-open.html"; fi
+}
+if ! alive "$pid"; then m gone already; cleanup; exit 0; fi
+if ! is_jupyter; then m gone already; exit 0; fi
+if [ "$graceful" = 1 ] && wait_gone 100; then m gone shutdown; cleanup; exit 0; fi
+kill -TERM "$pid" 2>/dev/null
+if wait_gone 60; then m gone term; cleanup; exit 0; fi
+kill -KILL "$pid" 2>/dev/null
+if wait_gone 40; then m gone kill; cleanup; exit 0; fi
+m alive
+)SH";
+
+std::string inner(std::string_view body) {
+  std::string s = "n=$1\n";
+  s += kPrelude;
+  s += body;
+  return s;
+}
+
+std::string sh_c(std::string_view script, const std::vector<std::string>& args) {
+  std::string cmd = "sh -c " + shell::quote(script) + " jl";
+  for (const auto& a : args) {
+    cmd += ' ';
+    cmd += shell::quote(a);
+  }
+  return cmd;
+}
+
+}  // namespace
+
+std::vector<Section> split_sections(std::string_view output, std::string_view nonce) {
+  std::vector<Section> out;
+  const std::string prefix = fmt::format("@@{} ", nonce);
+  Section current;
+  bool have_current = false;
+  for (auto line : text::lines(output)) {
+    if (line.starts_with(prefix)) {
+      if (have_current || !current.body.empty()) {
+        out.push_back(std::move(current));
+      }
+      current = Section{};
+      have_current = true;
+      auto rest = line.substr(prefix.size());
+      auto space = rest.find(' ');
+      current.kind = std::string(rest.substr(0, space));
+      if (space != std::string_view::npos) {
+        current.rest = std::string(rest.substr(space + 1));
+        for (auto w : text::fields(current.rest)) {
+          current.args.emplace_back(w);
+        }
+      }
+      continue;
+    }
+    current.body.append(line);
+    current.body += '\n';
+  }
+  if (have_current || !current.body.empty()) {
+    out.push_back(std::move(current));
+  }
+  return out;
+}
+
+ContainerInfo parse_inspect(std::string_view json) {
+  auto j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_array() && j.size() == 1) {
+    j = j[0];
+  }
+  if (j.is_discarded() || !j.is_object()) {
+    throw std::runtime_error("docker inspect did not print a JSON object");
+  }
+  auto str = [](const nlohmann::json& o, const char* key) -> std::string {
+    if (!o.is_object()) {
+      return {};
+    }
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  };
+  auto obj = [](const nlohmann::json& o, const char* key) -> const nlohmann::json& {
+    static const nlohmann::json empty = nlohmann::json::object();
+    if (!o.is_object()) {
+      return empty;
+    }
+    auto it = o.find(key);
+    return it != o.end() && it->is_object() ? *it : empty;
+  };
+  ContainerInfo info;
+  info.name = str(j, "Name");
+  if (!info.name.empty() && info.name.front() == '/') {
+    info.name.erase(0, 1);
+  }
+  info.id = str(j, "Id");
+  const auto& state = obj(j, "State");
+  info.status = str(state, "Status");
+  auto running = state.find("Running");
+  info.running = running != state.end() && running->is_boolean() && running->get<bool>();
+  info.user = str(obj(j, "Config"), "User");
+  info.network_mode = str(obj(j, "HostConfig"), "NetworkMode");
+  const auto& networks = obj(obj(j, "NetworkSettings"), "Networks");
+  for (const auto& [name, net] : networks.items()) {
+    auto ip = str(net, "IPAddress");
+    if (!ip.empty()) {
+      info.networks.emplace_back(name, ip);
+    }
+  }
+  if (info.id.empty() && info.name.empty()) {
+    throw std::runtime_error("docker inspect printed an object without Id or Name");
+  }
+  return info;
+}
+
+std::optional<std::string> server_address(const ContainerInfo& info) {
+  if (info.network_mode == "host") {
+    return "127.0.0.1";
+  }
+  // Prefer the network the container was started on, then any with an address.
+  for (const auto& [name, ip] : info.networks) {
+    if (name == info.network_mode || (info.network_mode == "default" && name == "bridge")) {
+      return ip;
+    }
+  }
+  if (!info.networks.empty()) {
+    return info.networks.front().second;
+  }
+  return std::nullopt;
+}
+
+std::string probe_command(std::string_view nonce, std::string_view container) {
+  return sh_c(kProbeOuter, {std::string(nonce), std::string(container), inner(kProbeInner)});
+}
+
+namespace {
+
+Docker classify_docker_error(std::string_view message) {
+  if (message.find("permission denied") != std::string_view::npos) {
+    return Docker::permission_denied;
+  }
+  if (message.find("Cannot connect to the Docker daemon") != std::string_view::npos ||
+      message.find("Is the docker daemon running") != std::string_view::npos ||
+      message.find("error during connect") != std::string_view::npos) {
+    return Docker::daemon_down;
+  }
+  return Docker::error;
+}
+
+bool says_no_such_container(std::string_view message) {
+  return message.find("No such container") != std::string_view::npos ||
+         message.find("No such object") != std::string_view::npos;
+}
+
+}  // namespace
+
+Result parse_probe(std::string_view output, std::string_view nonce) {
+  Result r;
+  for (const auto& s : split_sections(output, nonce)) {
+    if (s.kind == "docker-missing") {
+      r.docker = Docker::missing;
+      return r;
+    }
+    if (s.kind == "inspect") {
+      auto body = std::string(text::trim(s.body));
+      if (s.args.empty() || s.args.front() != "0") {
+        if (says_no_such_container(body)) {
+          r.no_such_container = true;
+        } else {
+          r.docker = classify_docker_error(body);
+          r.docker_message = text::tail(body, 3);
+        }
+        continue;
+      }
+      // "true {json}" or "false {json}"
+      auto space = body.find(' ');
+      if (space == std::string::npos) {
+        r.docker = Docker::error;
+        r.docker_message = "unexpected output from docker inspect: " + text::tail(body, 1);
+        continue;
+      }
+      try {
+        r.container = parse_inspect(std::string_view(body).substr(space + 1));
+      } catch (const std::exception& e) {
+        r.docker = Docker::error;
+        r.docker_message = e.what();
+      }
+    } else if (s.kind == "ps") {
+      for (auto line : text::lines(s.body)) {
+        auto name = text::trim(line);
+        if (!name.empty()) {
+          r.running_containers.emplace_back(name);
+        }
+      }
+    } else if (s.kind == "exec") {
+      // Output before the first inner marker is docker's complaint, if any.
+      r.exec_error = std::string(text::trim(s.body));
+    } else if (s.kind == "exec-rc") {
+      r.exec_ok = !s.args.empty() && s.args.front() == "0";
+    } else if (s.kind == "id") {
+      if (!s.args.empty()) {
+        r.uid = text::parse_int(s.args.front(), 0, 1LL << 32).value_or(-1);
+      }
+      if (s.args.size() > 1) {
+        r.user = s.args[1];
+      }
+    } else if (s.kind == "home") {
+      r.home = s.rest.empty() ? "/" : s.rest;
+    } else if (s.kind == "app") {
+      if (s.args.empty()) {
+        continue;
+      }
+      std::string_view exe = s.args.front();
+      for (auto app : {jupyter::App::lab, jupyter::App::notebook, jupyter::App::server}) {
+        if (exe == jupyter::executable(app)) {
+          r.apps.insert(app);
+        }
+      }
+    } else if (s.kind == "runtime-dir") {
+      r.runtime_dir = s.rest;
+    } else if (s.kind == "runtime") {
+      const auto& path = s.rest;
+      std::string why;
+      if (auto info = jupyter::parse_runtime_file(s.body, path, &why)) {
+        r.servers.push_back(std::move(*info));
+      } else {
+        r.bad_runtime_files.push_back(fmt::format("{}: {}", path, why));
+      }
+    } else if (s.kind == "tcp") {
+      r.busy_ports = jupyter::listening_ports(s.body);
+    }
+  }
+  if (r.exec_ok) {
+    r.exec_error.clear();
+  }
+  return r;
+}
+
+std::string start_command(std::string_view nonce, const StartSpec& spec) {
+  std::vector<std::string> args = {
+      std::string(nonce),
+      spec.container,
+      inner(kStartInner),
+      std::string(jupyter::executable(spec.app)),
+      spec.ip,
+      std::to_string(spec.port),
+      spec.dir,
+      spec.allow_root ? "1" : "0",
+      std::to_string(spec.timeout_s * 20),
+  };
+  args.insert(args.end(), spec.extra_args.begin(), spec.extra_args.end());
+  return sh_c(kStartOuter, args);
+}
+
+StartResult parse_start(std::string_view output, std::string_view nonce) {
+  StartResult r;
+  bool seen_any = false;
+  for (const auto& s : split_sections(output, nonce)) {
+    if (s.kind.empty()) {
+      r.detail = std::string(text::trim(s.body));
+      continue;
+    }
+    seen_any = true;
+    if (s.kind == "fail") {
+      r.outcome = StartResult::Outcome::failed;
+      r.detail = s.rest;
+      return r;
+    }
+    if (s.kind == "started") {
+      if (!s.args.empty()) {
+        r.pid = text::parse_int(s.args.front(), 1, 1LL << 40).value_or(0);
+      }
+      if (auto space = s.rest.find(' '); space != std::string::npos) {
+        r.log = s.rest.substr(space + 1);
+      }
+    } else if (s.kind == "runtime") {
+      std::string why;
+      const auto& path = s.rest;
+      r.runtime = jupyter::parse_runtime_file(s.body, path, &why);
+      if (r.runtime) {
+        r.outcome = StartResult::Outcome::ready;
+      } else {
+        r.outcome = StartResult::Outcome::failed;
+        r.detail = fmt::format("unreadable runtime file {}: {}", path, why);
+      }
+    } else if (s.kind == "died" || s.kind == "slow") {
+      r.outcome = s.kind == "died" ? StartResult::Outcome::died : StartResult::Outcome::slow;
+      r.detail = std::string(text::trim(s.body));
+    }
+  }
+  if (!seen_any && r.detail.empty()) {
+    r.detail = "no output from the start script";
+  }
+  return r;
+}
+
+std::string stop_command(std::string_view nonce, std::string_view container, long long pid,
+                         std::string_view runtime_file, bool shutdown_sent) {
+  std::string script = inner(kStopInner);
+  std::vector<std::string> inner_args = {std::string(nonce), std::to_string(pid),
+                                         std::string(runtime_file), shutdown_sent ? "1" : "0"};
+  std::vector<std::string> words = {"docker", "exec", std::string(container), "sh", "-c", script,
+                                    "jl"};
+  words.insert(words.end(), inner_args.begin(), inner_args.end());
+  return shell::join(words) + " 2>&1";
+}
+
+StopResult parse_stop(std::string_view output, std::string_view nonce) {
+  StopResult r;
+  for (const auto& s : split_sections(output, nonce)) {
+    if (s.kind == "gone") {
+      r.gone = true;
+      r.how = s.args.empty() ? "" : s.args.front();
+    } else if (s.kind == "alive") {
+      r.gone = false;
+      r.how = "alive";
+    } else if (s.kind.empty()) {
+      r.detail = std::string(text::trim(s.body));
+    }
+  }
+  return r;
+}
+
+}  // namespace jl::probe

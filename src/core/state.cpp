@@ -1,0 +1,161 @@
+#include "jl/core/state.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace jl {
+
+SessionRecord* State::find(std::string_view host, std::string_view container) {
+  for (auto& s : sessions) {
+    if (s.host == host && s.container == container) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+void State::upsert(SessionRecord record) {
+  if (auto* existing = find(record.host, record.container)) {
+    *existing = std::move(record);
+  } else {
+    sessions.push_back(std::move(record));
+  }
+}
+
+bool State::remove(std::string_view host, std::string_view container) {
+  auto it = std::remove_if(sessions.begin(), sessions.end(), [&](const SessionRecord& s) {
+    return s.host == host && s.container == container;
+  });
+  bool removed = it != sessions.end();
+  sessions.erase(it, sessions.end());
+  return removed;
+}
+
+std::string serialize_state(const State& state) {
+  nlohmann::json sessions = nlohmann::json::array();
+  for (const auto& s : state.sessions) {
+    nlohmann::json j = {
+        {"host", s.host},
+        {"container", s.container},
+        {"app", s.app},
+        {"server_version", s.server_version},
+        {"legacy", s.legacy},
+        {"address", s.address},
+        {"port", s.port},
+        {"base_url", s.base_url},
+        {"token", s.token},
+        {"pid", s.pid},
+        {"runtime_file", s.runtime_file},
+        {"log", s.log},
+        {"started_by_jl", s.started_by_jl},
+        {"started_at", s.started_at},
+        {"local_port", s.local_port},
+        {"tunnel_pid", s.tunnel_pid},
+    };
+    if (s.ssh_config) {
+      j["ssh_config"] = *s.ssh_config;
+    }
+    sessions.push_back(std::move(j));
+  }
+  nlohmann::json root = {{"version", State::version}, {"sessions", std::move(sessions)}};
+  return root.dump(2) + "\n";
+}
+
+namespace {
+
+template <typename T>
+T field(const nlohmann::json& j, const char* key, T fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return fallback;
+  }
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw std::runtime_error(fmt::format("field \"{}\" has the wrong type", key));
+  }
+}
+
+}  // namespace
+
+State parse_state(std::string_view text) {
+  auto root = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) {
+    throw std::runtime_error("not valid JSON");
+  }
+  if (!root.is_object()) {
+    throw std::runtime_error("not a JSON object");
+  }
+  auto version = root.find("version");
+  if (version == root.end() || !version->is_number_integer()) {
+    throw std::runtime_error("no version number");
+  }
+  if (version->get<long long>() != State::version) {
+    throw std::runtime_error(
+        fmt::format("version {} is not one this jl understands (it writes version {})",
+                    version->dump(), State::version));
+  }
+  auto sessions = root.find("sessions");
+  if (sessions == root.end() || !sessions->is_array()) {
+    throw std::runtime_error("no \"sessions\" array");
+  }
+  State state;
+  for (const auto& j : *sessions) {
+    if (!j.is_object()) {
+      throw std::runtime_error("a session is not a JSON object");
+    }
+    SessionRecord s;
+    s.host = field<std::string>(j, "host", "");
+    s.container = field<std::string>(j, "container", "");
+    if (s.host.empty() || s.container.empty()) {
+      throw std::runtime_error("a session has no host or container");
+    }
+    if (j.contains("ssh_config") && !j["ssh_config"].is_null()) {
+      s.ssh_config = field<std::string>(j, "ssh_config", "");
+    }
+    s.app = field<std::string>(j, "app", "server");
+    s.server_version = field<std::string>(j, "server_version", "");
+    s.legacy = field<bool>(j, "legacy", false);
+    s.address = field<std::string>(j, "address", "");
+    s.port = field<int>(j, "port", 0);
+    s.base_url = field<std::string>(j, "base_url", "/");
+    s.token = field<std::string>(j, "token", "");
+    s.pid = field<long long>(j, "pid", 0);
+    s.runtime_file = field<std::string>(j, "runtime_file", "");
+    s.log = field<std::string>(j, "log", "");
+    s.started_by_jl = field<bool>(j, "started_by_jl", false);
+    s.started_at = field<std::string>(j, "started_at", "");
+    s.local_port = field<int>(j, "local_port", 0);
+    s.tunnel_pid = field<long long>(j, "tunnel_pid", 0);
+    if (s.port < 0 || s.port > 65535 || s.local_port < 0 || s.local_port > 65535) {
+      throw std::runtime_error("a session has a port out of range");
+    }
+    state.sessions.push_back(std::move(s));
+  }
+  return state;
+}
+
+std::vector<const SessionRecord*> match_sessions(const State& state,
+                                                 const std::optional<std::string>& host,
+                                                 const std::optional<std::string>& container) {
+  std::vector<const SessionRecord*> out;
+  for (const auto& s : state.sessions) {
+    if (host && s.host != *host) {
+      continue;
+    }
+    if (container && s.container != *container) {
+      continue;
+    }
+    out.push_back(&s);
+  }
+  return out;
+}
+
+std::string session_label(const SessionRecord& s) {
+  return fmt::format("{}/{}", s.host, s.container);
+}
+
+}  // namespace jl

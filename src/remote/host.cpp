@@ -1,0 +1,141 @@
+#include "jl/remote/host.hpp"
+
+#include <fmt/format.h>
+
+#include "jl/core/error.hpp"
+#include "jl/core/http.hpp"
+#include "jl/core/text.hpp"
+#include "jl/core/token.hpp"
+
+namespace jl::remote {
+
+namespace {
+
+std::string list_or_none(const std::vector<std::string>& names) {
+  return names.empty() ? std::string("none") : text::join(names, ", ");
+}
+
+}  // namespace
+
+probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) {
+  const std::string nonce = generate_nonce();
+  auto exec = m_session.exec(probe::probe_command(nonce, container), {}, deadline);
+  auto r = probe::parse_probe(exec.out, nonce);
+  switch (r.docker) {
+    case probe::Docker::ok:
+      break;
+    case probe::Docker::missing:
+      throw Error(Exit::remote, fmt::format("docker is not installed on {} (not on the PATH of "
+                                            "the SSH user)",
+                                            m_name),
+                  "install Docker on the host, or add its directory to PATH for "
+                  "non-interactive SSH sessions");
+    case probe::Docker::permission_denied:
+      throw Error(Exit::remote,
+                  fmt::format("permission denied talking to docker on {}: {}", m_name,
+                              text::tail(r.docker_message, 1)),
+                  "add the SSH user to the docker group on the host (sudo usermod -aG docker "
+                  "USER), then log in again");
+    case probe::Docker::daemon_down:
+      throw Error(Exit::remote,
+                  fmt::format("the docker daemon on {} is not running: {}", m_name,
+                              text::tail(r.docker_message, 1)),
+                  "start it on the host (e.g. sudo systemctl start docker)");
+    case probe::Docker::error:
+      throw Error(Exit::remote, fmt::format("docker failed on {}: {}", m_name,
+                                            text::tail(r.docker_message, 1)));
+  }
+  if (r.no_such_container) {
+    throw Error(Exit::remote,
+                fmt::format("no container named '{}' on {}; running containers: {}", container,
+                            m_name, list_or_none(r.running_containers)),
+                "check the name with `docker ps` on the host");
+  }
+  if (!r.container) {
+    throw Error(Exit::remote,
+                fmt::format("could not inspect container '{}' on {}", container, m_name),
+                exec.err.empty() ? std::string{} : text::tail(exec.err, 1));
+  }
+  if (!r.container->running) {
+    throw Error(Exit::remote,
+                fmt::format("container '{}' on {} is not running (status: {})", container, m_name,
+                            r.container->status.empty() ? "unknown" : r.container->status),
+                fmt::format("start it on the host with: docker start {}", container));
+  }
+  if (!r.exec_ok) {
+    throw Error(Exit::remote,
+                fmt::format("cannot run a command in container '{}' on {}: {}", container, m_name,
+                            r.exec_error.empty() ? "docker exec failed" : text::tail(r.exec_error, 1)),
+                "the container needs a POSIX shell (sh)");
+  }
+  return r;
+}
+
+probe::StartResult Host::start(const probe::StartSpec& spec, const std::string& token,
+                               ssh::Deadline deadline) {
+  const std::string nonce = generate_nonce();
+  auto exec = m_session.exec(probe::start_command(nonce, spec), token + "\n", deadline);
+  auto r = probe::parse_start(exec.out, nonce);
+  if (r.outcome == probe::StartResult::Outcome::failed && r.detail.empty()) {
+    r.detail = text::tail(exec.err.empty() ? exec.out : exec.err, 3);
+  }
+  return r;
+}
+
+Health Host::status(const std::string& address, int port, const std::string& base_url,
+                    const std::string& token, ssh::Deadline deadline) {
+  Health h;
+  auto req = http::request("GET", address, port, base_url + "api/status", token);
+  auto tcp = m_session.tcp_exchange(address, port, req, deadline, http::response_complete);
+  if (!tcp.opened) {
+    h.detail = tcp.error.empty() ? "cannot connect" : tcp.error;
+    return h;
+  }
+  h.reachable = true;
+  auto resp = http::parse_response(tcp.data);
+  if (!resp) {
+    h.detail = tcp.data.empty() ? "connection closed without an answer" : "not an HTTP answer";
+    return h;
+  }
+  h.http_status = resp->status;
+  if (resp->status == 403 || resp->status == 401) {
+    h.detail = "the server rejects the token";
+  } else if (resp->status != 200) {
+    h.detail = fmt::format("HTTP {}", resp->status);
+  }
+  return h;
+}
+
+bool Host::request_shutdown(const std::string& address, int port, const std::string& base_url,
+                            const std::string& token, ssh::Deadline deadline) {
+  auto req = http::request("POST", address, port, base_url + "api/shutdown", token);
+  auto tcp = m_session.tcp_exchange(address, port, req, deadline, http::response_complete);
+  if (!tcp.opened) {
+    return false;
+  }
+  auto resp = http::parse_response(tcp.data);
+  return resp && resp->status >= 200 && resp->status < 300;
+}
+
+probe::StopResult Host::wait_gone(const std::string& container, long long pid,
+                                  const std::string& runtime_file, bool shutdown_sent,
+                                  ssh::Deadline deadline) {
+  const std::string nonce = generate_nonce();
+  auto exec = m_session.exec(probe::stop_command(nonce, container, pid, runtime_file, shutdown_sent),
+                             {}, deadline);
+  auto r = probe::parse_stop(exec.out, nonce);
+  if (!r.gone && r.how.empty()) {
+    // docker exec itself failed: a container that is gone or stopped has no server left.
+    std::string said = exec.out + exec.err;
+    if (said.find("No such container") != std::string::npos ||
+        said.find("is not running") != std::string::npos) {
+      r.gone = true;
+      r.how = "container-gone";
+    } else if (r.detail.empty()) {
+      r.detail = text::tail(said, 2);
+    }
+  }
+  return r;
+}
+
+}  // namespace jl::remote

@@ -1,0 +1,532 @@
+#include "jl/ssh/session.hpp"
+
+#include <fmt/format.h>
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "jl/core/config.hpp"
+#include "jl/core/error.hpp"
+#include "jl/core/text.hpp"
+#include "jl/ssh/prompt.hpp"
+#include "jl/sys/terminal.hpp"
+
+namespace jl::ssh {
+
+namespace {
+
+struct SessionDeleter {
+  void operator()(ssh_session s) const {
+    if (ssh_is_connected(s) != 0) {
+      ssh_disconnect(s);
+    }
+    ssh_free(s);
+  }
+};
+struct EventDeleter {
+  void operator()(ssh_event e) const { ssh_event_free(e); }
+};
+struct ChannelDeleter {
+  void operator()(ssh_channel c) const { ssh_channel_free(c); }
+};
+struct KeyDeleter {
+  void operator()(ssh_key k) const { ssh_key_free(k); }
+};
+struct CharDeleter {
+  void operator()(char* p) const { ssh_string_free_char(p); }
+};
+
+using SessionPtr = std::unique_ptr<ssh_session_struct, SessionDeleter>;
+using EventPtr = std::unique_ptr<ssh_event_struct, EventDeleter>;
+using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelDeleter>;
+using KeyPtr = std::unique_ptr<ssh_key_struct, KeyDeleter>;
+using CharPtr = std::unique_ptr<char, CharDeleter>;
+
+std::string option_string(ssh_session s, ssh_options_e what) {
+  char* value = nullptr;
+  if (ssh_options_get(s, what, &value) != SSH_OK || value == nullptr) {
+    return {};
+  }
+  CharPtr owned(value);
+  return owned.get();
+}
+
+// What a channel's callbacks have seen.
+struct ChannelState {
+  std::string out;
+  std::string err;
+  bool eof = false;
+  bool closed = false;
+  std::optional<int> exit_status;
+  std::size_t limit = 64 * 1024 * 1024;  // never hold more than this from one channel
+  bool overflow = false;
+};
+
+int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* user) {
+  auto* st = static_cast<ChannelState*>(user);
+  auto& buf = is_stderr != 0 ? st->err : st->out;
+  if (buf.size() + len > st->limit) {
+    st->overflow = true;
+  } else {
+    buf.append(static_cast<const char*>(data), len);
+  }
+  return static_cast<int>(len);
+}
+void on_eof(ssh_session, ssh_channel, void* user) { static_cast<ChannelState*>(user)->eof = true; }
+void on_close(ssh_session, ssh_channel, void* user) {
+  static_cast<ChannelState*>(user)->closed = true;
+}
+void on_exit_status(ssh_session, ssh_channel, int status, void* user) {
+  static_cast<ChannelState*>(user)->exit_status = status;
+}
+
+// Owns a channel and detaches its callbacks before freeing it, so that packets arriving
+// after we are done can never reach state that no longer exists.
+class Channel {
+ public:
+  Channel(ssh_session s, ChannelState& st) : m_channel(ssh_channel_new(s)), m_callbacks{} {
+    m_callbacks.userdata = &st;
+    m_callbacks.channel_data_function = on_data;
+    m_callbacks.channel_eof_function = on_eof;
+    m_callbacks.channel_close_function = on_close;
+    m_callbacks.channel_exit_status_function = on_exit_status;
+    ssh_callbacks_init(&m_callbacks);
+    if (m_channel) {
+      ssh_set_channel_callbacks(m_channel.get(), &m_callbacks);
+    }
+  }
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+  ~Channel() {
+    if (m_channel) {
+      ssh_remove_channel_callbacks(m_channel.get(), &m_callbacks);
+      if (ssh_channel_is_open(m_channel.get()) != 0) {
+        ssh_channel_close(m_channel.get());
+      }
+    }
+  }
+  ssh_channel get() const { return m_channel.get(); }
+  explicit operator bool() const { return m_channel != nullptr; }
+
+ private:
+  ChannelPtr m_channel;
+  ssh_channel_callbacks_struct m_callbacks;
+};
+
+std::string describe_connect_error(const std::string& libssh_error) {
+  return libssh_error.empty() ? std::string("unknown error") : libssh_error;
+}
+
+}  // namespace
+
+struct Session::Impl {
+  SessionPtr session;
+  EventPtr event;
+  std::string endpoint;
+  std::string alias;
+  Trace trace;
+
+  void log(std::string_view what) const {
+    if (trace) {
+      trace(what);
+    }
+  }
+
+  std::string error() const { return ssh_get_error(session.get()); }
+
+  // Let libssh move packets for a while; throw when the deadline has passed or the
+  // connection is gone.
+  void pump(Deadline deadline, std::string_view doing) {
+    auto now = Clock::now();
+    if (now >= deadline) {
+      throw Error(Exit::timeout, fmt::format("timed out {} on {}", doing, endpoint),
+                  "the host or the network is slow or stuck; try again, or raise --timeout");
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    int ms = static_cast<int>(std::clamp<long long>(left, 1, 250));
+    int rc = ssh_event_dopoll(event.get(), ms);
+    if (rc == SSH_ERROR) {
+      int status = ssh_get_status(session.get());
+      if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 || ssh_is_connected(session.get()) == 0) {
+        throw Error(Exit::ssh, fmt::format("the SSH connection to {} was lost ({})", endpoint,
+                                           describe_connect_error(error())));
+      }
+    }
+  }
+
+  // Call a non-blocking libssh function until it stops saying SSH_AGAIN.
+  template <typename F>
+  int until_done(F&& f, Deadline deadline, std::string_view doing) {
+    while (true) {
+      int rc = f();
+      if (rc != SSH_AGAIN) {
+        return rc;
+      }
+      pump(deadline, doing);
+    }
+  }
+
+  void write_all(ssh_channel ch, std::string_view data, Deadline deadline) {
+    while (!data.empty()) {
+      int n = ssh_channel_write(ch, data.data(), static_cast<uint32_t>(data.size()));
+      if (n == SSH_ERROR) {
+        throw Error(Exit::ssh, fmt::format("writing to a channel on {} failed: {}", endpoint,
+                                           error()));
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+      if (!data.empty()) {
+        pump(deadline, "sending data");
+      }
+    }
+  }
+};
+
+namespace {
+
+void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal& terminal) {
+  ssh_key raw = nullptr;
+  if (ssh_get_server_publickey(s, &raw) != SSH_OK) {
+    throw Error(Exit::ssh, fmt::format("cannot read the host key of {}: {}", shown_host,
+                                       ssh_get_error(s)));
+  }
+  KeyPtr key(raw);
+  unsigned char* hash = nullptr;
+  size_t hash_len = 0;
+  if (ssh_get_publickey_hash(key.get(), SSH_PUBLICKEY_HASH_SHA256, &hash, &hash_len) != 0) {
+    throw Error(Exit::ssh, fmt::format("cannot hash the host key of {}", shown_host));
+  }
+  CharPtr fingerprint(ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hash_len));
+  ssh_clean_pubkey_hash(&hash);
+  std::string fp = fingerprint ? fingerprint.get() : "?";
+  std::string type = ssh_key_type_to_char(ssh_key_type(key.get()));
+  std::string known_hosts = option_string(s, SSH_OPTIONS_KNOWNHOSTS);
+
+  switch (ssh_session_is_known_server(s)) {
+    case SSH_KNOWN_HOSTS_OK:
+      return;
+    case SSH_KNOWN_HOSTS_CHANGED:
+      throw Error(Exit::ssh,
+                  fmt::format("the host key of {} has CHANGED (now {} {}); refusing to connect: "
+                              "someone may be intercepting the connection",
+                              shown_host, type, fp),
+                  fmt::format("if the host was really reinstalled, remove its old key from {} "
+                              "(ssh-keygen -R HOST -f FILE) and connect again",
+                              known_hosts.empty() ? "known_hosts" : known_hosts));
+    case SSH_KNOWN_HOSTS_OTHER:
+      throw Error(Exit::ssh,
+                  fmt::format("the host key of {} is of another type than the one known (now "
+                              "{} {}); refusing to connect",
+                              shown_host, type, fp),
+                  fmt::format("if the host really changed its key, remove the old one from {} "
+                              "(ssh-keygen -R HOST -f FILE)",
+                              known_hosts.empty() ? "known_hosts" : known_hosts));
+    case SSH_KNOWN_HOSTS_UNKNOWN:
+    case SSH_KNOWN_HOSTS_NOT_FOUND: {
+      if (!terminal.interactive()) {
+        throw Error(Exit::ssh,
+                    fmt::format("the host key of {} is not known ({} {}), and there is no "
+                                "terminal to ask whether to trust it",
+                                shown_host, type, fp),
+                    "check the fingerprint, then accept the key once with `ssh HOST` "
+                    "(with -F FILE if you use one), or run jl from a terminal");
+      }
+      terminal.say(fmt::format("The authenticity of host '{}' can't be established.\n{} key "
+                               "fingerprint is {}.\n",
+                               shown_host, type, fp));
+      while (true) {
+        auto answer = terminal.ask(
+            "Are you sure you want to continue connecting (yes/no/[fingerprint])? ", true);
+        if (!answer || *answer == "no") {
+          throw Error(Exit::ssh,
+                      fmt::format("host key of {} not accepted; nothing was written", shown_host));
+        }
+        if (*answer == "yes" || *answer == fp) {
+          break;
+        }
+        terminal.say("Please type 'yes', 'no' or the fingerprint: ");
+      }
+      if (ssh_session_update_known_hosts(s) != SSH_OK) {
+        throw Error(Exit::ssh, fmt::format("cannot add the host key to {}: {}",
+                                           known_hosts.empty() ? "known_hosts" : known_hosts,
+                                           ssh_get_error(s)));
+      }
+      terminal.say(fmt::format("Added {} to the list of known hosts.\n", shown_host));
+      return;
+    }
+    case SSH_KNOWN_HOSTS_ERROR:
+      break;
+  }
+  throw Error(Exit::ssh, fmt::format("cannot check the host key of {}: {}", shown_host,
+                                     ssh_get_error(s)));
+}
+
+std::string methods_text(int methods) {
+  std::vector<std::string> names;
+  if ((methods & SSH_AUTH_METHOD_PUBLICKEY) != 0) {
+    names.emplace_back("publickey");
+  }
+  if ((methods & SSH_AUTH_METHOD_INTERACTIVE) != 0) {
+    names.emplace_back("keyboard-interactive");
+  }
+  if ((methods & SSH_AUTH_METHOD_PASSWORD) != 0) {
+    names.emplace_back("password");
+  }
+  if ((methods & SSH_AUTH_METHOD_HOSTBASED) != 0) {
+    names.emplace_back("hostbased");
+  }
+  if ((methods & SSH_AUTH_METHOD_GSSAPI_MIC) != 0) {
+    names.emplace_back("gssapi-with-mic");
+  }
+  return names.empty() ? std::string("none") : text::join(names, ", ");
+}
+
+void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& terminal,
+                  const Trace& trace) {
+  // "none" first: libssh 0.10 otherwise picks RSA signature algorithms before it knows the
+  // server's list.
+  int rc = ssh_userauth_none(s, nullptr);
+  if (rc == SSH_AUTH_SUCCESS) {
+    return;
+  }
+  if (rc == SSH_AUTH_ERROR) {
+    throw Error(Exit::ssh, fmt::format("authentication with {} failed: {}", shown_host,
+                                       ssh_get_error(s)));
+  }
+  int methods = ssh_userauth_list(s, nullptr);
+  std::vector<std::string> tried;
+
+  if ((methods & SSH_AUTH_METHOD_PUBLICKEY) != 0) {
+    tried.emplace_back("publickey");
+    if (trace) {
+      trace("trying publickey authentication (agent, then identity files)");
+    }
+    rc = ssh_userauth_publickey_auto(s, nullptr, nullptr);
+    if (rc == SSH_AUTH_SUCCESS) {
+      return;
+    }
+    if (rc == SSH_AUTH_ERROR) {
+      throw Error(Exit::ssh, fmt::format("publickey authentication with {} failed: {}",
+                                         shown_host, ssh_get_error(s)));
+    }
+  }
+  if ((methods & SSH_AUTH_METHOD_INTERACTIVE) != 0 && terminal.interactive()) {
+    tried.emplace_back("keyboard-interactive");
+    if (keyboard_interactive(s, terminal)) {
+      return;
+    }
+  }
+  if ((methods & SSH_AUTH_METHOD_PASSWORD) != 0 && terminal.interactive()) {
+    tried.emplace_back("password");
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto password = terminal.ask(fmt::format("{}'s password: ", shown_host), false);
+      if (!password) {
+        break;
+      }
+      rc = ssh_userauth_password(s, nullptr, password->c_str());
+      std::fill(password->begin(), password->end(), '\0');
+      if (rc == SSH_AUTH_SUCCESS) {
+        return;
+      }
+      if (rc == SSH_AUTH_ERROR) {
+        break;
+      }
+      terminal.say("Permission denied, please try again.\n");
+    }
+  }
+  std::string hint =
+      terminal.interactive()
+          ? "check the user name and the key (IdentityFile) in your ssh config, or load the key "
+            "into ssh-agent"
+          : "load your key into ssh-agent or name it with IdentityFile in your ssh config; "
+            "without a terminal jl cannot ask for passwords or passphrases";
+  throw Error(Exit::ssh,
+              fmt::format("authentication to {} failed (tried: {}; the server accepts: {})",
+                          shown_host, tried.empty() ? std::string("nothing") : text::join(tried, ", "),
+                          methods_text(methods)),
+              hint);
+}
+
+}  // namespace
+
+Session::Session(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+Session::~Session() = default;
+
+const std::string& Session::endpoint() const { return m_impl->endpoint; }
+
+Session Session::connect(const ConnectOptions& options, sys::Terminal& terminal, Trace trace) {
+  HostSpec spec = parse_host_spec(options.host);
+  auto impl = std::make_unique<Impl>();
+  impl->trace = std::move(trace);
+  impl->alias = options.host;
+  impl->session.reset(ssh_new());
+  ssh_session s = impl->session.get();
+  if (s == nullptr) {
+    throw Error(Exit::other, "cannot create an SSH session (out of memory?)");
+  }
+
+  if (options.config_file) {
+    struct stat st {};
+    if (::stat(options.config_file->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      throw Error(Exit::usage, fmt::format("ssh config file '{}' does not exist",
+                                           *options.config_file),
+                  "check the -F argument (or JL_SSH_CONFIG / \"ssh_config\" in jl's config)");
+    }
+  }
+  ssh_options_set(s, SSH_OPTIONS_HOST, spec.host.c_str());
+  if (ssh_options_parse_config(s, options.config_file ? options.config_file->c_str() : nullptr) <
+      0) {
+    throw Error(Exit::ssh,
+                fmt::format("cannot use the ssh config{}: {}",
+                            options.config_file ? " " + *options.config_file : std::string{},
+                            ssh_get_error(s)),
+                "libssh does not support every ssh_config keyword (e.g. some Match criteria); "
+                "simplify the entry for this host");
+  }
+  // Command-line parts win over the config file, as with ssh.
+  if (spec.user) {
+    ssh_options_set(s, SSH_OPTIONS_USER, spec.user->c_str());
+  }
+  if (spec.port) {
+    unsigned int port = static_cast<unsigned int>(*spec.port);
+    ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+  }
+  long timeout = static_cast<long>(options.timeout.count());
+  ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout);
+  int one = 1;
+  ssh_options_set(s, SSH_OPTIONS_NODELAY, &one);
+  // jl applies its own host-key policy; make libssh report unknown hosts as unknown even when
+  // the config says StrictHostKeyChecking no.
+  ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &one);
+  int verbosity = SSH_LOG_NOLOG;
+  ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+
+  unsigned int port = 22;
+  ssh_options_get_port(s, &port);
+  std::string hostname = option_string(s, SSH_OPTIONS_HOST);
+  std::string user = option_string(s, SSH_OPTIONS_USER);
+  impl->endpoint = fmt::format("{}{}{}", user.empty() ? "" : user + "@", hostname,
+                               port == 22 ? std::string{} : fmt::format(":{}", port));
+  std::string shown = options.host == hostname || options.host == impl->endpoint
+                          ? impl->endpoint
+                          : fmt::format("{} ({})", options.host, impl->endpoint);
+  impl->log(fmt::format("connecting to {}", shown));
+
+  PromptContext prompt{&terminal};
+  ssh_callbacks_struct callbacks{};
+  callbacks.userdata = &prompt;
+  callbacks.auth_function = passphrase_callback;
+  ssh_callbacks_init(&callbacks);
+  ssh_set_callbacks(s, &callbacks);
+
+  auto started = Clock::now();
+  if (ssh_connect(s) != SSH_OK) {
+    std::string why = ssh_get_error(s);
+    if (why.find("resolve") != std::string::npos || why.find("getaddrinfo") != std::string::npos) {
+      throw Error(Exit::ssh, fmt::format("cannot resolve host '{}': {}", hostname, why),
+                  "check the name, or define it as a Host alias in your ssh config");
+    }
+    if (why.find("refused") != std::string::npos) {
+      throw Error(Exit::ssh, fmt::format("connection to {} refused", impl->endpoint),
+                  "is sshd running there, and is the port right?");
+    }
+    if (why.find("imeout") != std::string::npos || why.find("timed out") != std::string::npos) {
+      throw Error(Exit::timeout,
+                  fmt::format("connecting to {} timed out after {} s ({})", impl->endpoint,
+                              std::chrono::duration_cast<std::chrono::seconds>(Clock::now() -
+                                                                               started)
+                                  .count(),
+                              why),
+                  "check that the host is up and that SSH is reachable on that port");
+    }
+    throw Error(Exit::ssh, fmt::format("cannot connect to {}: {}", impl->endpoint, why),
+                "is it an SSH server on that port?");
+  }
+  impl->log(fmt::format("connected in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  Clock::now() - started)
+                                                  .count()));
+  verify_host_key(s, shown, terminal);
+  authenticate(s, shown, terminal, impl->trace);
+  // The passphrase callback's context lives on this stack frame only.
+  ssh_callbacks_struct none{};
+  ssh_callbacks_init(&none);
+  ssh_set_callbacks(s, &none);
+  impl->log(fmt::format("authenticated as {} in {} ms", user,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started)
+                            .count()));
+
+  // From here on every channel operation is non-blocking and waits with its own deadline.
+  ssh_set_blocking(s, 0);
+  impl->event.reset(ssh_event_new());
+  if (!impl->event || ssh_event_add_session(impl->event.get(), s) != SSH_OK) {
+    throw Error(Exit::other, "cannot set up the SSH event loop");
+  }
+  return Session(std::move(impl));
+}
+
+ExecResult Session::exec(std::string_view command, std::string_view input, Deadline deadline) {
+  auto& im = *m_impl;
+  ChannelState st;
+  Channel ch(im.session.get(), st);
+  if (!ch) {
+    throw Error(Exit::ssh, fmt::format("cannot create a channel: {}", im.error()));
+  }
+  if (im.until_done([&] { return ssh_channel_open_session(ch.get()); }, deadline,
+                    "opening a session channel") != SSH_OK) {
+    throw Error(Exit::ssh, fmt::format("cannot open a session channel on {}: {}", im.endpoint,
+                                       im.error()),
+                "the server may limit sessions (MaxSessions in sshd_config)");
+  }
+  std::string cmd(command);
+  if (im.until_done([&] { return ssh_channel_request_exec(ch.get(), cmd.c_str()); }, deadline,
+                    "starting a remote command") != SSH_OK) {
+    throw Error(Exit::ssh, fmt::format("the host {} refused to run a command: {}", im.endpoint,
+                                       im.error()));
+  }
+  im.write_all(ch.get(), input, deadline);
+  im.until_done([&] { return ssh_channel_send_eof(ch.get()); }, deadline, "sending EOF");
+  while (!st.closed && !(st.eof && st.exit_status)) {
+    im.pump(deadline, "waiting for a remote command");
+  }
+  if (st.overflow) {
+    throw Error(Exit::remote, "a remote command printed more output than jl accepts");
+  }
+  return ExecResult{st.exit_status.value_or(-1), std::move(st.out), std::move(st.err)};
+}
+
+TcpResult Session::tcp_exchange(const std::string& host, int port, std::string_view request,
+                                Deadline deadline,
+                                const std::function<bool(std::string_view)>& complete) {
+  auto& im = *m_impl;
+  ChannelState st;
+  Channel ch(im.session.get(), st);
+  if (!ch) {
+    throw Error(Exit::ssh, fmt::format("cannot create a channel: {}", im.error()));
+  }
+  int rc = im.until_done(
+      [&] { return ssh_channel_open_forward(ch.get(), host.c_str(), port, "127.0.0.1", 0); },
+      deadline, fmt::format("opening a channel to {}:{}", host, port));
+  TcpResult result;
+  if (rc != SSH_OK) {
+    if (ssh_is_connected(im.session.get()) == 0) {
+      throw Error(Exit::ssh, fmt::format("the SSH connection to {} was lost ({})", im.endpoint,
+                                         im.error()));
+    }
+    result.error = im.error();
+    return result;
+  }
+  result.opened = true;
+  im.write_all(ch.get(), request, deadline);
+  while (!st.closed && !st.eof && !complete(st.out)) {
+    im.pump(deadline, fmt::format("waiting for {}:{} to answer", host, port));
+  }
+  result.data = std::move(st.out);
+  return result;
+}
+
+}  // namespace jl::ssh

@@ -1,0 +1,195 @@
+#include "jl/sys/state_store.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+#include <thread>
+
+#include "jl/core/error.hpp"
+
+namespace jl::sys {
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+void mkdir_p(const std::string& path) {
+  std::string partial;
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    partial = path.substr(0, pos);
+    if (partial.empty()) {
+      continue;
+    }
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      throw Error(Exit::other, fmt::format("cannot create directory {}: {}", partial, errno_text()),
+                  "check the permissions of the state directory (XDG_STATE_HOME)");
+    }
+  }
+}
+
+// A file name for a session lock: the key with anything unusual replaced.
+std::string lock_name(std::string_view host, std::string_view container) {
+  std::string out;
+  for (char c : fmt::format("{}__{}", host, container)) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == '_';
+    out += ok ? c : '_';
+  }
+  // Keep distinct keys distinct even when sanitising made them equal.
+  std::size_t h = std::hash<std::string>{}(fmt::format("{}\n{}", host, container));
+  return fmt::format("{}-{:08x}.lock", out.substr(0, 120), h & 0xffffffffU);
+}
+
+std::string timestamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+StateStore::StateStore(std::string dir, Warn warn) : m_dir(std::move(dir)), m_warn(std::move(warn)) {}
+
+void StateStore::ensure_dir() { mkdir_p(m_dir); }
+
+Fd StateStore::lock_file(const std::string& path, bool exclusive, std::chrono::milliseconds wait,
+                         std::string_view what) {
+  ensure_dir();
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    throw Error(Exit::other, fmt::format("cannot open {}: {}", path, errno_text()),
+                "check the permissions of the state directory (XDG_STATE_HOME)");
+  }
+  auto until = std::chrono::steady_clock::now() + wait;
+  while (::flock(fd.get(), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      throw Error(Exit::other, fmt::format("cannot lock {}: {}", path, errno_text()));
+    }
+    if (std::chrono::steady_clock::now() >= until) {
+      throw Error(Exit::timeout, fmt::format("another jl is still working on {}", what),
+                  "wait for it to finish, then try again");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return fd;
+}
+
+State StateStore::read_locked() {
+  const std::string path = state_file();
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) {
+      return State{};
+    }
+    throw Error(Exit::other, fmt::format("cannot read {}: {}", path, errno_text()));
+  }
+  std::string text;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      throw Error(Exit::other, fmt::format("cannot read {}: {}", path, errno_text()));
+    }
+    if (n == 0) {
+      break;
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > 16 * 1024 * 1024) {
+      break;
+    }
+  }
+  try {
+    return parse_state(text);
+  } catch (const std::exception& e) {
+    std::string aside = fmt::format("{}.corrupt-{}", path, timestamp());
+    if (::rename(path.c_str(), aside.c_str()) == 0) {
+      m_warn(fmt::format("state file {} is unreadable ({}); moved it to {} and started afresh",
+                         path, e.what(), aside));
+    } else {
+      m_warn(fmt::format("state file {} is unreadable ({}); ignoring it", path, e.what()));
+    }
+    return State{};
+  }
+}
+
+void StateStore::write_locked(const State& state) {
+  const std::string path = state_file();
+  const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
+  std::string text = serialize_state(state);
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd.valid()) {
+      throw Error(Exit::other, fmt::format("cannot write {}: {}", tmp, errno_text()),
+                  "check the permissions of the state directory (XDG_STATE_HOME)");
+    }
+    ::fchmod(fd.get(), 0600);
+    std::string_view rest = text;
+    while (!rest.empty()) {
+      ssize_t n = ::write(fd.get(), rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0) {
+        int saved = errno;
+        ::unlink(tmp.c_str());
+        throw Error(Exit::other, fmt::format("cannot write {}: {}", tmp, std::strerror(saved)));
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (::fsync(fd.get()) != 0) {
+      int saved = errno;
+      ::unlink(tmp.c_str());
+      throw Error(Exit::other, fmt::format("cannot write {}: {}", tmp, std::strerror(saved)));
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    ::unlink(tmp.c_str());
+    throw Error(Exit::other, fmt::format("cannot replace {}: {}", path, std::strerror(saved)));
+  }
+  Fd dir(::open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.valid()) {
+    ::fsync(dir.get());
+  }
+}
+
+State StateStore::load() {
+  if (::access(state_file().c_str(), F_OK) != 0) {
+    return State{};
+  }
+  // Setting a corrupt file aside needs the exclusive lock.
+  auto lock = lock_file(m_dir + "/state.lock", true, std::chrono::seconds(10), "the state file");
+  return read_locked();
+}
+
+State StateStore::update(const std::function<void(State&)>& change) {
+  auto lock = lock_file(m_dir + "/state.lock", true, std::chrono::seconds(10), "the state file");
+  State state = read_locked();
+  change(state);
+  write_locked(state);
+  return state;
+}
+
+Fd StateStore::lock_session(std::string_view host, std::string_view container,
+                            std::chrono::milliseconds wait) {
+  mkdir_p(m_dir + "/locks");
+  return lock_file(m_dir + "/locks/" + lock_name(host, container), true, wait,
+                   fmt::format("{}/{}", host, container));
+}
+
+}  // namespace jl::sys
