@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Run jl's whole test suite: build with warnings as errors, unit tests, unit tests again under
+# AddressSanitizer + UBSan, then the end-to-end suite against the real local test bed
+# (OpenSSH sshd, dockerd, Jupyter in containers), which it builds and starts if needed.
+# Needs root (it installs packages and runs dockerd and sshd).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "tests/run.sh: run as root" >&2; exit 1; }
+  exec sudo -E "$0" "$@"
+fi
+jobs=$(nproc)
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "dependencies"
+"$root/tests/deps.sh" test
+
+step "build (warnings are errors)"
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJL_WERROR=ON >/dev/null
+cmake --build "$root/build" -j "$jobs"
+
+step "build with AddressSanitizer + UBSan"
+cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DJL_SANITIZE=ON -DJL_WERROR=ON >/dev/null
+cmake --build "$root/build-asan" -j "$jobs" --target jl_unit_tests jl
+
+step "unit tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$root/build-asan" -L unit --output-on-failure -j "$jobs"
+
+step "unit and end-to-end tests"
+ctest --test-dir "$root/build" --output-on-failure
