@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -127,6 +128,31 @@ int main(int argc, char** argv, char** envp) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string message = e.what();
+    // Name an unknown command instead of CLI11's "A subcommand is required".
+    for (const auto& a : args) {
+      if (a.empty() || a.front() == '-') {
+        continue;
+      }
+      if (app.get_subcommand_ptr(a) == nullptr && a != "ls" &&
+          (message.find("subcommand") != std::string::npos ||
+           message.find("not expected") != std::string::npos)) {
+        // Only when it is in the command's position (not an option's value).
+        bool is_value = false;
+        for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+          if (args[i + 1] == a && (args[i] == "-H" || args[i] == "--host" || args[i] == "-F" ||
+                                   args[i] == "--ssh-config")) {
+            is_value = true;
+          }
+        }
+        if (!is_value) {
+          message = fmt::format("unknown command '{}'", a);
+        }
+      }
+      break;
+    }
+    if (!message.empty()) {
+      message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
+    }
     if (message.empty()) {
       message = "invalid command line";
     }

@@ -24,7 +24,8 @@ void Ui::out(std::string_view text) const {
 }
 
 void Ui::info(std::string_view text) const {
-  if (m_quiet || m_json) {
+  // Progress is for a person watching; scripts and logs get only results and errors.
+  if (m_quiet || m_json || !sys::is_tty(STDERR_FILENO)) {
     return;
   }
   fmt::print(stderr, "{}\n", text);

@@ -182,7 +182,10 @@ int run_start(Context& ctx, const StartOptions& o) {
       // A jupyter_server serves every installed front end; name the best one.
       record.app = jupyter::to_string(jupyter::choose_app(probe.apps).value_or(jupyter::App::server));
     }
-    record.server_version = server.version;
+    record.server_version = server.version.empty()
+                                ? host.version(*where, server.port, server.base_url,
+                                               ssh::deadline_in(5s))
+                                : server.version;
     record.legacy = server.legacy;
     record.address = *where;
     record.port = server.port;
@@ -320,7 +323,9 @@ int run_start(Context& ctx, const StartOptions& o) {
   record.ssh_config = ssh_config;
   record.container = o.container;
   record.app = std::string(jupyter::to_string(app));
-  record.server_version = rt.version;
+  record.server_version =
+      rt.version.empty() ? host.version(*address, port, rt.base_url, ssh::deadline_in(5s))
+                         : rt.version;
   record.legacy = rt.legacy;
   record.address = *address;
   record.port = port;

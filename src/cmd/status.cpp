@@ -111,7 +111,9 @@ int run_status(Context& ctx, const StatusOptions& o) {
     return 0;
   }
   if (rows.empty()) {
-    ctx.ui().info("no known sessions (start one with: jl start CONTAINER)");
+    if (!ctx.ui().quiet()) {
+      ctx.ui().out("no known sessions (start one with: jl start CONTAINER)");
+    }
     return 0;
   }
   std::vector<std::vector<std::string>> cells = {

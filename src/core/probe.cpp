@@ -149,9 +149,13 @@ wait_gone() {
 cleanup() {
   if [ -n "$f" ]; then rm -f -- "$f" "${f%.json}-open.html"; fi
 }
-if ! alive "$pid"; then m gone already; cleanup; exit 0; fi
+if [ "$graceful" = 1 ]; then
+  if wait_gone 100; then m gone shutdown; cleanup; exit 0; fi
+elif ! alive "$pid"; then
+  m gone already; cleanup; exit 0
+fi
+# Never signal a process that is not Jupyter (the pid may have been reused).
 if ! is_jupyter; then m gone already; exit 0; fi
-if [ "$graceful" = 1 ] && wait_gone 100; then m gone shutdown; cleanup; exit 0; fi
 kill -TERM "$pid" 2>/dev/null
 if wait_gone 60; then m gone term; cleanup; exit 0; fi
 kill -KILL "$pid" 2>/dev/null

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "jl/core/error.hpp"
 #include "jl/core/http.hpp"
 #include "jl/core/text.hpp"
@@ -104,6 +106,24 @@ Health Host::status(const std::string& address, int port, const std::string& bas
     h.detail = fmt::format("HTTP {}", resp->status);
   }
   return h;
+}
+
+std::string Host::version(const std::string& address, int port, const std::string& base_url,
+                          ssh::Deadline deadline) {
+  auto req = http::request("GET", address, port, base_url + "api", "");
+  auto tcp = m_session.tcp_exchange(address, port, req, deadline, http::response_complete);
+  if (!tcp.opened) {
+    return {};
+  }
+  auto resp = http::parse_response(tcp.data);
+  if (!resp || resp->status != 200) {
+    return {};
+  }
+  auto j = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object() && j.contains("version") && j["version"].is_string()) {
+    return j["version"].get<std::string>();
+  }
+  return {};
 }
 
 bool Host::request_shutdown(const std::string& address, int port, const std::string& base_url,

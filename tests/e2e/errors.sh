@@ -48,7 +48,7 @@ silent_port=$(cat "$WORK/silent_port")
   entry changedkey "$JL_TESTBED_PORT" "$WORK/changed_known_hosts" "$JL_TESTBED_USERKEY"
 } >"$cfg"
 
-jlc() { run_jl -F "$cfg" "$@"; }
+jlc() { run_jl_raw -F "$cfg" "$@"; }
 
 log "== DNS failure"
 jlc -H no-such-host.invalid start jltb-root
@@ -149,7 +149,7 @@ for args in "start" "start jltb-root --port 0" "start jltb-root --port 70000" "s
   expect_rc 2 "jl $args"
   expect_error_shape "jl $args"
 done
-run_jl -F /does/not/exist -H jl-testbed start jltb-root
+run_jl_raw -F /does/not/exist -H jl-testbed start jltb-root
 expect_rc 2 "missing -F file"; expect_contains "$ERR" "does not exist" "says the ssh config is missing"
 run_jl start jltb-root
 expect_rc 2 "no host"; expect_contains "$ERR" "no host" "says no host was given"

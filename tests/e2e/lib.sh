@@ -44,12 +44,12 @@ fail() {
   log "  FAIL $*"
 }
 
-# Run jl with the test bed's ssh config; captures OUT, ERR, RC and SECS (wall time).
-# A hard 60 s limit turns a hang into a failure instead of a stuck test.
-run_jl() {
+# Run jl; captures OUT, ERR, RC and SECS (wall time). A hard 60 s limit turns a hang into a
+# failure instead of a stuck test.
+run_jl_raw() {
   local start end
   start=$(date +%s.%N)
-  OUT=$(timeout -k 5 60 "$JL_BIN" -F "$JL_TESTBED_SSH_CONFIG" "$@" </dev/null 2>"$WORK/stderr")
+  OUT=$(timeout -k 5 60 "$JL_BIN" "$@" </dev/null 2>"$WORK/stderr")
   RC=$?
   end=$(date +%s.%N)
   ERR=$(cat "$WORK/stderr")
@@ -58,6 +58,9 @@ run_jl() {
   if [ -n "$OUT" ]; then log "$(printf '%s\n' "$OUT" | sed 's/^/    out| /')"; fi
   if [ -n "$ERR" ]; then log "$(printf '%s\n' "$ERR" | sed 's/^/    err| /')"; fi
 }
+
+# jl with the test bed's ssh config.
+run_jl() { run_jl_raw -F "$JL_TESTBED_SSH_CONFIG" "$@"; }
 
 # jl against the default test-bed host.
 run_jlh() { run_jl -H "$JL_TESTBED_HOST" "$@"; }
@@ -141,6 +144,12 @@ http_status_with_token() {
 }
 
 touch_container() { TOUCHED_CONTAINERS+=("$1"); }
+
+# Number of live (non-zombie) Jupyter server processes in a container. Containers whose init
+# does not reap keep killed processes as zombies; those do not count.
+jupyter_count() {
+  docker exec "$1" ps -eo stat=,args= | awk '$1 !~ /^Z/ && /[j]upyter-(server|notebook|lab)/' | wc -l | tr -d ' '
+}
 
 # Kill every Jupyter in a container and remove runtime files: a clean slate for a test.
 reset_container() {

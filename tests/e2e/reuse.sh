@@ -12,7 +12,7 @@ run_jlh start "$C"
 expect_rc 0 "second start"
 expect_contains "$OUT" "reusing" "second start says it reuses"
 expect_eq "$(session_field pid)" "$pid1" "same server pid"
-n=$(docker exec "$C" sh -c 'pgrep -f "[j]upyter-" | wc -l')
+n=$(jupyter_count "$C")
 expect_eq "$n" 1 "exactly one Jupyter process in the container"
 
 run_jlh stop "$C"

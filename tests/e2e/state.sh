@@ -42,8 +42,8 @@ expect_contains "$ERR" "jl-testbed/jltb-user" "lists the second"
 run_jl stop --all
 expect_rc 0 "stop --all"
 expect_eq "$(session_count)" 0 "all sessions forgotten"
-n=$(docker exec jltb-root sh -c 'pgrep -f "[j]upyter-" | wc -l')
+n=$(jupyter_count jltb-root)
 expect_eq "$n" 0 "no Jupyter left in jltb-root"
-n=$(docker exec jltb-user sh -c 'pgrep -f "[j]upyter-" | wc -l')
+n=$(jupyter_count jltb-user)
 expect_eq "$n" 0 "no Jupyter left in jltb-user"
 finish

@@ -39,6 +39,10 @@ class Host {
   Health status(const std::string& address, int port, const std::string& base_url,
                 const std::string& token, ssh::Deadline deadline);
 
+  // The server's version from GET {base_url}api (which needs no token). Empty if unknown.
+  std::string version(const std::string& address, int port, const std::string& base_url,
+                      ssh::Deadline deadline);
+
   // POST {base_url}api/shutdown. True when the server accepted.
   bool request_shutdown(const std::string& address, int port, const std::string& base_url,
                         const std::string& token, ssh::Deadline deadline);
