@@ -133,7 +133,11 @@ int main(int argc, char** argv, char** envp) {
       if (a.empty() || a.front() == '-') {
         continue;
       }
-      if (app.get_subcommand_ptr(a) == nullptr && a != "ls" &&
+      bool known = false;
+      for (const auto* sub : app.get_subcommands({})) {
+        known = known || sub->check_name(a);
+      }
+      if (!known &&
           (message.find("subcommand") != std::string::npos ||
            message.find("not expected") != std::string::npos)) {
         // Only when it is in the command's position (not an option's value).
