@@ -129,7 +129,12 @@ int main(int argc, char** argv, char** envp) {
   } catch (const CLI::ParseError& e) {
     std::string message = e.what();
     // Name an unknown command instead of CLI11's "A subcommand is required".
-    for (const auto& a : args) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const auto& a = args[i];
+      if (a == "-H" || a == "--host" || a == "-F" || a == "--ssh-config") {
+        ++i;  // skip the option's value
+        continue;
+      }
       if (a.empty() || a.front() == '-') {
         continue;
       }
@@ -137,24 +142,13 @@ int main(int argc, char** argv, char** envp) {
       for (const auto* sub : app.get_subcommands({})) {
         known = known || sub->check_name(a);
       }
-      if (!known &&
-          (message.find("subcommand") != std::string::npos ||
-           message.find("not expected") != std::string::npos)) {
-        // Only when it is in the command's position (not an option's value).
-        bool is_value = false;
-        for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-          if (args[i + 1] == a && (args[i] == "-H" || args[i] == "--host" || args[i] == "-F" ||
-                                   args[i] == "--ssh-config")) {
-            is_value = true;
-          }
-        }
-        if (!is_value) {
-          message = fmt::format("unknown command '{}'", a);
-        }
+      if (!known) {
+        message = fmt::format("unknown command '{}'", a);
       }
       break;
     }
-    if (!message.empty()) {
+    if (message.size() > 1 && std::isupper(static_cast<unsigned char>(message[0])) != 0 &&
+        std::islower(static_cast<unsigned char>(message[1])) != 0) {
       message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
     }
     if (message.empty()) {
