@@ -1,0 +1,389 @@
+#include "jl/core/jupyter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "jl/core/token.hpp"
+
+namespace {
+
+using jl::jupyter::App;
+using jl::jupyter::parse_runtime_file;
+using jl::jupyter::RuntimeInfo;
+
+// ---------------------------------------------------------------------------------------------
+// Apps
+
+TEST(JupyterApp, NamesRoundTrip) {
+  for (App a : {App::lab, App::notebook, App::server}) {
+    EXPECT_EQ(jl::jupyter::app_from_string(jl::jupyter::to_string(a)), a);
+  }
+  for (const char* bad : {"", "Lab", "jupyter-lab", "auto", "lab "}) {
+    EXPECT_EQ(jl::jupyter::app_from_string(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(JupyterApp, Executables) {
+  EXPECT_EQ(jl::jupyter::executable(App::lab), "jupyter-lab");
+  EXPECT_EQ(jl::jupyter::executable(App::notebook), "jupyter-notebook");
+  EXPECT_EQ(jl::jupyter::executable(App::server), "jupyter-server");
+}
+
+TEST(ChooseApp, PrefersLabThenNotebookThenServer) {
+  struct Case {
+    std::set<App> installed;
+    std::optional<App> chosen;
+  };
+  const std::vector<Case> cases = {
+      {{}, std::nullopt},
+      {{App::server}, App::server},
+      {{App::notebook}, App::notebook},
+      {{App::lab}, App::lab},
+      {{App::notebook, App::server}, App::notebook},
+      {{App::lab, App::server}, App::lab},
+      {{App::lab, App::notebook, App::server}, App::lab},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(jl::jupyter::choose_app(c.installed), c.chosen);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtime files
+
+// What jupyter_server 1.23.3 wrote into jpserver-14.json in a container.
+constexpr const char* kServer1233 =
+    R"({"base_url": "/", "hostname": "0.0.0.0", "password": false, "pid": 14, "port": 8888, )"
+    R"("root_dir": "/", "secure": false, "sock": "", "token": "abc123", )"
+    R"("url": "http://5d1918fcea8c:8888/", "version": "1.23.3"})";
+
+TEST(ParseRuntimeFile, JupyterServer1233) {
+  std::string error;
+  auto info = parse_runtime_file(kServer1233, "/root/.local/share/jupyter/runtime/jpserver-14.json",
+                                 &error);
+  ASSERT_TRUE(info.has_value()) << error;
+  EXPECT_EQ(info->file, "/root/.local/share/jupyter/runtime/jpserver-14.json");
+  EXPECT_FALSE(info->legacy);
+  EXPECT_EQ(info->pid, 14);
+  EXPECT_EQ(info->port, 8888);
+  EXPECT_EQ(info->hostname, "0.0.0.0");
+  EXPECT_EQ(info->base_url, "/");
+  EXPECT_EQ(info->token, "abc123");
+  EXPECT_FALSE(info->password);
+  EXPECT_FALSE(info->secure);
+  EXPECT_EQ(info->sock, "");
+  EXPECT_EQ(info->root_dir, "/");
+  EXPECT_EQ(info->version, "1.23.3");
+}
+
+TEST(ParseRuntimeFile, Notebook6UsesNotebookDirAndIsLegacy) {
+  // notebook 6.5 writes nbserver-PID.json, pretty-printed, with notebook_dir.
+  const char* json = R"({
+  "base_url": "/nb/",
+  "hostname": "172.17.0.2",
+  "notebook_dir": "/home/jovyan/work",
+  "password": true,
+  "pid": 4242,
+  "port": 8890,
+  "secure": true,
+  "sock": "",
+  "token": "",
+  "url": "https://172.17.0.2:8890/nb/",
+  "version": "6.5.4"
+})";
+  auto info =
+      parse_runtime_file(json, "/home/jovyan/.local/share/jupyter/runtime/nbserver-4242.json");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_TRUE(info->legacy);
+  EXPECT_EQ(info->pid, 4242);
+  EXPECT_EQ(info->port, 8890);
+  EXPECT_EQ(info->root_dir, "/home/jovyan/work");
+  EXPECT_EQ(info->base_url, "/nb/");
+  EXPECT_TRUE(info->password);
+  EXPECT_TRUE(info->secure);
+  EXPECT_EQ(info->token, "");
+  EXPECT_EQ(info->version, "6.5.4");
+}
+
+TEST(ParseRuntimeFile, LegacyComesFromTheFileNameNotTheDirectory) {
+  auto a = parse_runtime_file(R"({"pid": 1, "port": 1})", "nbserver-1.json");
+  auto b = parse_runtime_file(R"({"pid": 1, "port": 1})", "/nbserver-dir/jpserver-1.json");
+  auto c = parse_runtime_file(R"({"pid": 1, "port": 1})", "/x/nbserver-1.json");
+  ASSERT_TRUE(a && b && c);
+  EXPECT_TRUE(a->legacy);
+  EXPECT_FALSE(b->legacy);
+  EXPECT_TRUE(c->legacy);
+}
+
+TEST(ParseRuntimeFile, RootDirWinsOverNotebookDir) {
+  auto info = parse_runtime_file(
+      R"({"pid": 5, "port": 9000, "root_dir": "/srv", "notebook_dir": "/old"})", "jpserver-5.json");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->root_dir, "/srv");
+}
+
+TEST(ParseRuntimeFile, BaseUrlIsNormalised) {
+  struct Case {
+    std::string json_value;
+    std::string base_url;
+  };
+  const std::vector<Case> cases = {
+      {R"("/")", "/"},        {R"("")", "/"},         {R"("lab")", "/lab/"},
+      {R"("/a/b")", "/a/b/"}, {R"("a/b/")", "/a/b/"}, {R"("/user/ann/")", "/user/ann/"},
+  };
+  for (const auto& c : cases) {
+    auto json = R"({"pid": 3, "port": 8888, "base_url": )" + c.json_value + "}";
+    auto info = parse_runtime_file(json, "jpserver-3.json");
+    ASSERT_TRUE(info.has_value()) << json;
+    EXPECT_EQ(info->base_url, c.base_url) << json;
+  }
+  auto missing = parse_runtime_file(R"({"pid": 3, "port": 8888})", "jpserver-3.json");
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->base_url, "/");
+}
+
+TEST(ParseRuntimeFile, SockOnlyServer) {
+  auto info = parse_runtime_file(
+      R"({"pid": 77, "port": 0, "sock": "/tmp/jupyter.sock", "token": "t", "base_url": "/"})",
+      "jpserver-77.json");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->port, 0);
+  EXPECT_EQ(info->sock, "/tmp/jupyter.sock");
+}
+
+TEST(ParseRuntimeFile, WrongTypesOfOptionalFieldsAreIgnored) {
+  auto info = parse_runtime_file(
+      R"({"pid": 9, "port": 8888, "token": 123, "hostname": null, "password": "yes",)"
+      R"( "secure": 1, "base_url": ["x"], "version": 2})",
+      "jpserver-9.json");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->token, "");
+  EXPECT_EQ(info->hostname, "");
+  EXPECT_FALSE(info->password);
+  EXPECT_FALSE(info->secure);
+  EXPECT_EQ(info->base_url, "/");
+  EXPECT_EQ(info->version, "");
+}
+
+TEST(ParseRuntimeFile, UnusableFilesSayWhy) {
+  const std::vector<std::string> bad = {
+      "",
+      "not json",
+      R"({"pid": 14, "port": 8888)",
+      "[]",
+      R"([{"pid": 14, "port": 8888}])",
+      "null",
+      "14",
+      R"("jpserver")",
+      // pid missing, wrong type or not positive
+      R"({"port": 8888})",
+      R"({"pid": "14", "port": 8888})",
+      R"({"pid": 14.5, "port": 8888})",
+      R"({"pid": 0, "port": 8888})",
+      R"({"pid": -3, "port": 8888})",
+      R"({"pid": null, "port": 8888})",
+      // port out of range
+      R"({"pid": 14, "port": -1})",
+      R"({"pid": 14, "port": 65536})",
+      R"({"pid": 14, "port": 99999999999})",
+      R"({"pid": 14, "port": 18446744073709551615})",
+      // neither a port nor a socket
+      R"({"pid": 14})",
+      R"({"pid": 14, "port": 0, "sock": ""})",
+      R"({"pid": 14, "port": "8888"})",
+  };
+  for (const auto& json : bad) {
+    std::string error;
+    auto info = parse_runtime_file(json, "jpserver-14.json", &error);
+    EXPECT_FALSE(info.has_value()) << json;
+    EXPECT_FALSE(error.empty()) << json;
+  }
+  // The error pointer is optional.
+  EXPECT_FALSE(parse_runtime_file("nope", "x.json").has_value());
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc/net/tcp
+
+// As read inside a container: a listener on 0.0.0.0:8888, one on 127.0.0.1:41394, an
+// established connection from local port 8081, and a TIME_WAIT socket on local port 9000.
+constexpr const char* kProcNetTcp =
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+    "inode                                                     \n"
+    "   0: 00000000:22B8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 "
+    "2471590 1 0000000000000000 100 0 0 10 0                    \n"
+    "   1: 0100007F:A1B2 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 "
+    "2471593 1 0000000000000000 100 0 0 10 0                    \n"
+    "   2: 020011AC:1F91 010011AC:D3F4 01 00000000:00000000 02:000A7D1B 00000000  1000        0 "
+    "2471612 2 0000000000000000 20 4 30 10 -1                   \n"
+    "   3: 020011AC:2328 010011AC:C350 06 00000000:00000000 03:00001770 00000000     0        0 "
+    "0 3 0000000000000000                                       \n";
+
+// A listener on [::]:8889 and one on [::1]:22, plus an established connection from 5000.
+constexpr const char* kProcNetTcp6 =
+    "  sl  local_address                         remote_address                        st "
+    "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    "   0: 00000000000000000000000000000000:22B9 00000000000000000000000000000000:0000 0A "
+    "00000000:00000000 00:00000000 00000000  1000        0 2471600 1 0000000000000000 100 0 0 10 "
+    "0\n"
+    "   1: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A "
+    "00000000:00000000 00:00000000 00000000     0        0 19823 1 0000000000000000 100 0 0 10 0\n"
+    "   2: 0000000000000000FFFF0000020011AC:1388 0000000000000000FFFF0000010011AC:E4F2 01 "
+    "00000000:00000000 00:00000000 00000000  1000        0 2471700 1 0000000000000000 20 4 30 10 "
+    "-1\n";
+
+TEST(ListeningPorts, RealisticTcpAndTcp6) {
+  EXPECT_EQ(jl::jupyter::listening_ports(kProcNetTcp), (std::set<int>{8888, 41394}));
+  EXPECT_EQ(jl::jupyter::listening_ports(kProcNetTcp6), (std::set<int>{8889, 22}));
+  // The probe concatenates both files.
+  EXPECT_EQ(jl::jupyter::listening_ports(std::string(kProcNetTcp) + kProcNetTcp6),
+            (std::set<int>{22, 8888, 8889, 41394}));
+}
+
+TEST(ListeningPorts, JunkAndEmptyInput) {
+  EXPECT_TRUE(jl::jupyter::listening_ports("").empty());
+  EXPECT_TRUE(jl::jupyter::listening_ports("cat: /proc/net/tcp6: No such file\n").empty());
+  // Malformed local addresses are skipped, lower-case hex is accepted, port 0 is not a port.
+  EXPECT_EQ(jl::jupyter::listening_ports("0: 00000000:ZZZZ 0:0 0A\n"
+                                         "1: 00000000 0:0 0A\n"
+                                         "2: 00000000:12345 0:0 0A\n"
+                                         "3: 00000000:1f90 0:0 0A\n"
+                                         "4: 00000000:0000 0:0 0A\n"
+                                         "5: 00000000:0050 0:0\n"),
+            (std::set<int>{8080}));
+}
+
+TEST(FirstFreePort, Table) {
+  struct Case {
+    std::set<int> busy;
+    int start;
+    std::optional<int> port;
+  };
+  const std::vector<Case> cases = {
+      {{}, 8888, 8888},     {{8888}, 8888, 8889},           {{8888, 8889, 8891}, 8888, 8890},
+      {{8887}, 8888, 8888}, {{65535}, 65535, std::nullopt}, {{65534}, 65534, 65535},
+      {{}, 65535, 65535},   {{}, 65536, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(jl::jupyter::first_free_port(c.busy, c.start), c.port) << c.start;
+  }
+  std::set<int> all;
+  for (int p = 1024; p <= 65535; ++p) {
+    all.insert(p);
+  }
+  EXPECT_EQ(jl::jupyter::first_free_port(all, 1024), std::nullopt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Container names
+
+TEST(ValidContainerName, Table) {
+  const std::vector<std::string> good = {
+      "a",
+      "jupyter",
+      "my_box-1.dev",
+      "0abc",
+      "5d1918fcea8c",
+      "5d1918fcea8c0e6a2b6a4f9a4d4e1f9b0b8c2f3e4d5c6b7a8f9e0d1c2b3a4f5e",
+      "A.B-C_D",
+      std::string(253, 'x'),
+  };
+  const std::vector<std::string> bad = {
+      "",
+      "-box",
+      "_box",
+      ".box",
+      "/box",
+      "my box",
+      " box",
+      "box ",
+      "box;rm",
+      "box|x",
+      "box&",
+      "$(id)",
+      "box'",
+      "box\n",
+      "bøx",
+      "箱",
+      "box/x",
+      "box:tag",
+      std::string(254, 'x'),
+      std::string("bo\0x", 4),
+  };
+  for (const auto& n : good) {
+    EXPECT_TRUE(jl::jupyter::valid_container_name(n)) << n;
+  }
+  for (const auto& n : bad) {
+    EXPECT_FALSE(jl::jupyter::valid_container_name(n)) << n;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// URLs and tokens
+
+TEST(NormaliseBaseUrl, Table) {
+  EXPECT_EQ(jl::jupyter::normalise_base_url(""), "/");
+  EXPECT_EQ(jl::jupyter::normalise_base_url("/"), "/");
+  EXPECT_EQ(jl::jupyter::normalise_base_url("x"), "/x/");
+  EXPECT_EQ(jl::jupyter::normalise_base_url("/x"), "/x/");
+  EXPECT_EQ(jl::jupyter::normalise_base_url("x/"), "/x/");
+  EXPECT_EQ(jl::jupyter::normalise_base_url("/a/b/"), "/a/b/");
+}
+
+TEST(LandingPath, PerApp) {
+  EXPECT_EQ(jl::jupyter::landing_path(App::lab, false), "lab");
+  EXPECT_EQ(jl::jupyter::landing_path(App::notebook, false), "tree");
+  EXPECT_EQ(jl::jupyter::landing_path(App::notebook, true), "tree");
+  EXPECT_EQ(jl::jupyter::landing_path(App::server, false), "");
+}
+
+TEST(LocalUrl, Table) {
+  struct Case {
+    int port;
+    std::string base_url;
+    App app;
+    bool legacy;
+    std::string url;
+  };
+  const std::vector<Case> cases = {
+      {8888, "/", App::lab, false, "http://127.0.0.1:8888/lab?token=T"},
+      {49152, "/", App::notebook, true, "http://127.0.0.1:49152/tree?token=T"},
+      {9000, "/", App::notebook, false, "http://127.0.0.1:9000/tree?token=T"},
+      {9000, "/", App::server, false, "http://127.0.0.1:9000/?token=T"},
+      {9000, "jl", App::lab, false, "http://127.0.0.1:9000/jl/lab?token=T"},
+      {9000, "/user/ann/", App::lab, false, "http://127.0.0.1:9000/user/ann/lab?token=T"},
+      {9000, "", App::server, false, "http://127.0.0.1:9000/?token=T"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(jl::jupyter::local_url(c.port, c.base_url, c.app, c.legacy, "T"), c.url);
+  }
+}
+
+TEST(MaskToken, NeverShowsTheWholeToken) {
+  EXPECT_EQ(jl::jupyter::mask_token(""), "(none)");
+  const std::string hex = jl::generate_token() + jl::generate_token();
+  for (std::size_t n = 1; n <= hex.size(); ++n) {
+    std::string token = hex.substr(0, n);
+    std::string masked = jl::jupyter::mask_token(token);
+    EXPECT_EQ(masked.find(token), std::string::npos) << token << " -> " << masked;
+    // At most the first four characters are shown.
+    std::size_t shown = 0;
+    while (shown < masked.size() && shown < token.size() && masked[shown] == token[shown]) {
+      ++shown;
+    }
+    EXPECT_LE(shown, 4U) << token << " -> " << masked;
+  }
+}
+
+TEST(MaskToken, LongTokensKeepARecognisablePrefix) {
+  auto token = jl::generate_token();
+  auto masked = jl::jupyter::mask_token(token);
+  EXPECT_TRUE(masked.starts_with(token.substr(0, 4))) << masked;
+  EXPECT_LT(masked.size(), token.size());
+}
+
+}  // namespace
