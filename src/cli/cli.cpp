@@ -148,7 +148,7 @@ int main(int argc, char** argv, char** envp) {
       break;
     }
     if (message.size() > 1 && std::isupper(static_cast<unsigned char>(message[0])) != 0 &&
-        std::islower(static_cast<unsigned char>(message[1])) != 0) {
+        (std::islower(static_cast<unsigned char>(message[1])) != 0 || message[1] == ' ')) {
       message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
     }
     if (message.empty()) {
