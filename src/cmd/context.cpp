@@ -71,6 +71,12 @@ const FileConfig& Context::file_config() {
 
 std::string Context::require_host() {
   auto host = resolve_host(m_global.host, m_env, file_config());
+  if (!host && !resolve_ssh_config(m_global.ssh_config, m_env, file_config()) &&
+      ::access(std::string(kTestbedSshConfig).c_str(), R_OK) == 0) {
+    m_using_testbed = true;
+    host = Setting<std::string>{std::string(kTestbedHost), Source::testbed};
+    m_ui.info(fmt::format("no host configured; using the local test bed ({})", kTestbedHost));
+  }
   if (!host) {
     throw Error(Exit::usage, "no host given",
                 fmt::format("pass -H HOST, set JL_HOST, or put {{\"host\": \"HOST\"}} in {}/config.json",
@@ -89,6 +95,9 @@ std::optional<std::string> Context::explicit_host() const {
 
 std::optional<std::string> Context::ssh_config() {
   auto cfg = resolve_ssh_config(m_global.ssh_config, m_env, file_config());
+  if (!cfg && m_using_testbed) {
+    return std::string(kTestbedSshConfig);
+  }
   if (!cfg) {
     return std::nullopt;
   }

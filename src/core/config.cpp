@@ -87,6 +87,8 @@ std::string_view to_string(Source s) {
       return "environment";
     case Source::config:
       return "config file";
+    case Source::testbed:
+      return "the local test bed";
     case Source::none:
       break;
   }

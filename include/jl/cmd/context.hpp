@@ -60,7 +60,8 @@ class Context {
   // The config file's settings (read once; a broken file is a usage error).
   const FileConfig& file_config();
 
-  // The host from -H, $JL_HOST or the config file; a usage error when there is none.
+  // The host from -H, $JL_HOST or the config file, else the local test bed when it is set up;
+  // a usage error when there is none.
   std::string require_host();
   // The host only when given explicitly (-H or $JL_HOST): used to narrow down known sessions.
   std::optional<std::string> explicit_host() const;
@@ -84,6 +85,7 @@ class Context {
   std::optional<FileConfig> m_file_config;
   sys::StateStore m_store;
   sys::Terminal m_terminal;
+  bool m_using_testbed = false;
 };
 
 // The current time as ISO 8601 UTC, e.g. 2026-11-22T07:30:00Z.

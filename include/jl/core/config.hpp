@@ -38,7 +38,7 @@ struct FileConfig {
 // Parse config.json text. Throws jl::Error (usage) for invalid JSON or wrongly typed values.
 FileConfig parse_config(std::string_view text, std::string_view origin);
 
-enum class Source { flag, env, config, none };
+enum class Source { flag, env, config, testbed, none };
 std::string_view to_string(Source s);
 
 template <typename T>
@@ -50,6 +50,11 @@ struct Setting {
 // Resolve the host: the -H flag, then $JL_HOST, then "host" in the config file.
 std::optional<Setting<std::string>> resolve_host(const std::optional<std::string>& flag,
                                                  const Env& env, const FileConfig& file);
+
+// The local test bed (tests/testbed/testbed.sh) is the built-in default for people without a
+// GPU host: when no host is configured anywhere and the bed's ssh config exists, jl uses it.
+inline constexpr std::string_view kTestbedHost = "jl-testbed";
+inline constexpr std::string_view kTestbedSshConfig = "/var/tmp/jl-testbed/ssh_config";
 
 // Resolve the ssh config file: -F, then $JL_SSH_CONFIG, then "ssh_config" in the config file.
 std::optional<Setting<std::string>> resolve_ssh_config(const std::optional<std::string>& flag,
