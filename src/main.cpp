@@ -1,3 +1,5 @@
 #include "jl/cli/cli.hpp"
 
-int main(int argc, char** argv, char** envp) { return jl::cli::main(argc, argv, envp); }
+int main(int argc, char** argv, char** envp) {
+  return jl::cli::main(argc, argv, envp);
+}

@@ -80,16 +80,22 @@ int main(int argc, char** argv, char** envp) {
       "  jl start cont1 --port 8890 --dir /workspace -- --ServerApp.terminals_enabled=False");
   start_cmd->add_option("CONTAINER", start.container, "Name of a running container")->required();
   int port = 0;
-  auto* port_opt = start_cmd->add_option("--port", port, "Port inside the container (default: "
-                                                         "8888, or the next free one)")
+  auto* port_opt = start_cmd
+                       ->add_option("--port", port,
+                                    "Port inside the container (default: "
+                                    "8888, or the next free one)")
                        ->check(CLI::Range(1, 65535))
                        ->type_name("N");
   std::string dir;
-  auto* dir_opt = start_cmd->add_option("--dir", dir, "Directory to serve (default: the "
-                                                      "container's working directory)")
+  auto* dir_opt = start_cmd
+                      ->add_option("--dir", dir,
+                                   "Directory to serve (default: the "
+                                   "container's working directory)")
                       ->type_name("PATH");
-  start_cmd->add_option("--app", start.app, "auto (lab, else notebook, else server), lab, "
-                                            "notebook or server")
+  start_cmd
+      ->add_option("--app", start.app,
+                   "auto (lab, else notebook, else server), lab, "
+                   "notebook or server")
       ->check(CLI::IsMember({"auto", "lab", "notebook", "server"}))
       ->capture_default_str();
   start_cmd->add_option("--timeout", start.timeout_s, "Seconds to wait for Jupyter to start")
@@ -99,21 +105,21 @@ int main(int argc, char** argv, char** envp) {
   start_cmd->footer("Arguments after -- are passed to Jupyter.");
 
   cmd::StopOptions stop;
-  auto* stop_cmd = app.add_subcommand(
-      "stop",
-      "Shut Jupyter down, verify it is gone, and forget the session\n"
-      "  jl stop            (the only known session)\n"
-      "  jl stop cont1\n"
-      "  jl stop --all");
+  auto* stop_cmd =
+      app.add_subcommand("stop",
+                         "Shut Jupyter down, verify it is gone, and forget the session\n"
+                         "  jl stop            (the only known session)\n"
+                         "  jl stop cont1\n"
+                         "  jl stop --all");
   stop_cmd->add_option("CONTAINER", stop.container, "Container of a known session");
   stop_cmd->add_flag("--all", stop.all, "Stop every known session");
 
   cmd::StatusOptions status;
-  auto* status_cmd = app.add_subcommand(
-      "status",
-      "Show known sessions: where they run and whether they answer\n"
-      "  jl status\n"
-      "  jl --json status cont1");
+  auto* status_cmd =
+      app.add_subcommand("status",
+                         "Show known sessions: where they run and whether they answer\n"
+                         "  jl status\n"
+                         "  jl --json status cont1");
   status_cmd->alias("ls");
   status_cmd->add_option("CONTAINER", status.container, "Show only this container");
 
@@ -161,8 +167,8 @@ int main(int argc, char** argv, char** envp) {
     global.quiet = false;  // --json output is what scripts need
   }
   if (!passthrough.empty() && !start_cmd->parsed()) {
-    return print_error(Error(Exit::usage, "arguments after -- are only for `jl start`",
-                             "run `jl --help`"));
+    return print_error(
+        Error(Exit::usage, "arguments after -- are only for `jl start`", "run `jl --help`"));
   }
 
   try {

@@ -31,14 +31,16 @@ void Ui::info(std::string_view text) const {
   fmt::print(stderr, "{}\n", text);
 }
 
-void Ui::warn(std::string_view text) const { fmt::print(stderr, "jl: warning: {}\n", text); }
+void Ui::warn(std::string_view text) const {
+  fmt::print(stderr, "jl: warning: {}\n", text);
+}
 
 void Ui::trace(std::string_view text) const {
   if (!m_verbose) {
     return;
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - m_start)
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  m_start)
                 .count();
   fmt::print(stderr, "jl: [{:>6.3f}s] {}\n", static_cast<double>(ms) / 1000.0, text);
 }
@@ -78,9 +80,10 @@ std::string Context::require_host() {
     m_ui.info(fmt::format("no host configured; using the local test bed ({})", kTestbedHost));
   }
   if (!host) {
-    throw Error(Exit::usage, "no host given",
-                fmt::format("pass -H HOST, set JL_HOST, or put {{\"host\": \"HOST\"}} in {}/config.json",
-                            config_dir(m_env)));
+    throw Error(
+        Exit::usage, "no host given",
+        fmt::format("pass -H HOST, set JL_HOST, or put {{\"host\": \"HOST\"}} in {}/config.json",
+                    config_dir(m_env)));
   }
   m_ui.trace(fmt::format("host {} (from {})", host->value, to_string(host->source)));
   return host->value;
@@ -141,15 +144,15 @@ SessionRecord Context::pick_session(const State& state,
                               *container, host ? " on " + *host : std::string{}, known_text),
                   "start one with: jl start CONTAINER");
     }
-    throw Error(Exit::usage, fmt::format("no known session{}", host ? " on " + *host : std::string{}),
+    throw Error(Exit::usage,
+                fmt::format("no known session{}", host ? " on " + *host : std::string{}),
                 "start one with: jl start CONTAINER");
   }
   std::vector<std::string> labels;
   for (const auto* s : matches) {
     labels.push_back(session_label(*s));
   }
-  throw Error(Exit::usage,
-              fmt::format("several sessions match: {}", text::join(labels, ", ")),
+  throw Error(Exit::usage, fmt::format("several sessions match: {}", text::join(labels, ", ")),
               container ? "pick the host with -H HOST" : "name the container (and -H HOST)");
 }
 

@@ -69,8 +69,9 @@ void report(Context& ctx, const SessionRecord& s, bool reused, double elapsed) {
   if (ctx.ui().quiet()) {
     return;
   }
-  std::string what = fmt::format("Jupyter {} ({} {})", s.app, s.legacy ? "notebook" : "jupyter_server",
-                                 s.server_version.empty() ? "?" : s.server_version);
+  std::string what =
+      fmt::format("Jupyter {} ({} {})", s.app, s.legacy ? "notebook" : "jupyter_server",
+                  s.server_version.empty() ? "?" : s.server_version);
   if (reused) {
     ctx.ui().out(fmt::format("{} already runs in {} on {} at {}:{} (pid {}); reusing it", what,
                              s.container, s.host, s.address, s.port, s.pid));
@@ -89,7 +90,8 @@ void roll_back(remote::Host& host, const std::string& container, long long pid,
   try {
     auto r = host.wait_gone(container, pid, runtime_file, false, ssh::deadline_in(15s));
     if (!r.gone) {
-      ui.warn(fmt::format("could not stop the half-started Jupyter (pid {}) in {}", pid, container));
+      ui.warn(
+          fmt::format("could not stop the half-started Jupyter (pid {}) in {}", pid, container));
     }
   } catch (const Error& e) {
     ui.warn(fmt::format("could not stop the half-started Jupyter (pid {}) in {}: {}", pid,
@@ -119,8 +121,8 @@ int run_start(Context& ctx, const StartOptions& o) {
   }
   const std::string host_name = ctx.require_host();
   const auto ssh_config = ctx.ssh_config();
-  auto lock = ctx.store().lock_session(host_name, o.container,
-                                       std::chrono::seconds(o.timeout_s + 30));
+  auto lock =
+      ctx.store().lock_session(host_name, o.container, std::chrono::seconds(o.timeout_s + 30));
 
   auto session = ctx.connect(host_name, ssh_config);
   remote::Host host(session, host_name);
@@ -145,10 +147,10 @@ int run_start(Context& ctx, const StartOptions& o) {
   for (const auto& server : probe.servers) {
     auto where = reachable_address(server, *probe.container, *address);
     if (!where) {
-      ctx.ui().warn(fmt::format("a Jupyter server (pid {}) in {} listens on {}, which the host "
-                                "cannot reach; not reusing it",
-                                server.pid, o.container,
-                                server.sock.empty() ? server.hostname : server.sock));
+      ctx.ui().warn(fmt::format(
+          "a Jupyter server (pid {}) in {} listens on {}, which the host "
+          "cannot reach; not reusing it",
+          server.pid, o.container, server.sock.empty() ? server.hostname : server.sock));
       continue;
     }
     if (server.token.empty()) {
@@ -157,8 +159,8 @@ int run_start(Context& ctx, const StartOptions& o) {
                                 server.password ? " (it uses a password)" : ""));
       continue;
     }
-    auto health = host.status(*where, server.port, server.base_url, server.token,
-                              ssh::deadline_in(10s));
+    auto health =
+        host.status(*where, server.port, server.base_url, server.token, ssh::deadline_in(10s));
     ctx.ui().trace(fmt::format("existing server pid {} on {}:{}: {}", server.pid, *where,
                                server.port, health.answers() ? "answers" : health.detail));
     if (!health.answers()) {
@@ -180,12 +182,13 @@ int run_start(Context& ctx, const StartOptions& o) {
       record.app = "notebook";
     } else if (record.app.empty()) {
       // A jupyter_server serves every installed front end; name the best one.
-      record.app = jupyter::to_string(jupyter::choose_app(probe.apps).value_or(jupyter::App::server));
+      record.app =
+          jupyter::to_string(jupyter::choose_app(probe.apps).value_or(jupyter::App::server));
     }
-    record.server_version = server.version.empty()
-                                ? host.version(*where, server.port, server.base_url,
-                                               ssh::deadline_in(5s))
-                                : server.version;
+    record.server_version =
+        server.version.empty()
+            ? host.version(*where, server.port, server.base_url, ssh::deadline_in(5s))
+            : server.version;
     record.legacy = server.legacy;
     record.address = *where;
     record.port = server.port;
@@ -235,10 +238,10 @@ int run_start(Context& ctx, const StartOptions& o) {
   int port = 0;
   if (o.port) {
     if (probe.busy_ports.contains(*o.port)) {
-      throw Error(Exit::remote,
-                  fmt::format("port {} is already in use inside container '{}'", *o.port,
-                              o.container),
-                  "choose another with --port, or leave --port out and jl picks a free one");
+      throw Error(
+          Exit::remote,
+          fmt::format("port {} is already in use inside container '{}'", *o.port, o.container),
+          "choose another with --port, or leave --port out and jl picks a free one");
     }
     port = *o.port;
   } else {
@@ -280,23 +283,24 @@ int run_start(Context& ctx, const StartOptions& o) {
                   "raise --timeout if the container is just slow", result.detail);
     case Outcome::failed:
       if (result.detail.starts_with("dir ")) {
-        throw Error(Exit::remote,
-                    fmt::format("directory '{}' does not exist in container '{}'", spec.dir,
-                                o.container),
-                    "pass an existing directory with --dir");
+        throw Error(
+            Exit::remote,
+            fmt::format("directory '{}' does not exist in container '{}'", spec.dir, o.container),
+            "pass an existing directory with --dir");
       }
       if (result.detail.starts_with("docker-missing")) {
         throw Error(Exit::remote, fmt::format("docker is not installed on {}", host_name));
       }
-      throw Error(Exit::remote,
-                  fmt::format("cannot start Jupyter in container '{}': {}", o.container,
-                              result.detail.empty() ? "no report from the container" : result.detail));
+      throw Error(
+          Exit::remote,
+          fmt::format("cannot start Jupyter in container '{}': {}", o.container,
+                      result.detail.empty() ? "no report from the container" : result.detail));
   }
   const auto& rt = *result.runtime;
   if (rt.port != port) {
     roll_back(host, o.container, result.pid, rt.file, ctx.ui());
-    throw Error(Exit::remote, fmt::format("Jupyter listens on port {} instead of {}; stopped it",
-                                          rt.port, port),
+    throw Error(Exit::remote,
+                fmt::format("Jupyter listens on port {} instead of {}; stopped it", rt.port, port),
                 "remove --port/--ServerApp.port from the extra Jupyter options");
   }
   ctx.ui().trace(fmt::format("runtime file {} appeared; checking /api/status", rt.file));
@@ -323,9 +327,9 @@ int run_start(Context& ctx, const StartOptions& o) {
   record.ssh_config = ssh_config;
   record.container = o.container;
   record.app = std::string(jupyter::to_string(app));
-  record.server_version =
-      rt.version.empty() ? host.version(*address, port, rt.base_url, ssh::deadline_in(5s))
-                         : rt.version;
+  record.server_version = rt.version.empty()
+                              ? host.version(*address, port, rt.base_url, ssh::deadline_in(5s))
+                              : rt.version;
   record.legacy = rt.legacy;
   record.address = *address;
   record.port = port;

@@ -116,9 +116,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
     }
     return 0;
   }
-  std::vector<std::vector<std::string>> cells = {
-      {"HOST", "CONTAINER", "APP", "VERSION", "ADDRESS", "PID", "STARTED", "ANSWERS", "TUNNEL",
-       "TOKEN"}};
+  std::vector<std::vector<std::string>> cells = {{"HOST", "CONTAINER", "APP", "VERSION", "ADDRESS",
+                                                  "PID", "STARTED", "ANSWERS", "TUNNEL", "TOKEN"}};
   for (const auto& r : rows) {
     const auto& s = r.session;
     std::string answers = r.answers;

@@ -19,11 +19,13 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
   if (!s.address.empty() && s.port > 0 && !s.token.empty()) {
     shutdown_sent =
         host.request_shutdown(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
-    ctx.ui().trace(fmt::format("POST /api/shutdown: {}", shutdown_sent ? "accepted" : "not accepted"));
+    ctx.ui().trace(
+        fmt::format("POST /api/shutdown: {}", shutdown_sent ? "accepted" : "not accepted"));
   }
   probe::StopResult result;
   if (s.pid > 0) {
-    result = host.wait_gone(s.container, s.pid, s.runtime_file, shutdown_sent, ssh::deadline_in(20s));
+    result =
+        host.wait_gone(s.container, s.pid, s.runtime_file, shutdown_sent, ssh::deadline_in(20s));
     if (!result.gone) {
       throw Error(Exit::remote,
                   fmt::format("Jupyter (pid {}) in container '{}' on {} is still running after "
@@ -115,8 +117,8 @@ int run_stop(Context& ctx, const StopOptions& o) {
         auto how = stop_one(ctx, host, s);
         ctx.store().update([&](State& st) { st.remove(s.host, s.container); });
         if (ctx.ui().json()) {
-          results.push_back({{"host", s.host}, {"container", s.container}, {"stopped", true},
-                             {"how", how}});
+          results.push_back(
+              {{"host", s.host}, {"container", s.container}, {"stopped", true}, {"how", how}});
         } else if (!ctx.ui().quiet()) {
           ctx.ui().out(fmt::format("stopped Jupyter in {} on {} ({})", s.container, s.host, how));
         }
@@ -129,7 +131,9 @@ int run_stop(Context& ctx, const StopOptions& o) {
         if (!first_error) {
           first_error = e;
         }
-        results.push_back({{"host", s.host}, {"container", s.container}, {"stopped", false},
+        results.push_back({{"host", s.host},
+                           {"container", s.container},
+                           {"stopped", false},
                            {"error", e.what()}});
       }
     }

@@ -46,8 +46,12 @@ std::string xdg_dir(const Env& env, std::string_view var, std::string_view fallb
 
 }  // namespace
 
-std::string config_dir(const Env& env) { return xdg_dir(env, "XDG_CONFIG_HOME", ".config"); }
-std::string state_dir(const Env& env) { return xdg_dir(env, "XDG_STATE_HOME", ".local/state"); }
+std::string config_dir(const Env& env) {
+  return xdg_dir(env, "XDG_CONFIG_HOME", ".config");
+}
+std::string state_dir(const Env& env) {
+  return xdg_dir(env, "XDG_STATE_HOME", ".local/state");
+}
 
 FileConfig parse_config(std::string_view text, std::string_view origin) {
   FileConfig cfg;
@@ -97,8 +101,8 @@ std::string_view to_string(Source s) {
 
 namespace {
 
-std::optional<Setting<std::string>> resolve(const std::optional<std::string>& flag,
-                                            const Env& env, std::string_view var,
+std::optional<Setting<std::string>> resolve(const std::optional<std::string>& flag, const Env& env,
+                                            std::string_view var,
                                             const std::optional<std::string>& file) {
   if (flag && !flag->empty()) {
     return Setting<std::string>{*flag, Source::flag};

@@ -9,13 +9,13 @@
 
 namespace jl::http {
 
-std::string request(std::string_view method, std::string_view host, int port,
-                    std::string_view path, std::string_view token, std::string_view body) {
+std::string request(std::string_view method, std::string_view host, int port, std::string_view path,
+                    std::string_view token, std::string_view body) {
   std::string host_header = host.find(':') != std::string_view::npos
                                 ? fmt::format("[{}]:{}", host, port)
                                 : fmt::format("{}:{}", host, port);
-  std::string out = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: jl\r\n", method, path,
-                                host_header);
+  std::string out =
+      fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: jl\r\n", method, path, host_header);
   if (!token.empty()) {
     out += fmt::format("Authorization: token {}\r\n", token);
   }

@@ -447,8 +447,8 @@ std::string stop_command(std::string_view nonce, std::string_view container, lon
   std::string script = inner(kStopInner);
   std::vector<std::string> inner_args = {std::string(nonce), std::to_string(pid),
                                          std::string(runtime_file), shutdown_sent ? "1" : "0"};
-  std::vector<std::string> words = {"docker", "exec", std::string(container), "sh", "-c", script,
-                                    "jl"};
+  std::vector<std::string> words = {"docker", "exec", std::string(container), "sh", "-c",
+                                    script,   "jl"};
   words.insert(words.end(), inner_args.begin(), inner_args.end());
   return shell::join(words) + " 2>&1";
 }

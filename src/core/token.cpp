@@ -38,7 +38,11 @@ std::string random_hex() {
 
 }  // namespace
 
-std::string generate_token() { return random_hex<24>(); }
-std::string generate_nonce() { return random_hex<6>(); }
+std::string generate_token() {
+  return random_hex<24>();
+}
+std::string generate_nonce() {
+  return random_hex<6>();
+}
 
 }  // namespace jl

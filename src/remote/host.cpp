@@ -27,9 +27,10 @@ probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) 
     case probe::Docker::ok:
       break;
     case probe::Docker::missing:
-      throw Error(Exit::remote, fmt::format("docker is not installed on {} (not on the PATH of "
-                                            "the SSH user)",
-                                            m_name),
+      throw Error(Exit::remote,
+                  fmt::format("docker is not installed on {} (not on the PATH of "
+                              "the SSH user)",
+                              m_name),
                   "install Docker on the host, or add its directory to PATH for "
                   "non-interactive SSH sessions");
     case probe::Docker::permission_denied:
@@ -44,8 +45,8 @@ probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) 
                               text::tail(r.docker_message, 1)),
                   "start it on the host (e.g. sudo systemctl start docker)");
     case probe::Docker::error:
-      throw Error(Exit::remote, fmt::format("docker failed on {}: {}", m_name,
-                                            text::tail(r.docker_message, 1)));
+      throw Error(Exit::remote,
+                  fmt::format("docker failed on {}: {}", m_name, text::tail(r.docker_message, 1)));
   }
   if (r.no_such_container) {
     throw Error(Exit::remote,
@@ -65,10 +66,11 @@ probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) 
                 fmt::format("start it on the host with: docker start {}", container));
   }
   if (!r.exec_ok) {
-    throw Error(Exit::remote,
-                fmt::format("cannot run a command in container '{}' on {}: {}", container, m_name,
-                            r.exec_error.empty() ? "docker exec failed" : text::tail(r.exec_error, 1)),
-                "the container needs a POSIX shell (sh)");
+    throw Error(
+        Exit::remote,
+        fmt::format("cannot run a command in container '{}' on {}: {}", container, m_name,
+                    r.exec_error.empty() ? "docker exec failed" : text::tail(r.exec_error, 1)),
+        "the container needs a POSIX shell (sh)");
   }
   return r;
 }
@@ -141,8 +143,8 @@ probe::StopResult Host::wait_gone(const std::string& container, long long pid,
                                   const std::string& runtime_file, bool shutdown_sent,
                                   ssh::Deadline deadline) {
   const std::string nonce = generate_nonce();
-  auto exec = m_session.exec(probe::stop_command(nonce, container, pid, runtime_file, shutdown_sent),
-                             {}, deadline);
+  auto exec = m_session.exec(
+      probe::stop_command(nonce, container, pid, runtime_file, shutdown_sent), {}, deadline);
   auto r = probe::parse_stop(exec.out, nonce);
   if (!r.gone && r.how.empty()) {
     // docker exec itself failed: a container that is gone or stopped has no server left.

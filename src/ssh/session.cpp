@@ -76,7 +76,9 @@ int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, v
   }
   return static_cast<int>(len);
 }
-void on_eof(ssh_session, ssh_channel, void* user) { static_cast<ChannelState*>(user)->eof = true; }
+void on_eof(ssh_session, ssh_channel, void* user) {
+  static_cast<ChannelState*>(user)->eof = true;
+}
 void on_close(ssh_session, ssh_channel, void* user) {
   static_cast<ChannelState*>(user)->closed = true;
 }
@@ -174,8 +176,8 @@ struct Session::Impl {
     while (!data.empty()) {
       int n = ssh_channel_write(ch, data.data(), static_cast<uint32_t>(data.size()));
       if (n == SSH_ERROR) {
-        throw Error(Exit::ssh, fmt::format("writing to a channel on {} failed: {}", endpoint,
-                                           error()));
+        throw Error(Exit::ssh,
+                    fmt::format("writing to a channel on {} failed: {}", endpoint, error()));
       }
       data.remove_prefix(static_cast<std::size_t>(n));
       if (!data.empty()) {
@@ -190,8 +192,8 @@ namespace {
 void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal& terminal) {
   ssh_key raw = nullptr;
   if (ssh_get_server_publickey(s, &raw) != SSH_OK) {
-    throw Error(Exit::ssh, fmt::format("cannot read the host key of {}: {}", shown_host,
-                                       ssh_get_error(s)));
+    throw Error(Exit::ssh,
+                fmt::format("cannot read the host key of {}: {}", shown_host, ssh_get_error(s)));
   }
   KeyPtr key(raw);
   unsigned char* hash = nullptr;
@@ -234,9 +236,10 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
                     "check the fingerprint, then accept the key once with `ssh HOST` "
                     "(with -F FILE if you use one), or run jl from a terminal");
       }
-      terminal.say(fmt::format("The authenticity of host '{}' can't be established.\n{} key "
-                               "fingerprint is {}.\n",
-                               shown_host, type, fp));
+      terminal.say(
+          fmt::format("The authenticity of host '{}' can't be established.\n{} key "
+                      "fingerprint is {}.\n",
+                      shown_host, type, fp));
       while (true) {
         auto answer = terminal.ask(
             "Are you sure you want to continue connecting (yes/no/[fingerprint])? ", true);
@@ -260,8 +263,8 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
     case SSH_KNOWN_HOSTS_ERROR:
       break;
   }
-  throw Error(Exit::ssh, fmt::format("cannot check the host key of {}: {}", shown_host,
-                                     ssh_get_error(s)));
+  throw Error(Exit::ssh,
+              fmt::format("cannot check the host key of {}: {}", shown_host, ssh_get_error(s)));
 }
 
 std::string methods_text(int methods) {
@@ -293,8 +296,8 @@ void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& t
     return;
   }
   if (rc == SSH_AUTH_ERROR) {
-    throw Error(Exit::ssh, fmt::format("authentication with {} failed: {}", shown_host,
-                                       ssh_get_error(s)));
+    throw Error(Exit::ssh,
+                fmt::format("authentication with {} failed: {}", shown_host, ssh_get_error(s)));
   }
   int methods = ssh_userauth_list(s, nullptr);
   std::vector<std::string> tried;
@@ -309,8 +312,8 @@ void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& t
       return;
     }
     if (rc == SSH_AUTH_ERROR) {
-      throw Error(Exit::ssh, fmt::format("publickey authentication with {} failed: {}",
-                                         shown_host, ssh_get_error(s)));
+      throw Error(Exit::ssh, fmt::format("publickey authentication with {} failed: {}", shown_host,
+                                         ssh_get_error(s)));
     }
   }
   if ((methods & SSH_AUTH_METHOD_INTERACTIVE) != 0 && terminal.interactive()) {
@@ -343,11 +346,12 @@ void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& t
             "into ssh-agent"
           : "load your key into ssh-agent or name it with IdentityFile in your ssh config; "
             "without a terminal jl cannot ask for passwords or passphrases";
-  throw Error(Exit::ssh,
-              fmt::format("authentication to {} failed (tried: {}; the server accepts: {})",
-                          shown_host, tried.empty() ? std::string("nothing") : text::join(tried, ", "),
-                          methods_text(methods)),
-              hint);
+  throw Error(
+      Exit::ssh,
+      fmt::format("authentication to {} failed (tried: {}; the server accepts: {})", shown_host,
+                  tried.empty() ? std::string("nothing") : text::join(tried, ", "),
+                  methods_text(methods)),
+      hint);
 }
 
 }  // namespace
@@ -357,7 +361,9 @@ Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 Session::~Session() = default;
 
-const std::string& Session::endpoint() const { return m_impl->endpoint; }
+const std::string& Session::endpoint() const {
+  return m_impl->endpoint;
+}
 
 Session Session::connect(const ConnectOptions& options, sys::Terminal& terminal, Trace trace) {
   HostSpec spec = parse_host_spec(options.host);
@@ -373,8 +379,8 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& terminal,
   if (options.config_file) {
     struct stat st {};
     if (::stat(options.config_file->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      throw Error(Exit::usage, fmt::format("ssh config file '{}' does not exist",
-                                           *options.config_file),
+      throw Error(Exit::usage,
+                  fmt::format("ssh config file '{}' does not exist", *options.config_file),
                   "check the -F argument (or JL_SSH_CONFIG / \"ssh_config\" in jl's config)");
     }
   }
@@ -436,29 +442,29 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& terminal,
                   "is sshd running there, and is the port right?");
     }
     if (why.find("imeout") != std::string::npos || why.find("timed out") != std::string::npos) {
-      throw Error(Exit::timeout,
-                  fmt::format("connecting to {} timed out after {} s ({})", impl->endpoint,
-                              std::chrono::duration_cast<std::chrono::seconds>(Clock::now() -
-                                                                               started)
-                                  .count(),
-                              why),
-                  "check that the host is up and that SSH is reachable on that port");
+      throw Error(
+          Exit::timeout,
+          fmt::format(
+              "connecting to {} timed out after {} s ({})", impl->endpoint,
+              std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count(),
+              why),
+          "check that the host is up and that SSH is reachable on that port");
     }
     throw Error(Exit::ssh, fmt::format("cannot connect to {}: {}", impl->endpoint, why),
                 "is it an SSH server on that port?");
   }
-  impl->log(fmt::format("connected in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  Clock::now() - started)
-                                                  .count()));
+  impl->log(fmt::format(
+      "connected in {} ms",
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()));
   verify_host_key(s, shown, terminal);
   authenticate(s, shown, terminal, impl->trace);
   // The passphrase callback's context lives on this stack frame only.
   ssh_callbacks_struct none{};
   ssh_callbacks_init(&none);
   ssh_set_callbacks(s, &none);
-  impl->log(fmt::format("authenticated as {} in {} ms", user,
-                        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started)
-                            .count()));
+  impl->log(fmt::format(
+      "authenticated as {} in {} ms", user,
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()));
 
   // From here on every channel operation is non-blocking and waits with its own deadline.
   ssh_set_blocking(s, 0);
@@ -478,15 +484,15 @@ ExecResult Session::exec(std::string_view command, std::string_view input, Deadl
   }
   if (im.until_done([&] { return ssh_channel_open_session(ch.get()); }, deadline,
                     "opening a session channel") != SSH_OK) {
-    throw Error(Exit::ssh, fmt::format("cannot open a session channel on {}: {}", im.endpoint,
-                                       im.error()),
+    throw Error(Exit::ssh,
+                fmt::format("cannot open a session channel on {}: {}", im.endpoint, im.error()),
                 "the server may limit sessions (MaxSessions in sshd_config)");
   }
   std::string cmd(command);
   if (im.until_done([&] { return ssh_channel_request_exec(ch.get(), cmd.c_str()); }, deadline,
                     "starting a remote command") != SSH_OK) {
-    throw Error(Exit::ssh, fmt::format("the host {} refused to run a command: {}", im.endpoint,
-                                       im.error()));
+    throw Error(Exit::ssh,
+                fmt::format("the host {} refused to run a command: {}", im.endpoint, im.error()));
   }
   im.write_all(ch.get(), input, deadline);
   im.until_done([&] { return ssh_channel_send_eof(ch.get()); }, deadline, "sending EOF");
@@ -514,8 +520,8 @@ TcpResult Session::tcp_exchange(const std::string& host, int port, std::string_v
   TcpResult result;
   if (rc != SSH_OK) {
     if (ssh_is_connected(im.session.get()) == 0) {
-      throw Error(Exit::ssh, fmt::format("the SSH connection to {} was lost ({})", im.endpoint,
-                                         im.error()));
+      throw Error(Exit::ssh,
+                  fmt::format("the SSH connection to {} was lost ({})", im.endpoint, im.error()));
     }
     result.error = im.error();
     return result;

@@ -18,7 +18,9 @@ namespace jl::sys {
 
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 void mkdir_p(const std::string& path) {
   std::string partial;
@@ -60,9 +62,12 @@ std::string timestamp() {
 
 }  // namespace
 
-StateStore::StateStore(std::string dir, Warn warn) : m_dir(std::move(dir)), m_warn(std::move(warn)) {}
+StateStore::StateStore(std::string dir, Warn warn)
+    : m_dir(std::move(dir)), m_warn(std::move(warn)) {}
 
-void StateStore::ensure_dir() { mkdir_p(m_dir); }
+void StateStore::ensure_dir() {
+  mkdir_p(m_dir);
+}
 
 Fd StateStore::lock_file(const std::string& path, bool exclusive, std::chrono::milliseconds wait,
                          std::string_view what) {

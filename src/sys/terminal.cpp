@@ -8,7 +8,9 @@
 
 namespace jl::sys {
 
-bool is_tty(int fd) { return ::isatty(fd) == 1; }
+bool is_tty(int fd) {
+  return ::isatty(fd) == 1;
+}
 
 Terminal Terminal::open(bool allow) {
   if (!allow || !is_tty(STDIN_FILENO)) {

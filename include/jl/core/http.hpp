@@ -9,8 +9,8 @@ namespace jl::http {
 
 // An HTTP/1.1 request with "Connection: close", authenticated with a Jupyter token in the
 // Authorization header (never in the URL, so it does not end up in access logs).
-std::string request(std::string_view method, std::string_view host, int port,
-                    std::string_view path, std::string_view token, std::string_view body = {});
+std::string request(std::string_view method, std::string_view host, int port, std::string_view path,
+                    std::string_view token, std::string_view body = {});
 
 struct Response {
   int status = 0;

@@ -18,18 +18,18 @@ std::string_view executable(App app);
 
 // What the runtime file of a running server says (jpserver-PID.json or nbserver-PID.json).
 struct RuntimeInfo {
-  std::string file;        // path inside the container
-  bool legacy = false;     // nbserver-*.json: notebook <= 6
+  std::string file;     // path inside the container
+  bool legacy = false;  // nbserver-*.json: notebook <= 6
   long long pid = 0;
   int port = 0;
-  std::string hostname;    // the --ip it was started with
+  std::string hostname;  // the --ip it was started with
   std::string base_url = "/";
   std::string token;
   bool password = false;
   bool secure = false;
-  std::string sock;        // a UNIX socket instead of a port, when set
+  std::string sock;  // a UNIX socket instead of a port, when set
   std::string root_dir;
-  std::string version;     // jupyter_server's (or notebook's) version
+  std::string version;  // jupyter_server's (or notebook's) version
 };
 
 // Parse a runtime file. Returns nothing when it is not a usable runtime file; `error` says why.

@@ -22,7 +22,7 @@ struct Section {
   std::string kind;
   std::vector<std::string> args;  // the words after the kind
   std::string rest;               // the same, as one string (for paths with spaces)
-  std::string body;  // the lines up to the next marker, newline-terminated
+  std::string body;               // the lines up to the next marker, newline-terminated
 };
 
 // Split output into sections. Text before the first marker is returned as kind "".
@@ -61,7 +61,7 @@ struct Result {
   std::string home;
   std::set<jupyter::App> apps;
   std::string runtime_dir;
-  std::vector<jupyter::RuntimeInfo> servers;  // runtime files whose process is alive
+  std::vector<jupyter::RuntimeInfo> servers;   // runtime files whose process is alive
   std::vector<std::string> bad_runtime_files;  // "path: reason"
   std::set<int> busy_ports;
 };

@@ -21,7 +21,7 @@ struct SessionRecord {
   std::string token;
   long long pid = 0;         // inside the container
   std::string runtime_file;  // the server's runtime file inside the container
-  std::string log;    // log file inside the container, when jl started it
+  std::string log;           // log file inside the container, when jl started it
   bool started_by_jl = false;
   std::string started_at;  // ISO 8601 UTC
   // Tunnel, when one runs (see `jl open`).

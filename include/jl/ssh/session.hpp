@@ -23,7 +23,9 @@ namespace jl::ssh {
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
-inline Deadline deadline_in(std::chrono::milliseconds d) { return Clock::now() + d; }
+inline Deadline deadline_in(std::chrono::milliseconds d) {
+  return Clock::now() + d;
+}
 
 struct ConnectOptions {
   std::string host;                        // alias, user@host, host:port
@@ -63,8 +65,7 @@ class Session {
   // Open a direct-tcpip channel to host:port (as the SSH server sees it), send `request`, and
   // read until the peer closes or `complete` says the reply is whole.
   TcpResult tcp_exchange(const std::string& host, int port, std::string_view request,
-                         Deadline deadline,
-                         const std::function<bool(std::string_view)>& complete);
+                         Deadline deadline, const std::function<bool(std::string_view)>& complete);
 
   // "user@hostname:port" as actually used after the ssh config was applied.
   const std::string& endpoint() const;
