@@ -24,9 +24,12 @@ constexpr const char* kDescription =
     "jl runs JupyterLab inside a Docker container on a remote host and reaches it over SSH.\n"
     "\n"
     "Examples:\n"
-    "  jl -H gpubox start cont1     start (or reuse) Jupyter in container cont1 on gpubox\n"
+    "  jl -H gpubox up cont1        start (or reuse) Jupyter in cont1 on gpubox, tunnel, browser\n"
+    "  jl -H gpubox start cont1     only start (or reuse) Jupyter\n"
+    "  jl open                      tunnel + browser for the session already started\n"
     "  jl status                    what runs where\n"
-    "  jl stop cont1                stop it and verify it is gone\n"
+    "  jl close cont1               close the tunnel; Jupyter keeps running\n"
+    "  jl stop cont1                stop Jupyter (and its tunnel), verify it is gone\n"
     "\n"
     "The host is -H, else $JL_HOST, else \"host\" in ~/.config/jl/config.json. It is anything\n"
     "`ssh` reaches: an alias from ~/.ssh/config, user@host, or host:port.\n"
@@ -73,36 +76,86 @@ int main(int argc, char** argv, char** envp) {
   app.add_flag("-q,--quiet", global.quiet, "Print only what scripts need");
 
   cmd::StartOptions start;
+  int port = 0;
+  std::string dir;
   auto* start_cmd = app.add_subcommand(
       "start",
       "Start JupyterLab detached in a running container (or reuse the one that runs)\n"
       "  jl start cont1\n"
       "  jl start cont1 --port 8890 --dir /workspace -- --ServerApp.terminals_enabled=False");
-  start_cmd->add_option("CONTAINER", start.container, "Name of a running container")->required();
-  int port = 0;
-  auto* port_opt = start_cmd
-                       ->add_option("--port", port,
-                                    "Port inside the container (default: "
-                                    "8888, or the next free one)")
-                       ->check(CLI::Range(1, 65535))
-                       ->type_name("N");
-  std::string dir;
-  auto* dir_opt = start_cmd
-                      ->add_option("--dir", dir,
-                                   "Directory to serve (default: the "
-                                   "container's working directory)")
-                      ->type_name("PATH");
-  start_cmd
-      ->add_option("--app", start.app,
-                   "auto (lab, else notebook, else server), lab, "
-                   "notebook or server")
-      ->check(CLI::IsMember({"auto", "lab", "notebook", "server"}))
-      ->capture_default_str();
-  start_cmd->add_option("--timeout", start.timeout_s, "Seconds to wait for Jupyter to start")
-      ->check(CLI::Range(1, 3600))
-      ->capture_default_str()
-      ->type_name("SECONDS");
-  start_cmd->footer("Arguments after -- are passed to Jupyter.");
+  auto add_start_options = [&](CLI::App* sub) {
+    sub->add_option("CONTAINER", start.container, "Name of a running container")->required();
+    sub->add_option("--port", port,
+                    "Port inside the container (default: 8888, or the next free one)")
+        ->check(CLI::Range(1, 65535))
+        ->type_name("N");
+    sub->add_option("--dir", dir, "Directory to serve (default: the container's working directory)")
+        ->type_name("PATH");
+    sub->add_option("--app", start.app,
+                    "auto (lab, else notebook, else server), lab, notebook or server")
+        ->check(CLI::IsMember({"auto", "lab", "notebook", "server"}))
+        ->capture_default_str();
+    sub->add_option("--timeout", start.timeout_s, "Seconds to wait for Jupyter to start")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str()
+        ->type_name("SECONDS");
+    sub->footer("Arguments after -- are passed to Jupyter.");
+  };
+  add_start_options(start_cmd);
+
+  cmd::OpenOptions open;
+  int local_port = 0;
+  auto add_open_options = [&](CLI::App* sub) {
+    sub->add_flag("--no-browser", open.no_browser, "Do not open a browser; just print the URL");
+    sub->add_option("--local-port", local_port,
+                    "Local port (default: the session's last one, else the remote port, else the "
+                    "next free one)")
+        ->check(CLI::Range(1, 65535))
+        ->type_name("N");
+    sub->add_flag("--foreground", open.foreground, "Keep the tunnel in this process until Ctrl-C");
+  };
+  auto* open_cmd =
+      app.add_subcommand("open",
+                         "Make sure a tunnel runs to a started session, then open the browser\n"
+                         "  jl open\n"
+                         "  jl open cont1 --no-browser");
+  open_cmd->add_option("CONTAINER", open.container, "Container of a known session");
+  add_open_options(open_cmd);
+
+  auto* up_cmd = app.add_subcommand(
+      "up",
+      "Start (or reuse) Jupyter, open the tunnel and the browser: start + open in one go\n"
+      "  jl up cont1\n"
+      "  jl up cont1 --no-browser --local-port 9999");
+  add_start_options(up_cmd);
+  add_open_options(up_cmd);
+
+  cmd::ForwardOptions forward;
+  auto* forward_cmd = app.add_subcommand(
+      "forward",
+      "Forward another port through the same engine\n"
+      "  jl forward cont1:6006              TensorBoard in container cont1\n"
+      "  jl forward -L 8080:127.0.0.1:80    like ssh -L; the address as the host sees it");
+  forward_cmd->add_option("TARGET", forward.spec,
+                          "CONTAINER:PORT (or with -L: [LOCAL_PORT:]ADDR:PORT)");
+  std::string raw_spec;
+  auto* raw_opt = forward_cmd->add_option("-L", raw_spec, "[LOCAL_PORT:]ADDR:PORT, as ssh -L")
+                      ->type_name("SPEC");
+  int forward_local_port = 0;
+  auto* forward_port_opt = forward_cmd->add_option("--local-port", forward_local_port, "Local port")
+                               ->check(CLI::Range(1, 65535))
+                               ->type_name("N");
+  forward_cmd->add_flag("--foreground", forward.foreground,
+                        "Keep the forward in this process until Ctrl-C");
+
+  cmd::CloseOptions close;
+  auto* close_cmd =
+      app.add_subcommand("close",
+                         "Close the tunnel of a session; Jupyter keeps running\n"
+                         "  jl close cont1\n"
+                         "  jl close --all                     every tunnel and forward");
+  close_cmd->add_option("CONTAINER", close.container, "Container of a known session");
+  close_cmd->add_flag("--all", close.all, "Close every tunnel and forward");
 
   cmd::StopOptions stop;
   auto* stop_cmd =
@@ -173,15 +226,48 @@ int main(int argc, char** argv, char** envp) {
 
   try {
     cmd::Context ctx(global, Env::from_process(envp));
-    if (start_cmd->parsed()) {
-      if (port_opt->count() > 0) {
+    if (start_cmd->parsed() || up_cmd->parsed()) {
+      auto* sub = start_cmd->parsed() ? start_cmd : up_cmd;
+      if (sub->get_option("--port")->count() > 0) {
         start.port = port;
       }
-      if (dir_opt->count() > 0) {
+      if (sub->get_option("--dir")->count() > 0) {
         start.dir = dir;
       }
       start.extra_args = passthrough;
-      return cmd::run_start(ctx, start);
+      if (start_cmd->parsed()) {
+        return cmd::run_start(ctx, start);
+      }
+      if (up_cmd->get_option("--local-port")->count() > 0) {
+        open.local_port = local_port;
+      }
+      return cmd::run_up(ctx, cmd::UpOptions{start, open});
+    }
+    if (open_cmd->parsed()) {
+      if (open_cmd->get_option("--local-port")->count() > 0) {
+        open.local_port = local_port;
+      }
+      return cmd::run_open(ctx, open);
+    }
+    if (forward_cmd->parsed()) {
+      if (raw_opt->count() > 0) {
+        if (!forward.spec.empty()) {
+          throw Error(Exit::usage, "give either -L SPEC or CONTAINER:PORT, not both");
+        }
+        forward.spec = raw_spec;
+        forward.raw = true;
+      }
+      if (forward.spec.empty()) {
+        throw Error(Exit::usage, "nothing to forward",
+                    "use CONTAINER:PORT or -L [LOCAL_PORT:]ADDR:PORT");
+      }
+      if (forward_port_opt->count() > 0) {
+        forward.local_port = forward_local_port;
+      }
+      return cmd::run_forward(ctx, forward);
+    }
+    if (close_cmd->parsed()) {
+      return cmd::run_close(ctx, close);
     }
     if (stop_cmd->parsed()) {
       return cmd::run_stop(ctx, stop);

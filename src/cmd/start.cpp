@@ -101,30 +101,28 @@ void roll_back(remote::Host& host, const std::string& container, long long pid,
 
 }  // namespace
 
-int run_start(Context& ctx, const StartOptions& o) {
-  const auto started = ssh::Clock::now();
+void validate_start(const StartOptions& o) {
   if (!jupyter::valid_container_name(o.container)) {
     throw Error(Exit::usage, fmt::format("invalid container name '{}'", o.container),
                 "container names are letters, digits, '_', '.' and '-', starting with a letter "
                 "or digit");
   }
-  std::optional<jupyter::App> wanted;
-  if (o.app != "auto") {
-    wanted = jupyter::app_from_string(o.app);
-    if (!wanted) {
-      throw Error(Exit::usage, fmt::format("invalid --app '{}'", o.app),
-                  "use auto, lab, notebook or server");
-    }
+  if (o.app != "auto" && !jupyter::app_from_string(o.app)) {
+    throw Error(Exit::usage, fmt::format("invalid --app '{}'", o.app),
+                "use auto, lab, notebook or server");
   }
   if (o.timeout_s < 1 || o.timeout_s > 3600) {
     throw Error(Exit::usage, "--timeout must be between 1 and 3600 seconds");
   }
-  const std::string host_name = ctx.require_host();
-  const auto ssh_config = ctx.ssh_config();
-  auto lock =
-      ctx.store().lock_session(host_name, o.container, std::chrono::seconds(o.timeout_s + 30));
+}
 
-  auto session = ctx.connect(host_name, ssh_config);
+StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& host_name,
+                      const std::optional<std::string>& ssh_config, const StartOptions& o) {
+  const auto started = ssh::Clock::now();
+  std::optional<jupyter::App> wanted;
+  if (o.app != "auto") {
+    wanted = jupyter::app_from_string(o.app);
+  }
   remote::Host host(session, host_name);
   ctx.ui().trace("probing docker, the container and Jupyter");
   auto probe = host.probe(o.container, ssh::deadline_in(15s));
@@ -197,8 +195,7 @@ int run_start(Context& ctx, const StartOptions& o) {
     record.pid = server.pid;
     record.runtime_file = server.file;
     ctx.store().update([&](State& s) { s.upsert(record); });
-    report(ctx, record, true, seconds_since(started));
-    return 0;
+    return StartOutcome{record, true, seconds_since(started)};
   }
 
   // Choose the app.
@@ -346,7 +343,21 @@ int run_start(Context& ctx, const StartOptions& o) {
     roll_back(host, o.container, result.pid, rt.file, ctx.ui());
     throw;
   }
-  report(ctx, record, false, seconds_since(started));
+  return StartOutcome{record, false, seconds_since(started)};
+}
+
+void report_start(Context& ctx, const StartOutcome& outcome) {
+  report(ctx, outcome.record, outcome.reused, outcome.seconds);
+}
+
+int run_start(Context& ctx, const StartOptions& o) {
+  validate_start(o);
+  const std::string host_name = ctx.require_host();
+  const auto ssh_config = ctx.ssh_config();
+  auto lock =
+      ctx.store().lock_session(host_name, o.container, std::chrono::seconds(o.timeout_s + 30));
+  auto session = ctx.connect(host_name, ssh_config);
+  report_start(ctx, start_on(ctx, session, host_name, ssh_config, o));
   return 0;
 }
 

@@ -34,6 +34,32 @@ bool State::remove(std::string_view host, std::string_view container) {
   return removed;
 }
 
+ForwardRecord* State::find_forward(std::string_view host, std::string_view label) {
+  for (auto& f : forwards) {
+    if (f.host == host && f.label == label) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+void State::upsert_forward(ForwardRecord record) {
+  if (auto* existing = find_forward(record.host, record.label)) {
+    *existing = std::move(record);
+  } else {
+    forwards.push_back(std::move(record));
+  }
+}
+
+bool State::remove_forward(std::string_view host, std::string_view label) {
+  auto it = std::remove_if(forwards.begin(), forwards.end(), [&](const ForwardRecord& f) {
+    return f.host == host && f.label == label;
+  });
+  bool removed = it != forwards.end();
+  forwards.erase(it, forwards.end());
+  return removed;
+}
+
 std::string serialize_state(const State& state) {
   nlohmann::json sessions = nlohmann::json::array();
   for (const auto& s : state.sessions) {
@@ -60,7 +86,22 @@ std::string serialize_state(const State& state) {
     }
     sessions.push_back(std::move(j));
   }
-  nlohmann::json root = {{"version", State::version}, {"sessions", std::move(sessions)}};
+  nlohmann::json forwards = nlohmann::json::array();
+  for (const auto& f : state.forwards) {
+    nlohmann::json j = {{"host", f.host},
+                        {"label", f.label},
+                        {"target_host", f.target_host},
+                        {"target_port", f.target_port},
+                        {"local_port", f.local_port},
+                        {"pid", f.pid}};
+    if (f.ssh_config) {
+      j["ssh_config"] = *f.ssh_config;
+    }
+    forwards.push_back(std::move(j));
+  }
+  nlohmann::json root = {{"version", State::version},
+                         {"sessions", std::move(sessions)},
+                         {"forwards", std::move(forwards)}};
   return root.dump(2) + "\n";
 }
 
@@ -134,6 +175,33 @@ State parse_state(std::string_view text) {
       throw std::runtime_error("a session has a port out of range");
     }
     state.sessions.push_back(std::move(s));
+  }
+  if (auto fw = root.find("forwards"); fw != root.end() && !fw->is_null()) {
+    if (!fw->is_array()) {
+      throw std::runtime_error("\"forwards\" is not an array");
+    }
+    for (const auto& j : *fw) {
+      if (!j.is_object()) {
+        throw std::runtime_error("a forward is not a JSON object");
+      }
+      ForwardRecord f;
+      f.host = field<std::string>(j, "host", "");
+      f.label = field<std::string>(j, "label", "");
+      if (f.host.empty() || f.label.empty()) {
+        throw std::runtime_error("a forward has no host or label");
+      }
+      if (j.contains("ssh_config") && !j["ssh_config"].is_null()) {
+        f.ssh_config = field<std::string>(j, "ssh_config", "");
+      }
+      f.target_host = field<std::string>(j, "target_host", "");
+      f.target_port = field<int>(j, "target_port", 0);
+      f.local_port = field<int>(j, "local_port", 0);
+      f.pid = field<long long>(j, "pid", 0);
+      if (f.target_port < 0 || f.target_port > 65535 || f.local_port < 0 || f.local_port > 65535) {
+        throw std::runtime_error("a forward has a port out of range");
+      }
+      state.forwards.push_back(std::move(f));
+    }
   }
   return state;
 }

@@ -365,6 +365,32 @@ const std::string& Session::endpoint() const {
   return m_impl->endpoint;
 }
 
+ssh_session Session::native() const {
+  return m_impl->session.get();
+}
+
+int Session::fd() const {
+  return ssh_get_fd(m_impl->session.get());
+}
+
+bool Session::process_io() {
+  int rc = ssh_event_dopoll(m_impl->event.get(), 0);
+  if (rc == SSH_ERROR) {
+    int status = ssh_get_status(m_impl->session.get());
+    if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 ||
+        ssh_is_connected(m_impl->session.get()) == 0) {
+      return false;
+    }
+  }
+  return ssh_is_connected(m_impl->session.get()) != 0;
+}
+
+void Session::disconnect() {
+  if (m_impl && m_impl->session && ssh_is_connected(m_impl->session.get()) != 0) {
+    ssh_disconnect(m_impl->session.get());
+  }
+}
+
 Session Session::connect(const ConnectOptions& options, sys::Terminal& terminal, Trace trace) {
   HostSpec spec = parse_host_spec(options.host);
   auto impl = std::make_unique<Impl>();

@@ -190,6 +190,16 @@ State StateStore::update(const std::function<void(State&)>& change) {
   return state;
 }
 
+std::string StateStore::tunnel_lock(std::string_view host, std::string_view key) {
+  mkdir_p(m_dir + "/tunnels");
+  return m_dir + "/tunnels/" + lock_name(host, key);
+}
+
+std::string StateStore::tunnel_log(std::string_view host, std::string_view key) {
+  std::string lock = tunnel_lock(host, key);
+  return lock.substr(0, lock.size() - 5) + ".log";
+}
+
 Fd StateStore::lock_session(std::string_view host, std::string_view container,
                             std::chrono::milliseconds wait) {
   mkdir_p(m_dir + "/locks");

@@ -31,9 +31,23 @@ struct SessionRecord {
   bool operator==(const SessionRecord&) const = default;
 };
 
+// A port forward made with `jl forward` (not a Jupyter session).
+struct ForwardRecord {
+  std::string host;
+  std::optional<std::string> ssh_config;
+  std::string label;  // CONTAINER:PORT or ADDR:PORT, as given
+  std::string target_host;
+  int target_port = 0;
+  int local_port = 0;
+  long long pid = 0;
+
+  bool operator==(const ForwardRecord&) const = default;
+};
+
 struct State {
   static constexpr int version = 1;
   std::vector<SessionRecord> sessions;
+  std::vector<ForwardRecord> forwards;
 
   // The session for (host, container), if any.
   SessionRecord* find(std::string_view host, std::string_view container);
@@ -41,6 +55,10 @@ struct State {
   void upsert(SessionRecord record);
   // Remove the session for (host, container); true if there was one.
   bool remove(std::string_view host, std::string_view container);
+
+  ForwardRecord* find_forward(std::string_view host, std::string_view label);
+  void upsert_forward(ForwardRecord record);
+  bool remove_forward(std::string_view host, std::string_view label);
 };
 
 // Serialise to the JSON text of the state file.

@@ -67,6 +67,16 @@ class Session {
   TcpResult tcp_exchange(const std::string& host, int port, std::string_view request,
                          Deadline deadline, const std::function<bool(std::string_view)>& complete);
 
+  // For the forwarding engine, which drives the session itself: the raw libssh session, its
+  // socket, and one non-blocking round of packet processing (returns false when the
+  // connection is gone).
+  ssh_session_struct* native() const;
+  int fd() const;
+  bool process_io();
+
+  // Say goodbye to the server now (the destructor does the same).
+  void disconnect();
+
   // "user@hostname:port" as actually used after the ssh config was applied.
   const std::string& endpoint() const;
 

@@ -32,6 +32,10 @@ class StateStore {
   Fd lock_session(std::string_view host, std::string_view container,
                   std::chrono::milliseconds wait);
 
+  // The lock and log files of the tunnel for (host, key); creates the directory.
+  std::string tunnel_lock(std::string_view host, std::string_view key);
+  std::string tunnel_log(std::string_view host, std::string_view key);
+
  private:
   void ensure_dir();
   Fd lock_file(const std::string& path, bool exclusive, std::chrono::milliseconds wait,

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "jl/sys/fd.hpp"
+
+namespace jl::sys {
+
+// A non-blocking TCP listener on 127.0.0.1 (never another address). `port` 0 takes any free
+// port. Returns an invalid Fd and sets `error` (e.g. "Address already in use") on failure.
+Fd listen_loopback(int port, std::string* error);
+
+// The local port a socket is bound to.
+int local_port(int fd);
+
+// Is something accepting connections on 127.0.0.1:port?
+bool port_in_use(int port);
+
+// A blocking exchange with 127.0.0.1:port: connect, send `request`, read until the peer
+// closes or `complete` says the reply is whole, all within `timeout`. Nothing on failure.
+std::optional<std::string> exchange_loopback(int port, std::string_view request,
+                                             std::chrono::milliseconds timeout,
+                                             bool (*complete)(std::string_view));
+
+// Set O_NONBLOCK and TCP_NODELAY on a connected socket.
+void tune_socket(int fd);
+
+}  // namespace jl::sys

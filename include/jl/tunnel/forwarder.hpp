@@ -1,0 +1,63 @@
+#pragma once
+
+// The forwarding engine: one thread, one non-blocking event loop that owns the SSH session,
+// a loopback listener, and every forwarded connection. Each accepted connection gets a
+// direct-tcpip channel to the target (as the SSH server sees it). Buffers are bounded in both
+// directions and back-pressure runs both ways:
+//   local -> remote: read a socket only up to the channel's window, and not while the session
+//                    still has output queued;
+//   remote -> local: take from a channel only what the connection's buffer can hold; the rest
+//                    stays in libssh, which then stops growing the channel's window.
+// EOF is passed on as a half-close (shutdown(SHUT_WR)), never as close.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "jl/ssh/session.hpp"
+#include "jl/sys/fd.hpp"
+
+namespace jl::tunnel {
+
+struct Target {
+  std::string host;  // as the SSH server resolves it (e.g. a container IP)
+  int port = 0;
+};
+
+struct Stats {
+  std::uint64_t accepted = 0;
+  std::uint64_t open_failures = 0;
+  std::uint64_t bytes_in = 0;   // remote -> local
+  std::uint64_t bytes_out = 0;  // local -> remote
+  std::size_t active = 0;
+};
+
+enum class End {
+  stopped,          // the stop descriptor became readable (a signal, or the owner asked)
+  connection_lost,  // the SSH connection ended
+};
+
+class Forwarder {
+ public:
+  using Log = std::function<void(std::string_view)>;
+
+  // Takes over `session` for the forwarder's lifetime; `listener` is a listening socket.
+  Forwarder(ssh::Session& session, sys::Fd listener, Target target, Log log);
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  // Serve until `stop_fd` is readable or the SSH connection ends.
+  End run(int stop_fd);
+
+  const Stats& stats() const;
+  int listen_port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace jl::tunnel

@@ -1,0 +1,49 @@
+#pragma once
+
+// Running a forwarder as a tunnel: in the foreground until Ctrl-C, or in the background as its
+// own process and session (like `ssh -f`: the process that connected forks after the work is
+// done, and the child keeps the SSH connection). A tunnel holds an flock on its lock file for
+// its whole life; that lock, not a pid, is the truth about whether it runs.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "jl/ssh/session.hpp"
+#include "jl/sys/fd.hpp"
+#include "jl/tunnel/forwarder.hpp"
+
+namespace jl::tunnel {
+
+struct Paths {
+  std::string lock;  // held by the running tunnel; contains its pid
+  std::string log;   // the background tunnel's log (mode 0600)
+};
+
+// The pid of the tunnel holding `lock`, if one runs.
+std::optional<long long> running_pid(const std::string& lock);
+
+// Stop the tunnel holding `lock` (SIGTERM), waiting up to `wait` for it to let go. True when no
+// tunnel runs any more.
+bool terminate(const std::string& lock, std::chrono::milliseconds wait);
+
+struct RunOptions {
+  Paths paths;
+  Target target;
+  bool foreground = false;
+  // Called once the listener is serving, with the tunnel's pid: in the foreground process, or
+  // (background) in the parent right after the fork. Prints, records state, opens the browser.
+  std::function<void(long long pid)> on_started;
+  // Called in the tunnel process when it ends (to clear the state).
+  std::function<void()> on_ended;
+  // Descriptors the background child must close (e.g. a session lock the parent holds).
+  std::vector<int> close_in_child;
+};
+
+// Take the lock and serve `listener` over `session`. In the foreground it returns when
+// interrupted (the exit code to use). In the background the parent does not return: it exits
+// with 0 after on_started, leaving the SSH connection to the child.
+int run(ssh::Session& session, sys::Fd listener, RunOptions options);
+
+}  // namespace jl::tunnel

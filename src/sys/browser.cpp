@@ -1,0 +1,109 @@
+#include "jl/sys/browser.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <unistd.h>
+#include <cerrno>
+
+#include <vector>
+
+#include "jl/core/text.hpp"
+
+namespace jl::sys {
+
+namespace {
+
+// The full path of an executable found on PATH (or the name itself if it has a '/').
+std::string find_program(const std::string& name, const Env& env) {
+  if (name.find('/') != std::string::npos) {
+    return ::access(name.c_str(), X_OK) == 0 ? name : std::string{};
+  }
+  std::string path = env.get("PATH").value_or("/usr/local/bin:/usr/bin:/bin");
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find(':', start);
+    std::string dir =
+        path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!dir.empty()) {
+      std::string candidate = dir + "/" + name;
+      struct stat st {};
+      if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+          ::access(candidate.c_str(), X_OK) == 0) {
+        return candidate;
+      }
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
+// Start a program detached (double fork, so no zombie is left), stdio on /dev/null.
+bool spawn_detached(const std::string& program, const std::vector<std::string>& args) {
+  pid_t child = ::fork();
+  if (child < 0) {
+    return false;
+  }
+  if (child == 0) {
+    ::setsid();
+    pid_t grandchild = ::fork();
+    if (grandchild != 0) {
+      ::_exit(grandchild < 0 ? 1 : 0);
+    }
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      ::dup2(devnull, STDIN_FILENO);
+      ::dup2(devnull, STDOUT_FILENO);
+      ::dup2(devnull, STDERR_FILENO);
+    }
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(program.c_str()));
+    for (const auto& a : args) {
+      argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    ::execv(program.c_str(), argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace
+
+std::string open_browser(const std::string& url, const Env& env) {
+  std::vector<std::string> candidates;
+  if (auto browser = env.get("BROWSER")) {
+    // $BROWSER may list several commands separated by ':'; the first one found wins.
+    std::string_view list = *browser;
+    while (!list.empty()) {
+      auto colon = list.find(':');
+      auto item = text::trim(list.substr(0, colon));
+      if (!item.empty()) {
+        candidates.emplace_back(item);
+      }
+      list = colon == std::string_view::npos ? std::string_view{} : list.substr(colon + 1);
+    }
+  } else {
+#ifdef __APPLE__
+    candidates.emplace_back("open");
+#else
+    candidates.emplace_back("xdg-open");
+#endif
+  }
+  for (const auto& c : candidates) {
+    std::string program = find_program(c, env);
+    if (!program.empty() && spawn_detached(program, {url})) {
+      return c;
+    }
+  }
+  return {};
+}
+
+}  // namespace jl::sys
