@@ -8,6 +8,7 @@
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
 
@@ -17,7 +18,8 @@ using namespace std::chrono_literals;
 
 struct Row {
   SessionRecord session;
-  std::string answers;  // yes, no, unknown
+  std::optional<long long> tunnel;  // the pid of the running tunnel
+  std::string answers;              // yes, no, unknown
   std::string detail;
 };
 
@@ -71,7 +73,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
       connect_error = e.what();
     }
     for (const auto& s : sessions) {
-      Row row{s, "unknown", connect_error};
+      Row row{s, tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)), "unknown",
+              connect_error};
       if (session) {
         remote::Host host(*session, host_name);
         auto health = host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
@@ -87,8 +90,10 @@ int run_status(Context& ctx, const StatusOptions& o) {
     for (const auto& r : rows) {
       const auto& s = r.session;
       nlohmann::json tunnel = nullptr;
-      if (s.local_port > 0) {
-        tunnel = {{"local_port", s.local_port}, {"pid", s.tunnel_pid}};
+      if (r.tunnel) {
+        tunnel = {{"local_port", s.local_port}, {"pid", *r.tunnel}, {"alive", true}};
+      } else if (s.tunnel_pid > 0) {
+        tunnel = {{"local_port", s.local_port}, {"pid", s.tunnel_pid}, {"alive", false}};
       }
       out.push_back({
           {"host", s.host},
@@ -126,7 +131,10 @@ int run_status(Context& ctx, const StatusOptions& o) {
     }
     cells.push_back({s.host, s.container, s.app, s.server_version.empty() ? "?" : s.server_version,
                      fmt::format("{}:{}", s.address, s.port), std::to_string(s.pid), s.started_at,
-                     answers, s.local_port > 0 ? fmt::format("127.0.0.1:{}", s.local_port) : "-",
+                     answers,
+                     r.tunnel ? fmt::format("127.0.0.1:{} (pid {})", s.local_port, *r.tunnel)
+                     : s.tunnel_pid > 0 ? "dead"
+                                        : "-",
                      jupyter::mask_token(s.token)});
   }
   ctx.ui().out(table(cells));

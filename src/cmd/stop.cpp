@@ -6,6 +6,7 @@
 #include "jl/cmd/commands.hpp"
 #include "jl/core/error.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
 
@@ -114,6 +115,11 @@ int run_stop(Context& ctx, const StopOptions& o) {
     for (const auto& s : sessions) {
       try {
         auto lock = ctx.store().lock_session(s.host, s.container, 90s);
+        // The tunnel goes first: it would only forward to a server that is going away.
+        const auto tunnel_lock = ctx.store().tunnel_lock(s.host, s.container);
+        if (!tunnel::terminate(tunnel_lock, 5s)) {
+          ctx.ui().warn(fmt::format("the tunnel of {} does not stop", session_label(s)));
+        }
         auto how = stop_one(ctx, host, s);
         ctx.store().update([&](State& st) { st.remove(s.host, s.container); });
         if (ctx.ui().json()) {

@@ -143,6 +143,14 @@ http_status_with_token() {
   curl -s -o /dev/null -m 5 -w '%{http_code}' -H "@$hdr" "$url" 2>/dev/null || true
 }
 
+# Is a local process alive (not a zombie waiting for its parent to reap it)?
+pid_alive() {
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  case $st in *") Z "* | *") X "*) return 1 ;; esac
+  return 0
+}
+
 touch_container() { TOUCHED_CONTAINERS+=("$1"); }
 
 # Number of live (non-zombie) Jupyter server processes in a container. Containers whose init
