@@ -182,6 +182,42 @@ TEST(StateParse, DISABLED_PortsOutsideIntRangeAreRejectedNotWrapped) {
   }
 }
 
+TEST(StateSerialize, ForwardsRoundTripAndAreOptional) {
+  State state;
+  state.sessions.push_back(full_record());
+  jl::ForwardRecord f;
+  f.host = "ann@gpu";
+  f.ssh_config = "/home/ann/.ssh/jl";
+  f.label = "torch-dev:6006";
+  f.target_host = "172.17.0.2";
+  f.target_port = 6006;
+  f.local_port = 16006;
+  f.pid = 777;
+  state.forwards.push_back(f);
+  auto g = f;
+  g.label = "10.0.0.9:5432";
+  g.ssh_config.reset();
+  state.forwards.push_back(g);
+  auto back = parse_state(serialize_state(state));
+  EXPECT_EQ(back.sessions, state.sessions);
+  EXPECT_EQ(back.forwards, state.forwards);
+
+  // A state file from before forwards existed still reads.
+  auto old = parse_state(R"({"version": 1, "sessions": []})");
+  EXPECT_TRUE(old.forwards.empty());
+  for (
+      const char* bad : {
+          R"({"version": 1, "sessions": [], "forwards": {}})",
+          R"({"version": 1, "sessions": [], "forwards": [1]})",
+          R"({"version": 1, "sessions": [], "forwards": [{"host": "h"}]})",
+          R"({"version": 1, "sessions": [], "forwards": [{"label": "c:1"}]})",
+          R"({"version": 1, "sessions": [], "forwards": [{"host": "h", "label": "c:1", "target_port": 65536}]})",
+          R"({"version": 1, "sessions": [], "forwards": [{"host": "h", "label": "c:1", "pid": "1"}]})",
+      }) {
+    EXPECT_THROW(parse_state(bad), std::runtime_error) << bad;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Changing the state
 
@@ -225,6 +261,29 @@ TEST(StateEdit, Remove) {
   ASSERT_EQ(state.sessions.size(), 2U);
   EXPECT_EQ(state.sessions[0], record("h1", "b"));
   EXPECT_EQ(state.sessions[1], record("h2", "a"));
+}
+
+TEST(StateEdit, ForwardsAreKeyedByHostAndLabel) {
+  State state;
+  jl::ForwardRecord f;
+  f.host = "h1";
+  f.label = "box:6006";
+  state.upsert_forward(f);
+  f.host = "h2";
+  state.upsert_forward(f);
+  f.local_port = 1234;
+  state.upsert_forward(f);
+  ASSERT_EQ(state.forwards.size(), 2U);
+  ASSERT_NE(state.find_forward("h2", "box:6006"), nullptr);
+  EXPECT_EQ(state.find_forward("h2", "box:6006")->local_port, 1234);
+  EXPECT_EQ(state.find_forward("h1", "box:6006")->local_port, 0);
+  EXPECT_EQ(state.find_forward("h1", "box:8888"), nullptr);
+  EXPECT_TRUE(state.remove_forward("h1", "box:6006"));
+  EXPECT_FALSE(state.remove_forward("h1", "box:6006"));
+  EXPECT_EQ(state.forwards.size(), 1U);
+  // Sessions and forwards are separate lists.
+  EXPECT_TRUE(state.sessions.empty());
+  EXPECT_FALSE(state.remove("h2", "box:6006"));
 }
 
 TEST(MatchSessions, Table) {
