@@ -189,6 +189,10 @@ HostSpec parse_host_spec(std::string_view text) {
   if (spec.host.empty()) {
     throw bad("the host name is empty");
   }
+  // Nothing that could be taken for an option, anywhere (ssh -oProxyCommand=... style).
+  if (spec.host.front() == '-' || (spec.user && spec.user->front() == '-')) {
+    throw bad("a part starts with '-'");
+  }
   if (!port_text.empty()) {
     auto port = text::parse_int(port_text, 1, 65535);
     if (!port) {

@@ -333,7 +333,7 @@ Result parse_probe(std::string_view output, std::string_view nonce) {
         r.docker = Docker::error;
         r.docker_message = e.what();
       }
-    } else if (s.kind == "ps") {
+    } else if (s.kind == "ps" && r.docker == Docker::ok) {
       for (auto line : text::lines(s.body)) {
         auto name = text::trim(line);
         if (!name.empty()) {

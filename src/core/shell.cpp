@@ -10,6 +10,37 @@ bool is_safe(char c) {
          c == ',' || c == '=';
 }
 
+// Words a shell treats specially in command position even though every character is plain.
+bool is_reserved(std::string_view w) {
+  static constexpr std::string_view words[] = {"if",    "then", "else",  "elif",     "fi",
+                                               "case",  "esac", "for",   "while",    "until",
+                                               "do",    "done", "in",    "function", "select",
+                                               "time",  "coproc"};
+  for (auto r : words) {
+    if (w == r) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// NAME=... with NAME a shell variable name.
+bool looks_like_assignment(std::string_view w) {
+  auto eq = w.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return false;
+  }
+  for (std::size_t i = 0; i < eq; ++i) {
+    char c = w[i];
+    bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string quote(std::string_view word) {
@@ -20,7 +51,10 @@ std::string quote(std::string_view word) {
   for (char c : word) {
     safe = safe && is_safe(c);
   }
-  // A leading '=' or '%' is harmless in sh, but a leading '~' is not and is not in the safe set.
+  // NAME=value would be an assignment, and a reserved word a keyword, in command position.
+  if (safe && (is_reserved(word) || looks_like_assignment(word))) {
+    safe = false;
+  }
   if (safe) {
     return std::string(word);
   }

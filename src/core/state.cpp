@@ -120,6 +120,34 @@ T field(const nlohmann::json& j, const char* key, T fallback) {
   }
 }
 
+// A port: an integer in [0, 65535] (0: none). Checked before narrowing, so that a huge value
+// cannot wrap around to a valid-looking one.
+int port_field(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return 0;
+  }
+  if (!it->is_number_integer()) {
+    throw std::runtime_error(fmt::format("field \"{}\" is not an integer", key));
+  }
+  auto v = it->get<long long>();
+  if (v < 0 || v > 65535) {
+    throw std::runtime_error(fmt::format("field \"{}\" is out of range", key));
+  }
+  return static_cast<int>(v);
+}
+
+long long pid_field(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return 0;
+  }
+  if (!it->is_number_integer() || it->get<long long>() < 0) {
+    throw std::runtime_error(fmt::format("field \"{}\" is not a process id", key));
+  }
+  return it->get<long long>();
+}
+
 }  // namespace
 
 State parse_state(std::string_view text) {
@@ -161,16 +189,16 @@ State parse_state(std::string_view text) {
     s.server_version = field<std::string>(j, "server_version", "");
     s.legacy = field<bool>(j, "legacy", false);
     s.address = field<std::string>(j, "address", "");
-    s.port = field<int>(j, "port", 0);
+    s.port = port_field(j, "port");
     s.base_url = field<std::string>(j, "base_url", "/");
     s.token = field<std::string>(j, "token", "");
-    s.pid = field<long long>(j, "pid", 0);
+    s.pid = pid_field(j, "pid");
     s.runtime_file = field<std::string>(j, "runtime_file", "");
     s.log = field<std::string>(j, "log", "");
     s.started_by_jl = field<bool>(j, "started_by_jl", false);
     s.started_at = field<std::string>(j, "started_at", "");
-    s.local_port = field<int>(j, "local_port", 0);
-    s.tunnel_pid = field<long long>(j, "tunnel_pid", 0);
+    s.local_port = port_field(j, "local_port");
+    s.tunnel_pid = pid_field(j, "tunnel_pid");
     if (s.port < 0 || s.port > 65535 || s.local_port < 0 || s.local_port > 65535) {
       throw std::runtime_error("a session has a port out of range");
     }
@@ -194,9 +222,9 @@ State parse_state(std::string_view text) {
         f.ssh_config = field<std::string>(j, "ssh_config", "");
       }
       f.target_host = field<std::string>(j, "target_host", "");
-      f.target_port = field<int>(j, "target_port", 0);
-      f.local_port = field<int>(j, "local_port", 0);
-      f.pid = field<long long>(j, "pid", 0);
+      f.target_port = port_field(j, "target_port");
+      f.local_port = port_field(j, "local_port");
+      f.pid = pid_field(j, "pid");
       if (f.target_port < 0 || f.target_port > 65535 || f.local_port < 0 || f.local_port > 65535) {
         throw std::runtime_error("a forward has a port out of range");
       }

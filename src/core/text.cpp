@@ -69,7 +69,7 @@ std::string tail(std::string_view s, std::size_t n) {
   std::size_t first = all.size() > n ? all.size() - n : 0;
   std::string out;
   for (std::size_t i = first; i < all.size(); ++i) {
-    if (!out.empty()) {
+    if (i > first) {
       out += '\n';
     }
     out += all[i];

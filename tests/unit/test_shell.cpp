@@ -104,7 +104,7 @@ std::vector<std::string> round_trip(const std::vector<std::string>& words) {
 
 TEST(ShellQuote, SafeWordsAreUnchanged) {
   for (const char* w : {"abc", "ABC123", "/usr/local/bin/jupyter-lab", "a-b_c.d", "user@host:22",
-                        "--ServerApp.port=8888", "50%", "a+b", "a,b", "key=value", "-x"}) {
+                        "--ServerApp.port=8888", "50%", "a+b", "a,b", "-x"}) {
     EXPECT_EQ(quote(w), w) << w;
   }
 }
@@ -195,7 +195,7 @@ TEST_F(ShellCanary, QuotedWordsRunNothing) {
 // reserved word ("if", "for", "done", ...) or looks like an assignment ("A=b") is not run as a
 // command: `join({"if"})` is a syntax error in sh and `join({"X=1"})` silently runs nothing.
 // No caller passes such a first word today (stop_command starts with "docker").
-TEST(ShellJoin, DISABLED_CommandWordIsNeverAReservedWordOrAssignment) {
+TEST(ShellJoin, CommandWordIsNeverAReservedWordOrAssignment) {
   for (const char* first : {"if", "for", "done", "X=1"}) {
     std::vector<std::string> words = {first, "printf", "ran"};
     auto r = run_sh(join(words));

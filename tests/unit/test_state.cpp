@@ -171,7 +171,7 @@ TEST(StateParse, VersionMismatchSaysWhichVersion) {
 // BUG (reported): ports are converted to int before the range check, so a number outside
 // int's range wraps around and passes: "port": 4294975184 (2^32 + 8888) parses as port 8888,
 // and "port": true parses as port 1, instead of being rejected as a corrupt state file.
-TEST(StateParse, DISABLED_PortsOutsideIntRangeAreRejectedNotWrapped) {
+TEST(StateParse, PortsOutsideIntRangeAreRejectedNotWrapped) {
   const std::vector<std::string> bad = {
       R"({"version": 1, "sessions": [{"host": "h", "container": "c", "port": 4294975184}]})",
       R"({"version": 1, "sessions": [{"host": "h", "container": "c", "local_port": 4294967297}]})",

@@ -116,7 +116,7 @@ TEST(TextTail, Table) {
 // BUG (reported): tail() adds the separator only once its output is non-empty, so empty lines
 // at the start of the tail vanish: tail("a\n\nb", 2) is "b", not "\nb", and
 // tail("x\n\n\nb", 3) is "b", not "\n\nb". Log tails shown to the user lose blank lines.
-TEST(TextTail, DISABLED_KeepsLeadingEmptyLinesOfTheTail) {
+TEST(TextTail, KeepsLeadingEmptyLinesOfTheTail) {
   EXPECT_EQ(tail("a\n\nb", 2), "\nb");
   EXPECT_EQ(tail("x\n\n\nb", 3), "\n\nb");
   EXPECT_EQ(tail("\n\n", 2), "\n");
