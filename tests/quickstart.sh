@@ -20,6 +20,6 @@ cmake --install "$root/build" >/dev/null
 step "installed $(command -v jl): $(jl --version)"
 step "local test bed (first run: a few minutes)"
 "$root/tests/testbed/testbed.sh" up
-step "jl start cont1 (no host configured: jl uses the local test bed)"
-jl start cont1
+step "jl up cont1 (no host configured: jl uses the local test bed)"
+jl up cont1
 jl status

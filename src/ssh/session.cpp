@@ -388,13 +388,20 @@ int Session::fd() const {
   return ssh_get_fd(m_impl->session.get());
 }
 
-bool Session::process_io() {
-  int rc = ssh_event_dopoll(m_impl->event.get(), 0);
-  if (rc == SSH_ERROR) {
-    int status = ssh_get_status(m_impl->session.get());
-    if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 ||
-        ssh_is_connected(m_impl->session.get()) == 0) {
-      return false;
+bool Session::process_io(int max_rounds) {
+  // libssh reads at most 4 KiB from the socket per round: keep going while there is more.
+  for (int i = 0; i < max_rounds; ++i) {
+    int rc = ssh_event_dopoll(m_impl->event.get(), 0);
+    if (rc == SSH_ERROR) {
+      int status = ssh_get_status(m_impl->session.get());
+      if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 ||
+          ssh_is_connected(m_impl->session.get()) == 0) {
+        return false;
+      }
+      break;
+    }
+    if (rc != SSH_OK) {
+      break;  // nothing more to read or write right now
     }
   }
   return ssh_is_connected(m_impl->session.get()) != 0;

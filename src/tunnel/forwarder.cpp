@@ -372,7 +372,7 @@ End Forwarder::run(int stop_fd) {
       return End::stopped;
     }
     if (fds[1].revents != 0) {
-      if (!im.session.process_io()) {
+      if (!im.session.process_io(32)) {
         return End::connection_lost;
       }
     }

@@ -68,11 +68,11 @@ class Session {
                          Deadline deadline, const std::function<bool(std::string_view)>& complete);
 
   // For the forwarding engine, which drives the session itself: the raw libssh session, its
-  // socket, and one non-blocking round of packet processing (returns false when the
-  // connection is gone).
+  // socket, and non-blocking packet processing: up to `max_rounds` rounds while there is
+  // something to do (returns false when the connection is gone).
   ssh_session_struct* native() const;
   int fd() const;
-  bool process_io();
+  bool process_io(int max_rounds = 1);
 
   // Say goodbye to the server now (the destructor does the same).
   void disconnect();
