@@ -281,9 +281,14 @@ void Forwarder::Impl::service(Conn& c) {
   if (c.dead) {
     return;
   }
-  // Remote -> local.
-  pull_from_libssh(c);
-  flush_local(c);
+  // Remote -> local: what libssh holds back may only fit once the socket has taken the rest.
+  for (int round = 0; round < 8 && !c.dead; ++round) {
+    pull_from_libssh(c);
+    flush_local(c);
+    if (!c.more_in_libssh || !c.to_local.empty()) {
+      break;
+    }
+  }
   if (c.remote_eof && c.to_local.empty() && !c.more_in_libssh && !c.shut_wr && !c.dead) {
     ::shutdown(c.fd.get(), SHUT_WR);
     c.shut_wr = true;
@@ -360,7 +365,12 @@ End Forwarder::run(int stop_fd) {
       }
       fds.push_back({c->fd.get(), events, 0});
     }
-    int rc = ::poll(fds.data(), fds.size(), -1);
+    // Data still held in libssh for a connection that can take it: do not sleep.
+    bool ready = false;
+    for (const auto& c : im.conns) {
+      ready = ready || (c->opened && !c->dead && c->more_in_libssh && c->to_local.size() < kToLocalCap);
+    }
+    int rc = ::poll(fds.data(), fds.size(), ready ? 0 : -1);
     if (rc < 0) {
       if (errno == EINTR) {
         continue;

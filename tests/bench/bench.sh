@@ -45,7 +45,7 @@ cleanup() {
   "$JL" -F "$CFG" stop --all >/dev/null 2>&1 || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null || true
-  docker exec "$CONT" sh -c 'pkill -KILL -f "[j]upyter"; rm -f /root/.local/share/jupyter/runtime/*server-*' >/dev/null 2>&1 || true
+  docker exec "$CONT" sh -c 'pkill -KILL -f "[j]upyter-(server|notebook|lab)"; rm -f /root/.local/share/jupyter/runtime/*server-*' >/dev/null 2>&1 || true
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -162,7 +162,7 @@ ip=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' "$CONT")
 reset_container() {
   "$JL" -F "$CFG" close --all >/dev/null 2>&1 || true
   "$JL" -F "$CFG" stop --all >/dev/null 2>&1 || true
-  docker exec "$CONT" sh -c 'pkill -KILL -f "[j]upyter"; rm -f /root/.local/share/jupyter/runtime/*server-*' >/dev/null 2>&1 || true
+  docker exec "$CONT" sh -c 'pkill -KILL -f "[j]upyter-(server|notebook|lab)"; rm -f /root/.local/share/jupyter/runtime/*server-*' >/dev/null 2>&1 || true
   rm -rf "$XDG_STATE_HOME"
   sleep 0.3
 }

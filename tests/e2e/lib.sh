@@ -24,7 +24,7 @@ TOUCHED_CONTAINERS=()
 cleanup() {
   local c
   for c in "${TOUCHED_CONTAINERS[@]}"; do
-    docker exec "$c" sh -c 'pkill -KILL -f "[j]upyter" 2>/dev/null; rm -f "${HOME:-/}"/.local/share/jupyter/runtime/*server-*' \
+    docker exec "$c" sh -c 'pkill -KILL -f "[j]upyter-(server|notebook|lab)" 2>/dev/null; rm -f "${HOME:-/}"/.local/share/jupyter/runtime/*server-*' \
       >/dev/null 2>&1 || true
   done
   rm -rf "$WORK"
@@ -161,7 +161,7 @@ jupyter_count() {
 
 # Kill every Jupyter in a container and remove runtime files: a clean slate for a test.
 reset_container() {
-  docker exec "$1" sh -c 'pkill -KILL -f "[j]upyter" 2>/dev/null; rm -f "${HOME:-/}"/.local/share/jupyter/runtime/*server-*; true' \
+  docker exec "$1" sh -c 'pkill -KILL -f "[j]upyter-(server|notebook|lab)" 2>/dev/null; rm -f "${HOME:-/}"/.local/share/jupyter/runtime/*server-*; true' \
     >/dev/null 2>&1 || true
   touch_container "$1"
 }
