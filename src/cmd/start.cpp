@@ -125,7 +125,23 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   }
   remote::Host host(session, host_name);
   ctx.ui().trace("probing docker, the container and Jupyter");
-  auto probe = host.probe(o.container, ssh::deadline_in(15s));
+  auto pending = host.probe_for_start(o.container, ssh::deadline_in(15s));
+  // Until Jupyter is started, leaving this function ends the conversation without a start.
+  struct SkipGuard {
+    remote::Host& host;
+    remote::Host::PendingStart& pending;
+    bool armed = true;
+    ~SkipGuard() {
+      if (armed) {
+        try {
+          host.skip_start(pending, ssh::deadline_in(5s));
+        } catch (const std::exception&) {
+          // The connection is going away anyway.
+        }
+      }
+    }
+  } skip{host, pending};
+  const auto& probe = pending.probe;
   ctx.ui().trace(fmt::format("probe: uid {} ({}), apps {}, {} live server(s), {} busy port(s)",
                              probe.uid, probe.user, probe.apps.size(), probe.servers.size(),
                              probe.busy_ports.size()));
@@ -261,7 +277,9 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   const std::string token = generate_token();
   ctx.ui().info(fmt::format("starting Jupyter {} in {} on {} ({}:{})...", jupyter::to_string(app),
                             o.container, host_name, *address, port));
-  auto result = host.start(spec, token, ssh::deadline_in(std::chrono::seconds(o.timeout_s + 10)));
+  skip.armed = false;
+  auto result =
+      host.start(pending, spec, token, ssh::deadline_in(std::chrono::seconds(o.timeout_s + 10)));
   using Outcome = probe::StartResult::Outcome;
   switch (result.outcome) {
     case Outcome::ready:

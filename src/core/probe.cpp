@@ -26,7 +26,7 @@ runtime_dir() {
 )SH";
 
 // Runs on the host: docker's state, the container's state, then the inner probe.
-constexpr std::string_view kProbeOuter = R"SH(n=$1 c=$2 inner=$3
+constexpr std::string_view kProbeOuter = R"SH(n=$1 c=$2 inner=$3 mode=$4
 m() { printf '@@%s %s\n' "$n" "$*"; }
 if ! command -v docker >/dev/null 2>&1; then m docker-missing; exit 0; fi
 out=$(docker inspect --type container --format '{{.State.Running}} {{json .}}' "$c" 2>&1)
@@ -43,12 +43,16 @@ case $out in
   *) exit 0;;
 esac
 m exec
-docker exec "$c" sh -c "$inner" jl "$n" 2>&1
+if [ "$mode" = plan ]; then
+  docker exec -i "$c" sh -c "$inner" jl "$n" "$mode" 2>&1
+else
+  docker exec "$c" sh -c "$inner" jl "$n" "$mode" </dev/null 2>&1
+fi
 m exec-rc "$?"
 )SH";
 
 // Runs inside the container as its default user.
-constexpr std::string_view kProbeInner = R"SH(n=$1
+constexpr std::string_view kProbeInner = R"SH(n=$1 mode=$2
 m id "$(id -u 2>/dev/null)" "$(id -un 2>/dev/null)"
 m home "${HOME:-/}"
 for a in jupyter-lab jupyter-notebook jupyter-server; do
@@ -68,19 +72,28 @@ done
 m tcp
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 m end
-)SH";
-
-// Runs on the host; hands stdin (the token) to the inner start script.
-constexpr std::string_view kStartOuter = R"SH(n=$1 c=$2 inner=$3
-shift 3
-if ! command -v docker >/dev/null 2>&1; then printf '@@%s fail docker-missing\n' "$n"; exit 0; fi
-exec docker exec -i "$c" sh -c "$inner" jl "$n" "$@"
+[ "$mode" = plan ] || exit 0
+# jl answers with a plan on stdin: "quit", or "start" and the start's parameters, one per
+# line, the extra Jupyter arguments, and last the token.
+m plan?
+IFS= read -r what || exit 0
+[ "$what" = start ] || exit 0
+if ! { IFS= read -r app && IFS= read -r ip && IFS= read -r port && IFS= read -r dir &&
+       IFS= read -r root && IFS= read -r limit && IFS= read -r nextra; }; then
+  m fail plan; exit 0
+fi
+case "$port:$limit:$nextra" in *[!0-9:]*|:*|*::*|*:) m fail plan; exit 0;; esac
+set --
+i=0
+while [ "$i" -lt "$nextra" ]; do
+  IFS= read -r a || { m fail plan; exit 0; }
+  set -- "$@" "$a"
+  i=$((i + 1))
+done
 )SH";
 
 // Runs inside the container: starts Jupyter detached and waits for its runtime file.
-constexpr std::string_view kStartInner = R"SH(n=$1 app=$2 ip=$3 port=$4 dir=$5 root=$6 limit=$7
-shift 7
-umask 077
+constexpr std::string_view kStartInner = R"SH(umask 077
 IFS= read -r JUPYTER_TOKEN || { m fail no-token; exit 0; }
 [ -n "$JUPYTER_TOKEN" ] || { m fail no-token; exit 0; }
 export JUPYTER_TOKEN
@@ -110,7 +123,7 @@ i=0
 while [ "$i" -lt "$limit" ]; do
   for f in "$rt/jpserver-$pid.json" "$rt/nbserver-$pid.json"; do
     if [ -s "$f" ] && [ "$(tail -c 1 "$f" 2>/dev/null)" = '}' ]; then
-      m runtime "$f"
+      m new-runtime "$f"
       cat "$f"
       echo
       m end
@@ -123,7 +136,7 @@ while [ "$i" -lt "$limit" ]; do
     m end
     exit 0
   fi
-  sleep 0.05 2>/dev/null || sleep 1
+  sleep 0.02 2>/dev/null || sleep 1
   i=$((i + 1))
 done
 m slow
@@ -278,7 +291,46 @@ std::optional<std::string> server_address(const ContainerInfo& info) {
 }
 
 std::string probe_command(std::string_view nonce, std::string_view container) {
-  return sh_c(kProbeOuter, {std::string(nonce), std::string(container), inner(kProbeInner)});
+  return sh_c(kProbeOuter,
+              {std::string(nonce), std::string(container), inner(kProbeInner), "probe"});
+}
+
+std::string probe_and_start_command(std::string_view nonce, std::string_view container) {
+  std::string script = inner(kProbeInner);
+  script += kStartInner;
+  return sh_c(kProbeOuter, {std::string(nonce), std::string(container), script, "plan"});
+}
+
+bool waiting_for_plan(std::string_view output, std::string_view nonce) {
+  return output.find(fmt::format("@@{} plan?\n", nonce)) != std::string_view::npos;
+}
+
+std::string quit_plan() {
+  return "quit\n";
+}
+
+std::string start_plan(const StartSpec& spec, std::string_view token) {
+  std::vector<std::string> lines = {
+      "start",
+      std::string(jupyter::executable(spec.app)),
+      spec.ip,
+      std::to_string(spec.port),
+      spec.dir,
+      spec.allow_root ? "1" : "0",
+      std::to_string(spec.timeout_s * 50),  // rounds of 20 ms
+      std::to_string(spec.extra_args.size()),
+  };
+  lines.insert(lines.end(), spec.extra_args.begin(), spec.extra_args.end());
+  lines.emplace_back(token);
+  std::string out;
+  for (const auto& l : lines) {
+    if (l.find('\n') != std::string::npos || l.find('\r') != std::string::npos) {
+      throw std::invalid_argument("a start parameter contains a line break");
+    }
+    out += l;
+    out += '\n';
+  }
+  return out;
 }
 
 namespace {
@@ -384,22 +436,6 @@ Result parse_probe(std::string_view output, std::string_view nonce) {
   return r;
 }
 
-std::string start_command(std::string_view nonce, const StartSpec& spec) {
-  std::vector<std::string> args = {
-      std::string(nonce),
-      spec.container,
-      inner(kStartInner),
-      std::string(jupyter::executable(spec.app)),
-      spec.ip,
-      std::to_string(spec.port),
-      spec.dir,
-      spec.allow_root ? "1" : "0",
-      std::to_string(spec.timeout_s * 20),
-  };
-  args.insert(args.end(), spec.extra_args.begin(), spec.extra_args.end());
-  return sh_c(kStartOuter, args);
-}
-
 StartResult parse_start(std::string_view output, std::string_view nonce) {
   StartResult r;
   bool seen_any = false;
@@ -421,7 +457,7 @@ StartResult parse_start(std::string_view output, std::string_view nonce) {
       if (auto space = s.rest.find(' '); space != std::string::npos) {
         r.log = s.rest.substr(space + 1);
       }
-    } else if (s.kind == "runtime") {
+    } else if (s.kind == "new-runtime") {
       std::string why;
       const auto& path = s.rest;
       r.runtime = jupyter::parse_runtime_file(s.body, path, &why);

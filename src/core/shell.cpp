@@ -12,10 +12,9 @@ bool is_safe(char c) {
 
 // Words a shell treats specially in command position even though every character is plain.
 bool is_reserved(std::string_view w) {
-  static constexpr std::string_view words[] = {"if",    "then", "else",  "elif",     "fi",
-                                               "case",  "esac", "for",   "while",    "until",
-                                               "do",    "done", "in",    "function", "select",
-                                               "time",  "coproc"};
+  static constexpr std::string_view words[] = {
+      "if",    "then", "else", "elif", "fi",       "case",   "esac", "for",   "while",
+      "until", "do",   "done", "in",   "function", "select", "time", "coproc"};
   for (auto r : words) {
     if (w == r) {
       return true;

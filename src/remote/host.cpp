@@ -19,10 +19,8 @@ std::string list_or_none(const std::vector<std::string>& names) {
 
 }  // namespace
 
-probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) {
-  const std::string nonce = generate_nonce();
-  auto exec = m_session.exec(probe::probe_command(nonce, container), {}, deadline);
-  auto r = probe::parse_probe(exec.out, nonce);
+void Host::check_probe(const probe::Result& r, const std::string& container,
+                       const std::string& err) const {
   switch (r.docker) {
     case probe::Docker::ok:
       break;
@@ -57,7 +55,7 @@ probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) 
   if (!r.container) {
     throw Error(Exit::remote,
                 fmt::format("could not inspect container '{}' on {}", container, m_name),
-                exec.err.empty() ? std::string{} : text::tail(exec.err, 1));
+                err.empty() ? std::string{} : text::tail(err, 1));
   }
   if (!r.container->running) {
     throw Error(Exit::remote,
@@ -72,18 +70,58 @@ probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) 
                     r.exec_error.empty() ? "docker exec failed" : text::tail(r.exec_error, 1)),
         "the container needs a POSIX shell (sh)");
   }
+}
+
+probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) {
+  const std::string nonce = generate_nonce();
+  auto exec = m_session.exec(probe::probe_command(nonce, container), {}, deadline);
+  auto r = probe::parse_probe(exec.out, nonce);
+  check_probe(r, container, exec.err);
   return r;
 }
 
-probe::StartResult Host::start(const probe::StartSpec& spec, const std::string& token,
-                               ssh::Deadline deadline) {
+Host::PendingStart Host::probe_for_start(const std::string& container, ssh::Deadline deadline) {
   const std::string nonce = generate_nonce();
-  auto exec = m_session.exec(probe::start_command(nonce, spec), token + "\n", deadline);
-  auto r = probe::parse_start(exec.out, nonce);
+  auto process = m_session.spawn(probe::probe_and_start_command(nonce, container), deadline);
+  bool asking = process.wait_for(
+      [&](std::string_view out) { return probe::waiting_for_plan(out, nonce); }, deadline);
+  if (!asking) {
+    auto exec = process.finish(deadline);
+    auto r = probe::parse_probe(exec.out, nonce);
+    check_probe(r, container, exec.err);
+    throw Error(Exit::remote, fmt::format("the probe of container '{}' ended early", container),
+                text::tail(exec.out + exec.err, 1));
+  }
+  auto r = probe::parse_probe(process.out(), nonce);
+  r.exec_ok = true;  // the script inside the container is talking to us
+  r.exec_error.clear();
+  check_probe(r, container, {});
+  return PendingStart{std::move(process), nonce, std::move(r)};
+}
+
+probe::StartResult Host::start(PendingStart& pending, const probe::StartSpec& spec,
+                               const std::string& token, ssh::Deadline deadline) {
+  std::string plan;
+  try {
+    plan = probe::start_plan(spec, token);
+  } catch (const std::invalid_argument&) {
+    skip_start(pending, deadline);
+    throw Error(Exit::usage, "Jupyter arguments and --dir cannot contain line breaks");
+  }
+  pending.process.write(plan, deadline);
+  pending.process.close_stdin(deadline);
+  auto exec = pending.process.finish(deadline);
+  auto r = probe::parse_start(exec.out, pending.nonce);
   if (r.outcome == probe::StartResult::Outcome::failed && r.detail.empty()) {
     r.detail = text::tail(exec.err.empty() ? exec.out : exec.err, 3);
   }
   return r;
+}
+
+void Host::skip_start(PendingStart& pending, ssh::Deadline deadline) {
+  pending.process.write(probe::quit_plan(), deadline);
+  pending.process.close_stdin(deadline);
+  pending.process.finish(deadline);
 }
 
 Health Host::status(const std::string& address, int port, const std::string& base_url,

@@ -529,34 +529,87 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& terminal,
   return Session(std::move(impl));
 }
 
-ExecResult Session::exec(std::string_view command, std::string_view input, Deadline deadline) {
-  auto& im = *m_impl;
+struct RemoteProcess::State {
+  Session::Impl* session = nullptr;
   ChannelState st;
-  Channel ch(im.session.get(), st);
-  if (!ch) {
+  std::unique_ptr<Channel> channel;
+  bool stdin_closed = false;
+};
+
+RemoteProcess::RemoteProcess(std::unique_ptr<State> state) : m_state(std::move(state)) {}
+RemoteProcess::RemoteProcess(RemoteProcess&&) noexcept = default;
+RemoteProcess& RemoteProcess::operator=(RemoteProcess&&) noexcept = default;
+RemoteProcess::~RemoteProcess() = default;
+
+std::string_view RemoteProcess::out() const {
+  return m_state->st.out;
+}
+
+void RemoteProcess::write(std::string_view data, Deadline deadline) {
+  m_state->session->write_all(m_state->channel->get(), data, deadline);
+}
+
+void RemoteProcess::close_stdin(Deadline deadline) {
+  if (m_state->stdin_closed || m_state->st.closed) {
+    return;
+  }
+  m_state->stdin_closed = true;
+  m_state->session->until_done([&] { return ssh_channel_send_eof(m_state->channel->get()); },
+                               deadline, "sending EOF");
+}
+
+bool RemoteProcess::wait_for(const std::function<bool(std::string_view)>& ready,
+                             Deadline deadline) {
+  auto& st = m_state->st;
+  while (!ready(st.out)) {
+    if (st.closed || (st.eof && st.exit_status)) {
+      return ready(st.out);
+    }
+    m_state->session->pump(deadline, "waiting for a remote command");
+  }
+  return true;
+}
+
+ExecResult RemoteProcess::finish(Deadline deadline) {
+  auto& st = m_state->st;
+  while (!st.closed && !(st.eof && st.exit_status)) {
+    m_state->session->pump(deadline, "waiting for a remote command");
+  }
+  if (st.overflow) {
+    throw Error(Exit::remote, "a remote command printed more output than jl accepts");
+  }
+  return ExecResult{st.exit_status.value_or(-1), std::move(st.out), std::move(st.err)};
+}
+
+RemoteProcess Session::spawn(std::string_view command, Deadline deadline) {
+  auto& im = *m_impl;
+  auto state = std::make_unique<RemoteProcess::State>();
+  state->session = &im;
+  state->channel = std::make_unique<Channel>(im.session.get(), state->st);
+  ssh_channel ch = state->channel->get();
+  if (ch == nullptr) {
     throw Error(Exit::ssh, fmt::format("cannot create a channel: {}", im.error()));
   }
-  if (im.until_done([&] { return ssh_channel_open_session(ch.get()); }, deadline,
+  if (im.until_done([&] { return ssh_channel_open_session(ch); }, deadline,
                     "opening a session channel") != SSH_OK) {
     throw Error(Exit::ssh,
                 fmt::format("cannot open a session channel on {}: {}", im.endpoint, im.error()),
                 "the server may limit sessions (MaxSessions in sshd_config)");
   }
   std::string cmd(command);
-  if (im.until_done([&] { return ssh_channel_request_exec(ch.get(), cmd.c_str()); }, deadline,
+  if (im.until_done([&] { return ssh_channel_request_exec(ch, cmd.c_str()); }, deadline,
                     "starting a remote command") != SSH_OK) {
     throw Error(Exit::ssh,
                 fmt::format("the host {} refused to run a command: {}", im.endpoint, im.error()));
   }
-  im.write_all(ch.get(), input, deadline);
-  im.until_done([&] { return ssh_channel_send_eof(ch.get()); }, deadline, "sending EOF");
-  while (!st.closed && !(st.eof && st.exit_status)) {
-    im.pump(deadline, "waiting for a remote command");
-  }
-  if (st.overflow) {
-    throw Error(Exit::remote, "a remote command printed more output than jl accepts");
-  }
-  return ExecResult{st.exit_status.value_or(-1), std::move(st.out), std::move(st.err)};
+  return RemoteProcess(std::move(state));
+}
+
+ExecResult Session::exec(std::string_view command, std::string_view input, Deadline deadline) {
+  auto process = spawn(command, deadline);
+  process.write(input, deadline);
+  process.close_stdin(deadline);
+  return process.finish(deadline);
 }
 
 TcpResult Session::tcp_exchange(const std::string& host, int port, std::string_view request,

@@ -368,7 +368,8 @@ End Forwarder::run(int stop_fd) {
     // Data still held in libssh for a connection that can take it: do not sleep.
     bool ready = false;
     for (const auto& c : im.conns) {
-      ready = ready || (c->opened && !c->dead && c->more_in_libssh && c->to_local.size() < kToLocalCap);
+      ready =
+          ready || (c->opened && !c->dead && c->more_in_libssh && c->to_local.size() < kToLocalCap);
     }
     int rc = ::poll(fds.data(), fds.size(), ready ? 0 : -1);
     if (rc < 0) {

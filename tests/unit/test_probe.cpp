@@ -466,7 +466,7 @@ TEST(ParseStart, Ready) {
   const std::string log = "/home/jovyan/.local/state/jl/jupyter-8888.log";
   auto r = parse_start(
       mark("started", "14 " + log) +
-          mark("runtime", "/home/jovyan/.local/share/jupyter/runtime/jpserver-14.json") +
+          mark("new-runtime", "/home/jovyan/.local/share/jupyter/runtime/jpserver-14.json") +
           kRuntime14 + "\n" + mark("end"),
       kNonce);
   EXPECT_EQ(r.outcome, StartResult::Outcome::ready);
@@ -475,6 +475,16 @@ TEST(ParseStart, Ready) {
   ASSERT_TRUE(r.runtime.has_value());
   EXPECT_EQ(r.runtime->token, "abc123");
   EXPECT_EQ(r.runtime->port, 8888);
+}
+
+TEST(ParseStart, ServersFoundByTheProbeAreNotTheNewOne) {
+  // In one conversation the probe's runtime sections come first; only new-runtime counts.
+  auto r = parse_start(mark("runtime", "/rt/jpserver-14.json") + kRuntime14 + "\n" + mark("plan?") +
+                           mark("started", "99 /l.log") + mark("died") + "boom\n" + mark("end"),
+                       kNonce);
+  EXPECT_EQ(r.outcome, StartResult::Outcome::died);
+  EXPECT_EQ(r.pid, 99);
+  EXPECT_FALSE(r.runtime.has_value());
 }
 
 TEST(ParseStart, LogPathWithSpaces) {
@@ -533,7 +543,7 @@ TEST(ParseStart, Failures) {
 }
 
 TEST(ParseStart, UnreadableRuntimeFileFails) {
-  auto r = parse_start(mark("started", "14 /l.log") + mark("runtime", "/rt/jpserver-14.json") +
+  auto r = parse_start(mark("started", "14 /l.log") + mark("new-runtime", "/rt/jpserver-14.json") +
                            "{\"pid\": 14,\n" + mark("end"),
                        kNonce);
   EXPECT_EQ(r.outcome, StartResult::Outcome::failed);

@@ -1,7 +1,7 @@
-// The scripts built by probe_command, start_command and stop_command, run for real by /bin/sh
-// on this machine. A stand-in `docker` on the PATH records its arguments and runs
-// `docker exec CONTAINER CMD...` as plain `CMD...`, so the inner scripts run here exactly as
-// they would inside a container; a stand-in `jupyter-lab` writes a runtime file and sleeps.
+// The scripts built by probe_command, probe_and_start_command and stop_command, run for real by
+// /bin/sh on this machine. A stand-in `docker` on the PATH records its arguments and runs `docker
+// exec CONTAINER CMD...` as plain `CMD...`, so the inner scripts run here exactly as they would
+// inside a container; a stand-in `jupyter-lab` writes a runtime file and sleeps.
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -33,6 +33,8 @@ using jl_test::read_file;
 using jl_test::run_sh;
 using jl_test::split_nul;
 using jl_test::write_file;
+
+std::string running_inspect_line();
 
 constexpr const char* kFakeDocker = R"SH(#!/bin/sh
 # A stand-in for docker: records its arguments, runs `exec` locally.
@@ -201,9 +203,16 @@ class Scripts : public ::testing::Test {
     return jl::probe::parse_probe(r.out, nonce);
   }
 
+  // Probe, then answer with a start plan whose token line is `input` (so that tests can also
+  // send no token at all).
   StartResult start(const jl::probe::StartSpec& spec, const std::string& input,
                     std::map<std::string, std::string> e) {
-    auto r = run_sh(jl::probe::start_command(nonce, spec), input, e);
+    if (!exists(docker_dir + "/inspect")) {
+      write_file(docker_dir + "/inspect", running_inspect_line());
+    }
+    std::string plan = jl::probe::start_plan(spec, "TOKEN");
+    plan.resize(plan.size() - std::string("TOKEN\n").size());
+    auto r = run_sh(jl::probe::probe_and_start_command(nonce, spec.container), plan + input, e);
     EXPECT_FALSE(r.timed_out);
     last_output = r.out;
     return jl::probe::parse_start(r.out, nonce);
@@ -241,6 +250,10 @@ std::string inspect_line(bool running) {
       {"NetworkSettings", {{"Networks", {{"bridge", {{"IPAddress", "172.17.0.2"}}}}}}},
   };
   return std::string(running ? "true " : "false ") + j.dump() + "\n";
+}
+
+std::string running_inspect_line() {
+  return inspect_line(true);
 }
 
 TEST_F(Scripts, ProbeOfARunningContainer) {
@@ -338,7 +351,7 @@ TEST_F(Scripts, ProbeWithoutDocker) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// start_command and stop_command
+// probe_and_start_command and stop_command
 
 TEST_F(Scripts, StartHandsTheTokenOverOnStdinThenStopTerminates) {
   jl::probe::StartSpec spec;
@@ -452,7 +465,8 @@ TEST_F(Scripts, StartFailures) {
   e["PATH"] = nodocker;
   auto no_docker = start(spec, "tok\n", e);
   EXPECT_EQ(no_docker.outcome, StartResult::Outcome::failed);
-  EXPECT_EQ(no_docker.detail, "docker-missing") << last_output;
+  // Without docker the conversation ends at the probe, which says so.
+  EXPECT_EQ(jl::probe::parse_probe(last_output, nonce).docker, Docker::missing) << last_output;
   EXPECT_FALSE(exists(docker_dir + "/jupyter-args"));
 }
 

@@ -83,10 +83,16 @@ struct StartSpec {
   std::vector<std::string> extra_args;
 };
 
-// The command that starts Jupyter detached inside the container and waits until its runtime
-// file appears. It reads the token as one line on stdin and hands it to Jupyter in the
-// environment (JUPYTER_TOKEN), so the token is in no process's argv.
-std::string start_command(std::string_view nonce, const StartSpec& spec);
+// The same probe as one conversation that can go on to start Jupyter, so that `start` costs a
+// single exec: after the probe the script prints a "plan?" marker and reads a plan on stdin,
+// either quit_plan() or start_plan(). A start runs Jupyter detached and waits until its runtime
+// file appears. The token arrives as the plan's last line and reaches Jupyter in the
+// environment (JUPYTER_TOKEN), so it is in no process's argv.
+std::string probe_and_start_command(std::string_view nonce, std::string_view container);
+bool waiting_for_plan(std::string_view output, std::string_view nonce);
+std::string quit_plan();
+// Throws std::invalid_argument when a parameter contains a line break.
+std::string start_plan(const StartSpec& spec, std::string_view token);
 
 struct StartResult {
   enum class Outcome { ready, died, slow, failed } outcome = Outcome::failed;

@@ -31,9 +31,22 @@ class Host {
   // stopped container, or a container jl cannot exec into.
   probe::Result probe(const std::string& container, ssh::Deadline deadline);
 
+  // A probe that can go on to start Jupyter in the same exec (see probe_and_start_command).
+  struct PendingStart {
+    ssh::RemoteProcess process;
+    std::string nonce;
+    probe::Result probe;
+  };
+
+  // Probe, and keep the conversation open for start() or skip_start(). Throws like probe().
+  PendingStart probe_for_start(const std::string& container, ssh::Deadline deadline);
+
   // Start Jupyter detached; the token goes over stdin. Returns the start script's report.
-  probe::StartResult start(const probe::StartSpec& spec, const std::string& token,
-                           ssh::Deadline deadline);
+  probe::StartResult start(PendingStart& pending, const probe::StartSpec& spec,
+                           const std::string& token, ssh::Deadline deadline);
+
+  // End the conversation without starting anything.
+  void skip_start(PendingStart& pending, ssh::Deadline deadline);
 
   // GET {base_url}api/status with the token, through a direct-tcpip channel.
   Health status(const std::string& address, int port, const std::string& base_url,
@@ -53,6 +66,9 @@ class Host {
                               ssh::Deadline deadline);
 
  private:
+  void check_probe(const probe::Result& r, const std::string& container,
+                   const std::string& err) const;
+
   ssh::Session& m_session;
   std::string m_name;
 };

@@ -46,6 +46,34 @@ struct TcpResult {
   std::string data;  // what the peer sent back
 };
 
+class Session;
+
+// A command running on the host over an exec channel, for a conversation: read what it prints
+// so far, answer on its stdin, then wait for it to end.
+class RemoteProcess {
+ public:
+  RemoteProcess(RemoteProcess&&) noexcept;
+  RemoteProcess& operator=(RemoteProcess&&) noexcept;
+  ~RemoteProcess();
+
+  // Send bytes to the command's stdin.
+  void write(std::string_view data, Deadline deadline);
+  // Send EOF on stdin.
+  void close_stdin(Deadline deadline);
+  // Wait until `ready(stdout so far)` holds; false if the command ended first.
+  bool wait_for(const std::function<bool(std::string_view)>& ready, Deadline deadline);
+  // Wait for the command to end; returns everything it printed and its exit status.
+  ExecResult finish(Deadline deadline);
+  // Standard output so far.
+  std::string_view out() const;
+
+ private:
+  friend class Session;
+  struct State;
+  explicit RemoteProcess(std::unique_ptr<State> state);
+  std::unique_ptr<State> m_state;
+};
+
 // Something that reports progress (verbose output); may be empty.
 using Trace = std::function<void(std::string_view)>;
 
@@ -58,6 +86,9 @@ class Session {
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;
   ~Session();
+
+  // Start a command through the remote user's shell and keep talking to it.
+  RemoteProcess spawn(std::string_view command, Deadline deadline);
 
   // Run a command through the remote user's shell, feeding `input` to its stdin (then EOF).
   ExecResult exec(std::string_view command, std::string_view input, Deadline deadline);
@@ -82,6 +113,7 @@ class Session {
 
  private:
   struct Impl;
+  friend class RemoteProcess;
   explicit Session(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> m_impl;
 };
