@@ -117,6 +117,14 @@ expect_eq "$(curl -s -m 10 http://127.0.0.1:18123/hostname)" "$C" "a file throug
 run_jlh forward "$C:8123" --local-port 18124
 expect_rc 0 "jl forward CONTAINER:PORT"
 expect_eq "$(curl -s -m 10 http://127.0.0.1:18124/hostname)" "$C" "a file through the container forward"
+log "== a connection whose channel cannot be opened is closed; the others go on"
+run_jlh forward -L "18125:$ip:1"
+expect_rc 0 "jl forward to a port where nothing listens"
+code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' http://127.0.0.1:18125/ 2>/dev/null)
+expect_eq "$code" 000 "the client sees its connection closed, not a hang"
+expect_contains "$(cat "$XDG_STATE_HOME"/jl/tunnels/*forward*18125*.log)" "cannot reach $ip:1" "the tunnel log says why"
+expect_eq "$(curl -s -m 10 http://127.0.0.1:18123/hostname)" "$C" "the other forward still works"
+expect_eq "$(curl -s -o /dev/null -m 10 -w '%{http_code}' http://127.0.0.1:18125/ 2>/dev/null)" 000 "and the failing one keeps failing cleanly"
 run_jl close --all
 expect_rc 0 "close --all"
 expect_eq "$(curl -s -o /dev/null -m 5 -w '%{http_code}' http://127.0.0.1:18123/)" 000 "the forward is closed"
