@@ -74,6 +74,9 @@ int main(int argc, char** argv, char** envp) {
   app.add_flag("--json", global.json, "Print results as JSON");
   app.add_flag("-v,--verbose", global.verbose, "Show each step and its timing on stderr");
   app.add_flag("-q,--quiet", global.quiet, "Print only what scripts need");
+  app.add_flag("--accept-changed-host-key", global.accept_changed_host_key,
+               "Connect even though the host key changed (this run only; known_hosts is not "
+               "changed)");
 
   cmd::StartOptions start;
   int port = 0;

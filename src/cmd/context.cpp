@@ -118,6 +118,7 @@ ssh::Session Context::connect(const std::string& host,
   ssh::ConnectOptions options;
   options.host = host;
   options.config_file = ssh_config;
+  options.accept_changed_host_key = m_global.accept_changed_host_key;
   ssh::Trace trace;
   if (m_ui.verbose()) {
     trace = [this](std::string_view s) { m_ui.trace(s); };

@@ -1,9 +1,16 @@
 #include "jl/ssh/session.hpp"
 
 #include <fmt/format.h>
+#include <glob.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include <algorithm>
 #include <cstring>
@@ -11,6 +18,7 @@
 
 #include "jl/core/config.hpp"
 #include "jl/core/error.hpp"
+#include "jl/core/ssh_config.hpp"
 #include "jl/core/text.hpp"
 #include "jl/ssh/prompt.hpp"
 #include "jl/sys/terminal.hpp"
@@ -138,10 +146,65 @@ std::string describe_connect_error(const std::string& libssh_error) {
   return libssh_error.empty() ? std::string("unknown error") : libssh_error;
 }
 
+// The user's home as the passwd entry says (where ssh and libssh look for ~/.ssh).
+std::string passwd_home() {
+  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_dir != nullptr) {
+    return pw->pw_dir;
+  }
+  const char* home = std::getenv("HOME");
+  return home != nullptr ? home : "/";
+}
+
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// What OpenSSH would read for `alias`: the -F file alone, else the user's file then the
+// system's (first value wins across both).
+sshcfg::Result read_ssh_config(const std::optional<std::string>& file, const std::string& alias) {
+  static const std::vector<std::string> keys = {
+      "hostname",           "port", "user", "stricthostkeychecking", "serveraliveinterval",
+      "serveralivecountmax"};
+  const std::string ssh_dir = passwd_home() + "/.ssh";
+  auto globber = [&](const std::string& pattern) {
+    std::string p = pattern;
+    if (p.starts_with("~/")) {
+      p = passwd_home() + p.substr(1);
+    } else if (!p.empty() && p.front() != '/') {
+      p = ssh_dir + "/" + p;
+    }
+    std::vector<std::string> out;
+    glob_t g{};
+    if (::glob(p.c_str(), 0, nullptr, &g) == 0) {
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+        out.emplace_back(g.gl_pathv[i]);
+      }
+    }
+    ::globfree(&g);
+    return out;
+  };
+  std::string text;
+  if (file) {
+    text = read_text_file(*file).value_or("");
+  } else {
+    text = read_text_file(ssh_dir + "/config").value_or("");
+    text += "\nHost *\n";  // end any open block: the system file starts afresh
+    text += read_text_file("/etc/ssh/ssh_config").value_or("");
+  }
+  return sshcfg::evaluate(text, alias, keys, read_text_file, globber);
+}
+
 }  // namespace
 
 struct Session::Impl {
   SessionPtr session;
+  KeepaliveSettings keepalive;
   EventPtr event;
   std::string endpoint;
   std::string alias;
@@ -204,7 +267,8 @@ struct Session::Impl {
 
 namespace {
 
-void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal& terminal) {
+void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal& terminal,
+                     sshcfg::HostKeyPolicy policy, bool accept_changed) {
   ssh_key raw = nullptr;
   if (ssh_get_server_publickey(s, &raw) != SSH_OK) {
     throw Error(Exit::ssh,
@@ -226,6 +290,13 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
     case SSH_KNOWN_HOSTS_OK:
       return;
     case SSH_KNOWN_HOSTS_CHANGED:
+      if (accept_changed) {
+        terminal.say(
+            fmt::format("WARNING: the host key of {} has changed (now {} {}); "
+                        "connecting anyway for this run, as asked\n",
+                        shown_host, type, fp));
+        return;
+      }
       throw Error(Exit::ssh,
                   fmt::format("the host key of {} has CHANGED (now {} {}); refusing to connect: "
                               "someone may be intercepting the connection",
@@ -243,6 +314,26 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
                               known_hosts.empty() ? "known_hosts" : known_hosts));
     case SSH_KNOWN_HOSTS_UNKNOWN:
     case SSH_KNOWN_HOSTS_NOT_FOUND: {
+      if (policy == sshcfg::HostKeyPolicy::yes) {
+        throw Error(Exit::ssh,
+                    fmt::format("the host key of {} is not known ({} {}) and your ssh config "
+                                "says StrictHostKeyChecking yes",
+                                shown_host, type, fp),
+                    "check the fingerprint and add the key to known_hosts (e.g. connect once "
+                    "with ssh -o StrictHostKeyChecking=ask)");
+      }
+      if (policy == sshcfg::HostKeyPolicy::accept_new) {
+        if (ssh_session_update_known_hosts(s) != SSH_OK) {
+          throw Error(Exit::ssh, fmt::format("cannot add the host key to {}: {}",
+                                             known_hosts.empty() ? "known_hosts" : known_hosts,
+                                             ssh_get_error(s)));
+        }
+        terminal.say(
+            fmt::format("Warning: permanently added {} ({} {}) to the list of known "
+                        "hosts.\n",
+                        shown_host, type, fp));
+        return;
+      }
       if (!terminal.interactive()) {
         throw Error(Exit::ssh,
                     fmt::format("the host key of {} is not known ({} {}), and there is no "
@@ -376,6 +467,10 @@ Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 Session::~Session() = default;
 
+KeepaliveSettings Session::keepalive() const {
+  return m_impl->keepalive;
+}
+
 const std::string& Session::endpoint() const {
   return m_impl->endpoint;
 }
@@ -413,7 +508,9 @@ void Session::disconnect() {
   }
 }
 
-Session Session::connect(const ConnectOptions& options, sys::Terminal& terminal, Trace trace) {
+Session Session::connect(const ConnectOptions& options, sys::Terminal& user_terminal, Trace trace) {
+  sys::Terminal silent = sys::Terminal::open(false);
+  sys::Terminal& terminal = options.never_prompt ? silent : user_terminal;
   HostSpec spec = parse_host_spec(options.host);
   auto impl = std::make_unique<Impl>();
   impl->trace = std::move(trace);
@@ -447,6 +544,32 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& terminal,
                             ssh_get_error(s)),
                 "libssh does not support every ssh_config keyword (e.g. some Match criteria); "
                 "simplify the entry for this host");
+  }
+  // jl's own reading of the same config, with OpenSSH's semantics, for what libssh 0.10 gets
+  // wrong or ignores.
+  auto cfg = read_ssh_config(options.config_file, spec.host);
+  if (auto v = cfg.get("hostname")) {
+    ssh_options_set(s, SSH_OPTIONS_HOST, v->c_str());
+  }
+  if (auto v = cfg.get("user")) {
+    ssh_options_set(s, SSH_OPTIONS_USER, v->c_str());
+  }
+  if (auto v = cfg.get("port")) {
+    if (auto n = text::parse_int(*v, 1, 65535)) {
+      unsigned int p = static_cast<unsigned int>(*n);
+      ssh_options_set(s, SSH_OPTIONS_PORT, &p);
+    }
+  }
+  bool lax = false;
+  const auto policy =
+      sshcfg::parse_host_key_policy(cfg.get("stricthostkeychecking").value_or("ask"), &lax);
+  const auto keepalive = sshcfg::parse_keepalive(cfg);
+  impl->keepalive = KeepaliveSettings{keepalive.interval_s, keepalive.count_max};
+  if (lax) {
+    impl->log("StrictHostKeyChecking no is laxer than jl allows; asking instead");
+  }
+  for (const auto& note : cfg.notes) {
+    impl->log(note);
   }
   // Command-line parts win over the config file, as with ssh.
   if (spec.user) {
@@ -510,7 +633,7 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& terminal,
   impl->log(fmt::format(
       "connected in {} ms",
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()));
-  verify_host_key(s, shown, terminal);
+  verify_host_key(s, shown, terminal, policy, options.accept_changed_host_key);
   authenticate(s, shown, terminal, impl->trace);
   // The passphrase callback's context lives on this stack frame only.
   ssh_callbacks_struct none{};

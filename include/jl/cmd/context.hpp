@@ -24,6 +24,7 @@ struct GlobalOptions {
   bool json = false;
   bool verbose = false;
   bool quiet = false;
+  bool accept_changed_host_key = false;
 };
 
 // Output: results on stdout, progress and diagnostics on stderr.

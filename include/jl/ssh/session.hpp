@@ -31,6 +31,16 @@ struct ConnectOptions {
   std::string host;                        // alias, user@host, host:port
   std::optional<std::string> config_file;  // like ssh -F; otherwise ~/.ssh/config
   std::chrono::seconds timeout{10};        // TCP connect + key exchange, and each auth step
+  // Connect even though the host key CHANGED (this run only; the known key is not replaced).
+  bool accept_changed_host_key = false;
+  // Never ask anything (background reconnects): a prompt needed means failure.
+  bool never_prompt = false;
+};
+
+// The dead-peer check the user's ssh config asks for (ServerAliveInterval x CountMax).
+struct KeepaliveSettings {
+  int interval_s = 15;
+  int count_max = 2;
 };
 
 struct ExecResult {
@@ -107,6 +117,9 @@ class Session {
 
   // Say goodbye to the server now (the destructor does the same).
   void disconnect();
+
+  // ServerAliveInterval / ServerAliveCountMax for this host, with jl's defaults.
+  KeepaliveSettings keepalive() const;
 
   // "user@hostname:port" as actually used after the ssh config was applied.
   const std::string& endpoint() const;
