@@ -94,6 +94,19 @@ void announce(Context& ctx, const SessionRecord& s, int local_port, bool no_brow
   ctx.ui().out(url);
 }
 
+// A new connection for a tunnel whose connection died: same host and config, and never a
+// prompt (nobody is there to answer it).
+std::function<ssh::Session()> reconnector(std::string host, std::optional<std::string> config) {
+  return [host = std::move(host), config = std::move(config)] {
+    ssh::ConnectOptions options;
+    options.host = host;
+    options.config_file = config;
+    options.never_prompt = true;
+    sys::Terminal none = sys::Terminal::open(false);
+    return ssh::Session::connect(options, none, {});
+  };
+}
+
 // A live tunnel answers for the session: check it with one request through it, no SSH.
 bool tunnel_answers(const SessionRecord& s) {
   auto request =
@@ -137,8 +150,26 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
     store.update([&](State& st) {
       if (auto* rec = st.find(host, container); rec != nullptr && rec->tunnel_pid == me) {
         rec->tunnel_pid = 0;  // keep local_port: the next open reuses it
+        rec->tunnel_note.clear();
       }
     });
+  };
+  run.on_note = [&store, host, container](const std::string& note) {
+    const long long me = ::getpid();
+    store.update([&](State& st) {
+      if (auto* rec = st.find(host, container); rec != nullptr && rec->tunnel_pid == me) {
+        rec->tunnel_note = note;
+      }
+    });
+  };
+  run.reconnect = reconnector(s.host, s.ssh_config);
+  run.check_server = [s](ssh::Session& fresh, std::string* why) {
+    remote::Host h(fresh, s.host);
+    auto health = h.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
+    if (!health.answers()) {
+      *why = health.detail;
+    }
+    return health.answers();
   };
   return tunnel::run(session, std::move(listener), std::move(run));
 }
@@ -375,6 +406,7 @@ int run_forward(Context& ctx, const ForwardOptions& o) {
   };
   auto& store = ctx.store();
   const std::string label = o.spec;
+  run.reconnect = reconnector(host_name, ssh_config);
   run.on_ended = [&store, host_name, label] {
     const long long me = ::getpid();
     store.update([&](State& st) {

@@ -91,7 +91,10 @@ int run_status(Context& ctx, const StatusOptions& o) {
       const auto& s = r.session;
       nlohmann::json tunnel = nullptr;
       if (r.tunnel) {
-        tunnel = {{"local_port", s.local_port}, {"pid", *r.tunnel}, {"alive", true}};
+        tunnel = {{"local_port", s.local_port},
+                  {"pid", *r.tunnel},
+                  {"alive", true},
+                  {"note", s.tunnel_note}};
       } else if (s.tunnel_pid > 0) {
         tunnel = {{"local_port", s.local_port}, {"pid", s.tunnel_pid}, {"alive", false}};
       }

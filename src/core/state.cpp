@@ -80,6 +80,7 @@ std::string serialize_state(const State& state) {
         {"started_at", s.started_at},
         {"local_port", s.local_port},
         {"tunnel_pid", s.tunnel_pid},
+        {"tunnel_note", s.tunnel_note},
     };
     if (s.ssh_config) {
       j["ssh_config"] = *s.ssh_config;
@@ -199,6 +200,7 @@ State parse_state(std::string_view text) {
     s.started_at = field<std::string>(j, "started_at", "");
     s.local_port = port_field(j, "local_port");
     s.tunnel_pid = pid_field(j, "tunnel_pid");
+    s.tunnel_note = field<std::string>(j, "tunnel_note", "");
     if (s.port < 0 || s.port > 65535 || s.local_port < 0 || s.local_port > 65535) {
       throw std::runtime_error("a session has a port out of range");
     }

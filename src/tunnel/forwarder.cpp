@@ -3,13 +3,16 @@
 #include <fmt/format.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
+#include <libssh/server.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -62,7 +65,7 @@ struct Conn;
 
 struct Forwarder::Impl {
   ssh::Session& session;
-  sys::Fd listener;
+  int listener;
   Target target;
   Log log;
   Stats stats;
@@ -71,10 +74,12 @@ struct Forwarder::Impl {
   std::vector<std::unique_ptr<Conn>> conns;
   std::vector<char> scratch = std::vector<char>(kReadChunk);
 
-  Impl(ssh::Session& s, sys::Fd l, Target t, Log lg)
-      : session(s), listener(std::move(l)), target(std::move(t)), log(std::move(lg)) {
-    port = sys::local_port(listener.get());
+  Impl(ssh::Session& s, int l, Target t, Log lg)
+      : session(s), listener(l), target(std::move(t)), log(std::move(lg)) {
+    port = sys::local_port(listener);
   }
+
+  void adopt(sys::Fd fd);
 
   void say(std::string_view what) const {
     if (log) {
@@ -169,7 +174,7 @@ void Forwarder::Impl::accept_all() {
   for (int i = 0; i < 64 && conns.size() < kMaxConnections; ++i) {
     sockaddr_in peer{};
     socklen_t len = sizeof peer;
-    int fd = ::accept4(listener.get(), reinterpret_cast<sockaddr*>(&peer), &len,
+    int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &len,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
@@ -177,16 +182,26 @@ void Forwarder::Impl::accept_all() {
       }
       return;
     }
+    adopt(sys::Fd(fd));
+  }
+}
+
+void Forwarder::Impl::adopt(sys::Fd fd_in) {
+  {
+    const int fd = fd_in.get();
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len);
     auto c = std::make_unique<Conn>();
     c->stats = &stats;
     c->id = next_id++;
-    c->fd = sys::Fd(fd);
+    c->fd = std::move(fd_in);
     c->source_port = ntohs(peer.sin_port);
     sys::tune_socket(fd);
     c->ch = ssh_channel_new(session.native());
     if (c->ch == nullptr) {
       say(fmt::format("cannot create a channel: {}", ssh_get_error(session.native())));
-      continue;  // closes the socket
+      return;  // closes the socket
     }
     c->cb.userdata = c.get();
     c->cb.channel_data_function = on_data;
@@ -324,9 +339,13 @@ void Forwarder::Impl::reap() {
   stats.active = conns.size();
 }
 
-Forwarder::Forwarder(ssh::Session& session, sys::Fd listener, Target target, Log log)
-    : m_impl(std::make_unique<Impl>(session, std::move(listener), std::move(target),
-                                    std::move(log))) {}
+Forwarder::Forwarder(ssh::Session& session, int listener, Target target, Log log,
+                     std::vector<sys::Fd> waiting)
+    : m_impl(std::make_unique<Impl>(session, listener, std::move(target), std::move(log))) {
+  for (auto& fd : waiting) {
+    m_impl->adopt(std::move(fd));
+  }
+}
 
 Forwarder::~Forwarder() = default;
 
@@ -340,6 +359,25 @@ int Forwarder::listen_port() const {
 End Forwarder::run(int stop_fd) {
   auto& im = *m_impl;
   std::vector<pollfd> fds;
+  // Dead-peer detection: the kernel gives up on unacknowledged data after the same time, and
+  // with nothing to send we ask the server for an answer every interval of silence.
+  const auto ka = im.session.keepalive();
+  const int ssh_fd = im.session.fd();
+  {
+    int one = 1;
+    unsigned int user_timeout = static_cast<unsigned int>(ka.interval_s * ka.count_max * 1000);
+    int idle = ka.interval_s;
+    int count = ka.count_max;
+    ::setsockopt(ssh_fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    ::setsockopt(ssh_fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(ssh_fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle);
+    ::setsockopt(ssh_fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    ::setsockopt(ssh_fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+  }
+  using Clock = std::chrono::steady_clock;
+  const auto interval = std::chrono::seconds(ka.interval_s);
+  auto last_heard = Clock::now();
+  int unanswered = 0;
   while (true) {
     for (auto& c : im.conns) {
       im.service(*c);
@@ -353,7 +391,7 @@ End Forwarder::run(int stop_fd) {
     fds.push_back({stop_fd, POLLIN, 0});
     fds.push_back({im.session.fd(), static_cast<short>(POLLIN | (pending ? POLLOUT : 0)), 0});
     fds.push_back(
-        {im.listener.get(), static_cast<short>(im.conns.size() < kMaxConnections ? POLLIN : 0), 0});
+        {im.listener, static_cast<short>(im.conns.size() < kMaxConnections ? POLLIN : 0), 0});
     for (auto& c : im.conns) {
       short events = 0;
       if (c->opened && !c->dead && !c->local_eof && !c->remote_closed && c->to_remote.empty() &&
@@ -371,7 +409,22 @@ End Forwarder::run(int stop_fd) {
       ready =
           ready || (c->opened && !c->dead && c->more_in_libssh && c->to_local.size() < kToLocalCap);
     }
-    int rc = ::poll(fds.data(), fds.size(), ready ? 0 : -1);
+    // Next keepalive due after `interval` of silence (and after each unanswered one).
+    const auto due = last_heard + interval * (unanswered + 1);
+    auto now = Clock::now();
+    if (now >= due) {
+      if (unanswered >= ka.count_max) {
+        im.say(fmt::format("no answer from the SSH server for {} s; the connection is dead",
+                           ka.interval_s * ka.count_max));
+        return End::connection_lost;
+      }
+      ssh_send_keepalive(im.session.native());
+      ++unanswered;
+      continue;
+    }
+    int wait_ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count() + 1);
+    int rc = ::poll(fds.data(), fds.size(), ready ? 0 : wait_ms);
     if (rc < 0) {
       if (errno == EINTR) {
         continue;
@@ -381,6 +434,10 @@ End Forwarder::run(int stop_fd) {
     }
     if ((fds[0].revents & POLLIN) != 0) {
       return End::stopped;
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      last_heard = Clock::now();
+      unanswered = 0;
     }
     if (fds[1].revents != 0) {
       if (!im.session.process_io(32)) {

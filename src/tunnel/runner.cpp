@@ -12,7 +12,14 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <optional>
+#include <random>
 #include <thread>
+#include <vector>
 
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
@@ -103,6 +110,152 @@ bool terminate(const std::string& lock, std::chrono::milliseconds wait) {
   return !running_pid(lock);
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Waiting {
+  sys::Fd fd;
+  Clock::time_point since;
+};
+
+// Sleep up to `delay`, watching the stop signal and the listener: connections that arrive are
+// accepted and kept for the next connection; those waiting too long are closed. Returns false
+// when asked to stop.
+bool wait_and_hold(int stop_fd, int listener, std::chrono::milliseconds delay,
+                   std::vector<Waiting>& waiting) {
+  const auto started = Clock::now();
+  const auto until = started + delay;
+  while (true) {
+    auto now = Clock::now();
+    std::erase_if(waiting, [&](const Waiting& w) { return now - w.since > kWaitingConnectionLimit; });
+    if (now >= until) {
+      return true;
+    }
+    auto next = until;
+    for (const auto& w : waiting) {
+      next = std::min(next, w.since + kWaitingConnectionLimit);
+    }
+    int ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1);
+    pollfd fds[2] = {{stop_fd, POLLIN, 0}, {listener, POLLIN, 0}};
+    int rc = ::poll(fds, 2, ms);
+    if (rc < 0 && errno != EINTR) {
+      return true;
+    }
+    if ((fds[0].revents & POLLIN) != 0) {
+      return false;
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      bool got = false;
+      while (waiting.size() < 256) {
+        int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+          break;
+        }
+        waiting.push_back({sys::Fd(fd), Clock::now()});
+        got = true;
+      }
+      // Someone wants the tunnel now: try to reconnect at once rather than after the backoff.
+      if (got && Clock::now() - started >= std::chrono::seconds(1)) {
+        return true;
+      }
+    }
+  }
+}
+
+// Errors that another attempt cannot fix: a host key problem or a prompt that is needed.
+bool hopeless(const Error& e) {
+  std::string_view what = e.what();
+  return e.code() == Exit::ssh &&
+         (what.find("host key") != std::string_view::npos ||
+          what.find("authentication") != std::string_view::npos);
+}
+
+// Serve until stopped; reconnect when the connection dies. Returns why it ended.
+std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptions& o,
+                  const Forwarder::Log& log) {
+  ssh::Session* current = &first;
+  std::optional<ssh::Session> owned;
+  std::vector<Waiting> waiting;
+  std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
+                   static_cast<unsigned>(Clock::now().time_since_epoch().count()));
+  while (true) {
+    std::vector<sys::Fd> held;
+    for (auto& w : waiting) {
+      held.push_back(std::move(w.fd));
+    }
+    waiting.clear();
+    End end;
+    {
+      Forwarder forwarder(*current, listener, o.target, log, std::move(held));
+      end = forwarder.run(stop_fd);
+      const auto& st = forwarder.stats();
+      log(fmt::format("served {} connections ({} failed to open; {} bytes in, {} out)",
+                      st.accepted, st.open_failures, st.bytes_in, st.bytes_out));
+    }
+    if (end == End::stopped) {
+      return "stopped";
+    }
+    current->disconnect();
+    if (!o.reconnect) {
+      return "the SSH connection was lost";
+    }
+    log("the SSH connection was lost; reconnecting (the local port stays open)");
+    if (o.on_note) {
+      o.on_note("reconnecting");
+    }
+    auto delay = std::chrono::milliseconds(500);
+    std::optional<Clock::time_point> gone_since;
+    while (true) {
+      std::uniform_int_distribution<int> jitter(0, static_cast<int>(delay.count() / 4));
+      if (!wait_and_hold(stop_fd, listener, delay + std::chrono::milliseconds(jitter(rng)),
+                         waiting)) {
+        return "stopped";
+      }
+      delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(10));
+      try {
+        owned.reset();
+        owned.emplace(o.reconnect());
+      } catch (const Error& e) {
+        log(fmt::format("reconnect failed: {}", e.what()));
+        if (hopeless(e)) {
+          if (o.on_note) {
+            o.on_note(fmt::format("gave up: {}", e.what()));
+          }
+          return fmt::format("cannot reconnect without help: {}", e.what());
+        }
+        continue;
+      }
+      std::string why;
+      if (o.check_server && !o.check_server(*owned, &why)) {
+        auto now = Clock::now();
+        if (!gone_since) {
+          gone_since = now;
+          log(fmt::format("reconnected, but the server does not answer: {}", why));
+          if (o.on_note) {
+            o.on_note(fmt::format("server gone: {}", why));
+          }
+        }
+        if (now - *gone_since > kServerGoneGrace) {
+          return fmt::format("the server is gone ({})", why);
+        }
+        owned->disconnect();
+        delay = std::chrono::seconds(5);
+        continue;
+      }
+      current = &*owned;
+      log(fmt::format("reconnected to {}", current->endpoint()));
+      if (o.on_note) {
+        o.on_note("");
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace
+
 int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
   bool busy = false;
   sys::Fd lock = try_lock(options.paths.lock, &busy);
@@ -111,9 +264,7 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
                 "close it with `jl close`, then open it again");
   }
   auto log = [](std::string_view line) { fmt::print(stderr, "{} {}\n", now_text(), line); };
-  Forwarder forwarder(session, std::move(listener), options.target,
-                      options.foreground ? Forwarder::Log{} : Forwarder::Log(log));
-  const int port = forwarder.listen_port();
+  const int port = sys::local_port(listener.get());
 
   if (options.foreground) {
     write_pid(lock.get(), ::getpid());
@@ -121,13 +272,12 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
     if (options.on_started) {
       options.on_started(::getpid());
     }
-    End end = forwarder.run(stop.get());
+    std::string end = serve(session, listener.get(), stop.get(), options, Forwarder::Log{});
     if (options.on_ended) {
       options.on_ended();
     }
-    if (end == End::connection_lost) {
-      throw Error(Exit::ssh, fmt::format("the SSH connection to {} was lost; tunnel closed",
-                                         session.endpoint()));
+    if (end != "stopped") {
+      throw Error(Exit::ssh, fmt::format("tunnel closed: {}", end));
     }
     return 0;
   }
@@ -172,11 +322,13 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
   sys::Fd stop = stop_signals(false);
   log(fmt::format("tunnel {} started: 127.0.0.1:{} -> {}:{} via {}", ::getpid(), port,
                   options.target.host, options.target.port, session.endpoint()));
-  End end = forwarder.run(stop.get());
-  const auto& st = forwarder.stats();
-  log(fmt::format("tunnel {} ended ({}); {} connections, {} failed to open, {} bytes in, {} out",
-                  ::getpid(), end == End::stopped ? "stopped" : "SSH connection lost", st.accepted,
-                  st.open_failures, st.bytes_in, st.bytes_out));
+  std::string end;
+  try {
+    end = serve(session, listener.get(), stop.get(), options, log);
+  } catch (const std::exception& e) {
+    end = fmt::format("failed: {}", e.what());
+  }
+  log(fmt::format("tunnel {} ended: {}", ::getpid(), end));
   if (options.on_ended) {
     try {
       options.on_ended();
@@ -184,7 +336,6 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
       log(fmt::format("could not update the state: {}", e.what()));
     }
   }
-  session.disconnect();
   std::fflush(stderr);
   ::_exit(0);
 }

@@ -27,6 +27,7 @@ struct SessionRecord {
   // Tunnel, when one runs (see `jl open`).
   int local_port = 0;
   long long tunnel_pid = 0;
+  std::string tunnel_note;  // "reconnecting", "server gone: ...", or empty when all is well
 
   bool operator==(const SessionRecord&) const = default;
 };

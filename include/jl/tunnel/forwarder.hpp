@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "jl/ssh/session.hpp"
 #include "jl/sys/fd.hpp"
@@ -43,13 +44,18 @@ class Forwarder {
  public:
   using Log = std::function<void(std::string_view)>;
 
-  // Takes over `session` for the forwarder's lifetime; `listener` is a listening socket.
-  Forwarder(ssh::Session& session, sys::Fd listener, Target target, Log log);
+  // Drives `session` for the forwarder's lifetime. `listener` is a listening socket owned by
+  // the caller (it outlives reconnects); `waiting` are connections accepted while there was no
+  // SSH connection, to be served first.
+  Forwarder(ssh::Session& session, int listener, Target target, Log log,
+            std::vector<sys::Fd> waiting = {});
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
-  // Serve until `stop_fd` is readable or the SSH connection ends.
+  // Serve until `stop_fd` is readable or the SSH connection ends. A connection that stays
+  // silent for ServerAliveInterval x ServerAliveCountMax (ssh config; 15 s x 2 by default)
+  // counts as ended: every interval without traffic sends a keepalive the server must answer.
   End run(int stop_fd);
 
   const Stats& stats() const;

@@ -39,11 +39,25 @@ struct RunOptions {
   std::function<void()> on_ended;
   // Descriptors the background child must close (e.g. a session lock the parent holds).
   std::vector<int> close_in_child;
+  // Make a new SSH connection after the old one died (never prompting). Throws jl::Error.
+  std::function<ssh::Session()> reconnect;
+  // Is the server behind the tunnel still there? (after a reconnect) Empty: do not check.
+  std::function<bool(ssh::Session&, std::string* why)> check_server;
+  // Reports how the tunnel is doing ("reconnecting", "server gone", "") for `jl status`.
+  std::function<void(const std::string& note)> on_note;
 };
 
-// Take the lock and serve `listener` over `session`. In the foreground it returns when
-// interrupted (the exit code to use). In the background the parent does not return: it exits
-// with 0 after on_started, leaving the SSH connection to the child.
+// How long a tunnel waits for the server to come back after a reconnect before giving up,
+// and how long a connection accepted during a reconnect waits before it is closed.
+inline constexpr std::chrono::seconds kServerGoneGrace{60};
+inline constexpr std::chrono::seconds kWaitingConnectionLimit{10};
+
+// Take the lock and serve `listener` over `session`. When the SSH connection dies, reconnect
+// with capped, jittered backoff while the listener stays open (connections arriving meanwhile
+// wait up to kWaitingConnectionLimit, then are closed). A reconnect that would need a prompt,
+// or a changed host key, ends the tunnel. In the foreground it returns when interrupted (the
+// exit code to use). In the background the parent does not return: it exits with 0 after
+// on_started, leaving the SSH connection to the child.
 int run(ssh::Session& session, sys::Fd listener, RunOptions options);
 
 }  // namespace jl::tunnel
