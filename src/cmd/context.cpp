@@ -123,7 +123,14 @@ ssh::Session Context::connect(const std::string& host,
   if (m_ui.verbose()) {
     trace = [this](std::string_view s) { m_ui.trace(s); };
   }
-  return ssh::Session::connect(options, m_terminal, trace);
+  auto session = ssh::Session::connect(options, m_terminal, trace);
+  // Before the connection there is nothing to undo: Ctrl-C may simply end jl. After it, work
+  // on the host must be finished or rolled back, so signals become events.
+  if (!m_interrupts) {
+    m_interrupts = std::make_unique<sys::Interrupts>();
+  }
+  session.watch_interrupts(*m_interrupts);
+  return session;
 }
 
 SessionRecord Context::pick_session(const State& state,

@@ -311,54 +311,63 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
           fmt::format("cannot start Jupyter in container '{}': {}", o.container,
                       result.detail.empty() ? "no report from the container" : result.detail));
   }
-  const auto& rt = *result.runtime;
-  if (rt.port != port) {
-    roll_back(host, o.container, result.pid, rt.file, ctx.ui());
-    throw Error(Exit::remote,
-                fmt::format("Jupyter listens on port {} instead of {}; stopped it", rt.port, port),
-                "remove --port/--ServerApp.port from the extra Jupyter options");
-  }
-  ctx.ui().trace(fmt::format("runtime file {} appeared; checking /api/status", rt.file));
-
-  // The server must answer, with our token, at the address a tunnel will use.
-  remote::Health health;
-  auto ready_by = ssh::deadline_in(std::chrono::seconds(std::min(o.timeout_s, 30)));
-  while (true) {
-    health = host.status(*address, port, rt.base_url, token, ready_by);
-    if (health.answers() || ssh::Clock::now() >= ready_by) {
-      break;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  if (!health.answers()) {
-    roll_back(host, o.container, result.pid, rt.file, ctx.ui());
-    throw Error(Exit::remote,
-                fmt::format("Jupyter started in '{}' but does not answer at {}:{}: {} (stopped it)",
-                            o.container, *address, port, health.detail));
-  }
-
+  // From here on Jupyter runs: any failure (an interrupt included) must stop it again.
   SessionRecord record;
-  record.host = host_name;
-  record.ssh_config = ssh_config;
-  record.container = o.container;
-  record.app = std::string(jupyter::to_string(app));
-  record.server_version = rt.version.empty()
-                              ? host.version(*address, port, rt.base_url, ssh::deadline_in(5s))
-                              : rt.version;
-  record.legacy = rt.legacy;
-  record.address = *address;
-  record.port = port;
-  record.base_url = rt.base_url;
-  record.token = token;
-  record.pid = result.pid;
-  record.runtime_file = rt.file;
-  record.log = result.log;
-  record.started_by_jl = true;
-  record.started_at = now_iso8601();
   try {
-    ctx.store().update([&](State& s) { s.upsert(record); });
+    const auto& rt = *result.runtime;
+    if (rt.port != port) {
+      roll_back(host, o.container, result.pid, rt.file, ctx.ui());
+      throw Error(
+          Exit::remote,
+          fmt::format("Jupyter listens on port {} instead of {}; stopped it", rt.port, port),
+          "remove --port/--ServerApp.port from the extra Jupyter options");
+    }
+    ctx.ui().trace(fmt::format("runtime file {} appeared; checking /api/status", rt.file));
+
+    // The server must answer, with our token, at the address a tunnel will use.
+    remote::Health health;
+    auto ready_by = ssh::deadline_in(std::chrono::seconds(std::min(o.timeout_s, 30)));
+    while (true) {
+      health = host.status(*address, port, rt.base_url, token, ready_by);
+      if (health.answers() || ssh::Clock::now() >= ready_by) {
+        break;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    if (!health.answers()) {
+      roll_back(host, o.container, result.pid, rt.file, ctx.ui());
+      throw Error(
+          Exit::remote,
+          fmt::format("Jupyter started in '{}' but does not answer at {}:{}: {} (stopped it)",
+                      o.container, *address, port, health.detail));
+    }
+
+    record.host = host_name;
+    record.ssh_config = ssh_config;
+    record.container = o.container;
+    record.app = std::string(jupyter::to_string(app));
+    record.server_version = rt.version.empty()
+                                ? host.version(*address, port, rt.base_url, ssh::deadline_in(5s))
+                                : rt.version;
+    record.legacy = rt.legacy;
+    record.address = *address;
+    record.port = port;
+    record.base_url = rt.base_url;
+    record.token = token;
+    record.pid = result.pid;
+    record.runtime_file = rt.file;
+    record.log = result.log;
+    record.started_by_jl = true;
+    record.started_at = now_iso8601();
+    try {
+      ctx.store().update([&](State& s) { s.upsert(record); });
+    } catch (...) {
+      roll_back(host, o.container, result.pid, rt.file, ctx.ui());
+      throw;
+    }
   } catch (...) {
-    roll_back(host, o.container, result.pid, rt.file, ctx.ui());
+    roll_back(host, o.container, result.pid, result.runtime ? result.runtime->file : std::string{},
+              ctx.ui());
     throw;
   }
   return StartOutcome{record, false, seconds_since(started)};

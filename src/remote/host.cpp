@@ -108,9 +108,28 @@ probe::StartResult Host::start(PendingStart& pending, const probe::StartSpec& sp
     skip_start(pending, deadline);
     throw Error(Exit::usage, "Jupyter arguments and --dir cannot contain line breaks");
   }
-  pending.process.write(plan, deadline);
-  pending.process.close_stdin(deadline);
-  auto exec = pending.process.finish(deadline);
+  ssh::ExecResult exec;
+  try {
+    pending.process.write(plan, deadline);
+    pending.process.close_stdin(deadline);
+    exec = pending.process.finish(deadline);
+  } catch (const Error&) {
+    // Interrupted (or timed out) after the plan may have reached the container: find the
+    // process it started, if any, and stop it, so that no server is left behind unrecorded.
+    const std::string started = fmt::format("@@{} started ", pending.nonce);
+    try {
+      pending.process.wait_for(
+          [&](std::string_view out) { return out.find(started) != std::string_view::npos; },
+          ssh::deadline_in(std::chrono::seconds(3)));
+    } catch (const Error&) {
+      // Use what arrived so far.
+    }
+    auto partial = probe::parse_start(pending.process.out(), pending.nonce);
+    if (partial.pid > 0) {
+      wait_gone(spec.container, partial.pid, "", false, ssh::deadline_in(std::chrono::seconds(15)));
+    }
+    throw;
+  }
   auto r = probe::parse_start(exec.out, pending.nonce);
   if (r.outcome == probe::StartResult::Outcome::failed && r.detail.empty()) {
     r.detail = text::tail(exec.err.empty() ? exec.out : exec.err, 3);

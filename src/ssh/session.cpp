@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <glob.h>
+#include <poll.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <pwd.h>
@@ -21,6 +22,7 @@
 #include "jl/core/ssh_config.hpp"
 #include "jl/core/text.hpp"
 #include "jl/ssh/prompt.hpp"
+#include "jl/sys/interrupts.hpp"
 #include "jl/sys/terminal.hpp"
 
 namespace jl::ssh {
@@ -204,6 +206,9 @@ sshcfg::Result read_ssh_config(const std::optional<std::string>& file, const std
 
 struct Session::Impl {
   SessionPtr session;
+  sys::Interrupts* interrupts = nullptr;
+  bool interrupted = false;
+  std::pair<sys::Interrupts*, bool*> interrupt_hook{nullptr, nullptr};
   KeepaliveSettings keepalive;
   EventPtr event;
   std::string endpoint;
@@ -229,6 +234,10 @@ struct Session::Impl {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
     int ms = static_cast<int>(std::clamp<long long>(left, 1, 250));
     int rc = ssh_event_dopoll(event.get(), ms);
+    if (interrupted) {
+      interrupted = false;
+      throw Error(Exit::interrupted, fmt::format("interrupted while {}", doing));
+    }
     if (rc == SSH_ERROR) {
       int status = ssh_get_status(session.get());
       if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 || ssh_is_connected(session.get()) == 0) {
@@ -469,6 +478,23 @@ Session::~Session() = default;
 
 KeepaliveSettings Session::keepalive() const {
   return m_impl->keepalive;
+}
+
+namespace {
+int on_interrupt(socket_t /*fd*/, int /*revents*/, void* user) {
+  auto* flag = static_cast<std::pair<sys::Interrupts*, bool*>*>(user);
+  if (flag->first->take()) {
+    *flag->second = true;
+  }
+  return 0;
+}
+}  // namespace
+
+void Session::watch_interrupts(sys::Interrupts& interrupts) {
+  m_impl->interrupts = &interrupts;
+  m_impl->interrupt_hook = {&interrupts, &m_impl->interrupted};
+  ssh_event_add_fd(m_impl->event.get(), interrupts.fd(), POLLIN, on_interrupt,
+                   &m_impl->interrupt_hook);
 }
 
 const std::string& Session::endpoint() const {

@@ -13,6 +13,7 @@
 #include "jl/core/config.hpp"
 #include "jl/core/state.hpp"
 #include "jl/ssh/session.hpp"
+#include "jl/sys/interrupts.hpp"
 #include "jl/sys/state_store.hpp"
 #include "jl/sys/terminal.hpp"
 
@@ -87,6 +88,8 @@ class Context {
   sys::StateStore m_store;
   sys::Terminal m_terminal;
   bool m_using_testbed = false;
+  // Created with the first connection: from then on Ctrl-C is an event, not sudden death.
+  std::unique_ptr<sys::Interrupts> m_interrupts;
 };
 
 // The current time as ISO 8601 UTC, e.g. 2026-11-22T07:30:00Z.

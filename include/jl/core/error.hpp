@@ -13,6 +13,7 @@ enum class Exit : int {
   ssh = 3,      // connect, host key, authentication
   remote = 4,   // docker, container, Jupyter
   timeout = 5,  // a network wait passed its deadline
+  interrupted = 130,  // Ctrl-C or SIGTERM, after rolling back
 };
 
 // The one error type that reaches the top level. `what()` is a single line without the

@@ -16,6 +16,7 @@ struct ssh_event_struct;
 
 namespace jl::sys {
 class Terminal;
+class Interrupts;
 }
 
 namespace jl::ssh {
@@ -117,6 +118,10 @@ class Session {
 
   // Say goodbye to the server now (the destructor does the same).
   void disconnect();
+
+  // From now on, a readable `fd` (a signalfd) interrupts the current network wait: it throws
+  // jl::Error(Exit::interrupted) once per signal; the caller rolls back.
+  void watch_interrupts(sys::Interrupts& interrupts);
 
   // ServerAliveInterval / ServerAliveCountMax for this host, with jl's defaults.
   KeepaliveSettings keepalive() const;
