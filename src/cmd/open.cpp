@@ -182,8 +182,8 @@ int run_open(Context& ctx, const OpenOptions& o) {
   const std::string lock_path = ctx.store().tunnel_lock(s.host, s.container);
 
   // Fast path: a live tunnel that answers. No SSH connection at all.
-  if (auto pid = tunnel::running_pid(lock_path); pid && s.local_port > 0) {
-    bool port_ok = !o.local_port || *o.local_port == s.local_port;
+  if (auto pid = tunnel::running_pid(lock_path)) {
+    bool port_ok = s.local_port > 0 && (!o.local_port || *o.local_port == s.local_port);
     if (port_ok && tunnel_answers(s)) {
       announce(ctx, s, s.local_port, o.no_browser, true, *pid);
       return 0;
@@ -191,7 +191,7 @@ int run_open(Context& ctx, const OpenOptions& o) {
     ctx.ui().trace(
         "the running tunnel does not answer (or another port was asked for); "
         "replacing it");
-    if (!tunnel::terminate(lock_path, 3s)) {
+    if (!tunnel::terminate(lock_path, 5s)) {
       throw Error(Exit::other, fmt::format("cannot stop the old tunnel (pid {})", *pid));
     }
   }
@@ -222,13 +222,17 @@ int run_up(Context& ctx, const UpOptions& o) {
     report_start(ctx, outcome);
   }
   SessionRecord s = outcome.record;
-  // A tunnel from an earlier open may still serve this very server.
-  if (auto pid = tunnel::running_pid(lock_path); pid && s.local_port > 0) {
-    if ((!o.open.local_port || *o.open.local_port == s.local_port) && tunnel_answers(s)) {
+  // A tunnel from an earlier open may still serve this very server; one that serves an older
+  // server (or another port) gives way.
+  if (auto pid = tunnel::running_pid(lock_path)) {
+    if (s.local_port > 0 && (!o.open.local_port || *o.open.local_port == s.local_port) &&
+        tunnel_answers(s)) {
       announce(ctx, s, s.local_port, o.open.no_browser, true, *pid);
       return 0;
     }
-    tunnel::terminate(lock_path, 3s);
+    if (!tunnel::terminate(lock_path, 5s)) {
+      throw Error(Exit::other, fmt::format("cannot stop the old tunnel (pid {})", *pid));
+    }
   }
   return open_tunnel(ctx, session, s, o.open, lock.get());
 }

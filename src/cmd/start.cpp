@@ -359,6 +359,11 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     record.log = result.log;
     record.started_by_jl = true;
     record.started_at = now_iso8601();
+    // Keep the session's local port across server restarts, so that browser tabs stay valid.
+    auto known = ctx.store().load();
+    if (const auto* before = known.find(host_name, o.container)) {
+      record.local_port = before->local_port;
+    }
     try {
       ctx.store().update([&](State& s) { s.upsert(record); });
     } catch (...) {

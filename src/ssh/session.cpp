@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 #include <glob.h>
-#include <poll.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -489,6 +489,13 @@ int on_interrupt(socket_t /*fd*/, int /*revents*/, void* user) {
   return 0;
 }
 }  // namespace
+
+void Session::unwatch_interrupts() {
+  if (m_impl->interrupts != nullptr) {
+    ssh_event_remove_fd(m_impl->event.get(), m_impl->interrupts->fd());
+    m_impl->interrupts = nullptr;
+  }
+}
 
 void Session::watch_interrupts(sys::Interrupts& interrupts) {
   m_impl->interrupts = &interrupts;

@@ -174,8 +174,8 @@ void Forwarder::Impl::accept_all() {
   for (int i = 0; i < 64 && conns.size() < kMaxConnections; ++i) {
     sockaddr_in peer{};
     socklen_t len = sizeof peer;
-    int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &len,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        ::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
         say(fmt::format("accept failed: {}", std::strerror(errno)));

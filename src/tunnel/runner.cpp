@@ -8,12 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <sys/socket.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <poll.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <optional>
@@ -128,7 +128,8 @@ bool wait_and_hold(int stop_fd, int listener, std::chrono::milliseconds delay,
   const auto until = started + delay;
   while (true) {
     auto now = Clock::now();
-    std::erase_if(waiting, [&](const Waiting& w) { return now - w.since > kWaitingConnectionLimit; });
+    std::erase_if(waiting,
+                  [&](const Waiting& w) { return now - w.since > kWaitingConnectionLimit; });
     if (now >= until) {
       return true;
     }
@@ -167,9 +168,8 @@ bool wait_and_hold(int stop_fd, int listener, std::chrono::milliseconds delay,
 // Errors that another attempt cannot fix: a host key problem or a prompt that is needed.
 bool hopeless(const Error& e) {
   std::string_view what = e.what();
-  return e.code() == Exit::ssh &&
-         (what.find("host key") != std::string_view::npos ||
-          what.find("authentication") != std::string_view::npos);
+  return e.code() == Exit::ssh && (what.find("host key") != std::string_view::npos ||
+                                   what.find("authentication") != std::string_view::npos);
 }
 
 // Serve until stopped; reconnect when the connection dies. Returns why it ended.
@@ -191,8 +191,8 @@ std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptio
       Forwarder forwarder(*current, listener, o.target, log, std::move(held));
       end = forwarder.run(stop_fd);
       const auto& st = forwarder.stats();
-      log(fmt::format("served {} connections ({} failed to open; {} bytes in, {} out)",
-                      st.accepted, st.open_failures, st.bytes_in, st.bytes_out));
+      log(fmt::format("served {} connections ({} failed to open; {} bytes in, {} out)", st.accepted,
+                      st.open_failures, st.bytes_in, st.bytes_out));
     }
     if (end == End::stopped) {
       return "stopped";
@@ -265,6 +265,8 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
   }
   auto log = [](std::string_view line) { fmt::print(stderr, "{} {}\n", now_text(), line); };
   const int port = sys::local_port(listener.get());
+  // The tunnel watches its own stop signals; the command's interrupt handling must not take them.
+  session.unwatch_interrupts();
 
   if (options.foreground) {
     write_pid(lock.get(), ::getpid());

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Start a Jupyter kernel over the REST API and run code over its websocket, standard library
-only. Usage: kernel_ws.py BASE_URL TOKEN_FILE CODE EXPECTED
+only. Usage: kernel_ws.py BASE_URL TOKEN_FILE CODE EXPECTED [KERNEL_ID_FILE]
+
+With KERNEL_ID_FILE: reuse the kernel named in it if the file exists (and check over REST that
+it is still alive), else start one and write its id there.
 
 Prints the kernel's text/plain result; exits 0 when it equals EXPECTED. The token is read from
 a file so that it never appears on a command line."""
@@ -87,12 +90,23 @@ class Reader:
 
 def main():
     base, token_file, code, expected = sys.argv[1:5]
+    id_file = sys.argv[5] if len(sys.argv) > 5 else None
     token = open(token_file).read().strip()
     auth = {"Authorization": f"token {token}"}
-    req = urllib.request.Request(base.rstrip("/") + "/api/kernels", data=b"{}", method="POST",
-                                 headers={**auth, "Content-Type": "application/json"})
-    kernel = json.load(urllib.request.urlopen(req, timeout=30))
-    print(f"kernel {kernel['id']} started", file=sys.stderr)
+    if id_file and os.path.exists(id_file):
+        kid = open(id_file).read().strip()
+        req = urllib.request.Request(base.rstrip("/") + f"/api/kernels/{kid}", headers=auth)
+        kernel = json.load(urllib.request.urlopen(req, timeout=30))
+        print(f"kernel {kernel['id']} is still alive", file=sys.stderr)
+    else:
+        req = urllib.request.Request(base.rstrip("/") + "/api/kernels", data=b"{}",
+                                     method="POST",
+                                     headers={**auth, "Content-Type": "application/json"})
+        kernel = json.load(urllib.request.urlopen(req, timeout=30))
+        print(f"kernel {kernel['id']} started", file=sys.stderr)
+        if id_file:
+            with open(id_file, "w") as f:
+                f.write(kernel["id"])
     url = urllib.parse.urlparse(base)
     session = uuid.uuid4().hex
     path = f"{url.path.rstrip('/')}/api/kernels/{kernel['id']}/channels?session_id={session}"

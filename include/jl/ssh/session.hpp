@@ -122,6 +122,8 @@ class Session {
   // From now on, a readable `fd` (a signalfd) interrupts the current network wait: it throws
   // jl::Error(Exit::interrupted) once per signal; the caller rolls back.
   void watch_interrupts(sys::Interrupts& interrupts);
+  // Stop doing so (a tunnel watches its own stop signals).
+  void unwatch_interrupts();
 
   // ServerAliveInterval / ServerAliveCountMax for this host, with jl's defaults.
   KeepaliveSettings keepalive() const;
