@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run jl's whole test suite: build with warnings as errors, unit tests, unit tests again under
-# AddressSanitizer + UBSan, then the end-to-end suite against the real local test bed
-# (OpenSSH sshd, dockerd, Jupyter in containers), which it builds and starts if needed.
+# AddressSanitizer + UBSan, the end-to-end suite against the real local test bed (OpenSSH sshd,
+# dockerd, Jupyter in containers; built and started if needed), the end-to-end suite again with
+# the sanitized jl, and the fuzz targets (JL_FUZZ_SECONDS each, default 60).
 # Needs root (it installs packages and runs dockerd and sshd).
 set -euo pipefail
 
@@ -30,3 +31,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 step "unit and end-to-end tests"
 ctest --test-dir "$root/build" --output-on-failure
+
+step "end-to-end tests again, with jl built with ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$root/build-asan" -L e2e --output-on-failure
+
+step "fuzzing: every parser of outside input, ${JL_FUZZ_SECONDS:-60} s each"
+"$root/tests/fuzz/run.sh" "${JL_FUZZ_SECONDS:-60}"

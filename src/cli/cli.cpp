@@ -178,6 +178,8 @@ int main(int argc, char** argv, char** envp) {
                          "  jl --json status cont1");
   status_cmd->alias("ls");
   status_cmd->add_option("CONTAINER", status.container, "Show only this container");
+  status_cmd->add_flag("--show-token", status.show_token,
+                       "Show the whole token (it is masked otherwise)");
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());

@@ -111,7 +111,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
           {"answers", r.answers == "yes"},
           {"state", r.answers},
           {"detail", r.detail},
-          {"token", jupyter::mask_token(s.token)},
+          {"token", o.show_token ? s.token : jupyter::mask_token(s.token)},
           {"tunnel", tunnel},
       });
     }
@@ -138,7 +138,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
                      r.tunnel ? fmt::format("127.0.0.1:{} (pid {})", s.local_port, *r.tunnel)
                      : s.tunnel_pid > 0 ? "dead"
                                         : "-",
-                     jupyter::mask_token(s.token)});
+                     o.show_token ? s.token : jupyter::mask_token(s.token)});
   }
   ctx.ui().out(table(cells));
   return 0;

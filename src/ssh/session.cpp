@@ -209,6 +209,16 @@ struct Session::Impl {
   sys::Interrupts* interrupts = nullptr;
   bool interrupted = false;
   std::pair<sys::Interrupts*, bool*> interrupt_hook{nullptr, nullptr};
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    // ssh_event_free does not free what ssh_event_add_fd allocated.
+    if (interrupts != nullptr && event) {
+      ssh_event_remove_fd(event.get(), interrupts->fd());
+    }
+  }
   KeepaliveSettings keepalive;
   EventPtr event;
   std::string endpoint;

@@ -174,7 +174,12 @@ bool hopeless(const Error& e) {
 
 // Serve until stopped; reconnect when the connection dies. Returns why it ended.
 std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptions& o,
-                  const Forwarder::Log& log) {
+                  const Forwarder::Log& sink) {
+  auto log = [&sink](std::string_view line) {
+    if (sink) {
+      sink(line);
+    }
+  };
   ssh::Session* current = &first;
   std::optional<ssh::Session> owned;
   std::vector<Waiting> waiting;
@@ -188,7 +193,7 @@ std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptio
     waiting.clear();
     End end;
     {
-      Forwarder forwarder(*current, listener, o.target, log, std::move(held));
+      Forwarder forwarder(*current, listener, o.target, sink, std::move(held));
       end = forwarder.run(stop_fd);
       const auto& st = forwarder.stats();
       log(fmt::format("served {} connections ({} failed to open; {} bytes in, {} out)", st.accepted,

@@ -51,6 +51,8 @@ answers=$(printf '%s' "$OUT" | python3 -c 'import json,sys; a=json.load(sys.stdi
 expect_eq "$answers" "1 True $C $pid" "status --json: one answering session"
 run_jl status "$C"
 expect_rc 0 "status CONTAINER works without -H (the session knows its host)"
+run_jl status --show-token
+expect_contains "$OUT" "$token" "status --show-token shows the whole token"
 
 log "== stop"
 run_jl stop
