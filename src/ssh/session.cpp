@@ -347,10 +347,9 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
                                              known_hosts.empty() ? "known_hosts" : known_hosts,
                                              ssh_get_error(s)));
         }
-        terminal.say(
-            fmt::format("Warning: permanently added {} ({} {}) to the list of known "
-                        "hosts.\n",
-                        shown_host, type, fp));
+        // Like ssh, say so even without a terminal: it changed a file of the user's.
+        fmt::print(stderr, "jl: warning: permanently added {} ({} {}) to {}\n", shown_host, type,
+                   fp, known_hosts.empty() ? "known_hosts" : known_hosts);
         return;
       }
       if (!terminal.interactive()) {
@@ -572,7 +571,11 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
                   "check the -F argument (or JL_SSH_CONFIG / \"ssh_config\" in jl's config)");
     }
   }
-  ssh_options_set(s, SSH_OPTIONS_HOST, spec.host.c_str());
+  if (ssh_options_set(s, SSH_OPTIONS_HOST, spec.host.c_str()) != SSH_OK) {
+    throw Error(Exit::usage, fmt::format("libssh cannot use the host name '{}'", spec.host),
+                "libssh accepts only letters, digits, '-' and '.' in host names and aliases; "
+                "rename the Host alias (e.g. '_' to '-')");
+  }
   // On CPUs with AES instructions AES-GCM is much faster than the default chacha20-poly1305.
   // Set before the config is read, so that a Ciphers line there still wins.
   if (cpu_has_aes()) {
