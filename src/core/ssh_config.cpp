@@ -91,6 +91,7 @@ struct Evaluator {
   const Globber& glob;
   Result result;
   int depth = 0;
+  int files = 0;  // included files read so far; bounded, as recursion can branch
 
   void run(std::string_view text, bool active_at_start) {
     bool active = active_at_start;
@@ -163,6 +164,12 @@ struct Evaluator {
     for (const auto& pattern : args) {
       std::vector<std::string> paths = glob ? glob(pattern) : std::vector<std::string>{pattern};
       for (const auto& path : paths) {
+        if (++files > 64) {
+          if (files == 65) {
+            result.notes.push_back("more than 64 included files; the rest is ignored");
+          }
+          return;
+        }
         if (auto content = read(path)) {
           ++depth;
           run(*content, true);
