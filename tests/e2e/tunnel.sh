@@ -36,6 +36,8 @@ listeners=$(ss -Hltn "sport = :$local_port" | awk '{ print $4 }' | sort -u)
 expect_eq "$listeners" "127.0.0.1:$local_port" "the tunnel listens on 127.0.0.1 only"
 tunnel_args=$(tr '\0' ' ' <"/proc/$tunnel_pid/cmdline")
 expect_not_contains "$tunnel_args" "$(cat "$token_file")" "no token in the tunnel's argv"
+tunnel_env=$(tr '\0' '\n' <"/proc/$tunnel_pid/environ")
+expect_not_contains "$tunnel_env" "$(cat "$token_file")" "no token in the tunnel's environment"
 expect_not_contains "$(cat "$XDG_STATE_HOME"/jl/tunnels/*.log)" "$(cat "$token_file")" "no token in the tunnel log"
 expect_eq "$(stat -c %a "$XDG_STATE_HOME"/jl/tunnels/*.log | sort -u)" 600 "the tunnel log is 0600"
 
