@@ -24,6 +24,7 @@ struct StopOptions {
 
 struct StatusOptions {
   std::optional<std::string> container;
+  bool show_token = false;  // print the full token instead of its first characters
 };
 
 struct OpenOptions {
