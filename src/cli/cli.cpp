@@ -192,7 +192,35 @@ int main(int argc, char** argv, char** envp) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string message = e.what();
-    // Name an unknown command instead of CLI11's "A subcommand is required".
+    // Name an unknown option or command instead of whatever CLI11 noticed first (e.g. "CONTAINER
+    // is required" for `jl start --bogus`).
+    CLI::App* sub_seen = nullptr;
+    for (const auto& a : args) {
+      if (sub_seen == nullptr) {
+        for (auto* sub : app.get_subcommands({})) {
+          if (sub->check_name(a)) {
+            sub_seen = sub;
+          }
+        }
+        if (sub_seen != nullptr) {
+          continue;
+        }
+      }
+      if (a.size() < 2 || a.front() != '-' || a == "--") {
+        continue;
+      }
+      std::string name = a.substr(0, a.find('='));
+      if (name.size() > 2 && name[1] != '-') {
+        name = name.substr(0, 2);  // -Hhost, -vq: the first letter names the option
+      }
+      bool known = app.get_option_no_throw(name) != nullptr ||
+                   (sub_seen != nullptr && sub_seen->get_option_no_throw(name) != nullptr) ||
+                   name == "-h" || name == "--help";
+      if (!known) {
+        message = fmt::format("unknown option '{}'", name);
+        break;
+      }
+    }
     for (std::size_t i = 0; i < args.size(); ++i) {
       const auto& a = args[i];
       if (a == "-H" || a == "--host" || a == "-F" || a == "--ssh-config") {
@@ -221,6 +249,9 @@ int main(int argc, char** argv, char** envp) {
     return print_error(Error(Exit::usage, message, "run `jl --help` (or `jl COMMAND --help`)"));
   }
 
+  if ((global.host && global.host->empty()) || (global.ssh_config && global.ssh_config->empty())) {
+    return print_error(Error(Exit::usage, "-H and -F need a non-empty value", "run `jl --help`"));
+  }
   if (global.json && global.quiet) {
     global.quiet = false;  // --json output is what scripts need
   }

@@ -297,6 +297,14 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
                               o.timeout_s, o.container),
                   "raise --timeout if the container is just slow", result.detail);
     case Outcome::failed:
+      if (result.exec_rc && *result.exec_rc != 0 && result.pid > 0) {
+        throw Error(Exit::remote,
+                    fmt::format("Jupyter was starting in container '{}' when the command in the "
+                                "container ended (docker exec exit {}): the container stopped or "
+                                "the process was killed",
+                                o.container, *result.exec_rc),
+                    fmt::format("check the container (docker ps -a), then try again"));
+      }
       if (result.detail.starts_with("dir ")) {
         throw Error(
             Exit::remote,

@@ -467,6 +467,12 @@ StartResult parse_start(std::string_view output, std::string_view nonce) {
         r.outcome = StartResult::Outcome::failed;
         r.detail = fmt::format("unreadable runtime file {}: {}", path, why);
       }
+    } else if (s.kind == "exec-rc") {
+      if (!s.args.empty()) {
+        if (auto rc = text::parse_int(s.args.front(), -1000, 1000)) {
+          r.exec_rc = static_cast<int>(*rc);
+        }
+      }
     } else if (s.kind == "died" || s.kind == "slow") {
       r.outcome = s.kind == "died" ? StartResult::Outcome::died : StartResult::Outcome::slow;
       r.detail = std::string(text::trim(s.body));

@@ -6,6 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "jl/core/config.hpp"
+#include "jl/core/error.hpp"
+#include "jl/core/jupyter.hpp"
+
 namespace jl {
 
 SessionRecord* State::find(std::string_view host, std::string_view container) {
@@ -121,6 +125,15 @@ T field(const nlohmann::json& j, const char* key, T fallback) {
   }
 }
 
+// Hosts in the state file are used to connect again: they must be what -H accepts.
+void check_host(const std::string& host) {
+  try {
+    parse_host_spec(host);
+  } catch (const Error&) {
+    throw std::runtime_error("a session has an invalid host");
+  }
+}
+
 // A port: an integer in [0, 65535] (0: none). Checked before narrowing, so that a huge value
 // cannot wrap around to a valid-looking one.
 int port_field(const nlohmann::json& j, const char* key) {
@@ -183,6 +196,10 @@ State parse_state(std::string_view text) {
     if (s.host.empty() || s.container.empty()) {
       throw std::runtime_error("a session has no host or container");
     }
+    if (!jupyter::valid_container_name(s.container)) {
+      throw std::runtime_error("a session has an invalid container name");
+    }
+    check_host(s.host);
     if (j.contains("ssh_config") && !j["ssh_config"].is_null()) {
       s.ssh_config = field<std::string>(j, "ssh_config", "");
     }
@@ -220,6 +237,7 @@ State parse_state(std::string_view text) {
       if (f.host.empty() || f.label.empty()) {
         throw std::runtime_error("a forward has no host or label");
       }
+      check_host(f.host);
       if (j.contains("ssh_config") && !j["ssh_config"].is_null()) {
         f.ssh_config = field<std::string>(j, "ssh_config", "");
       }

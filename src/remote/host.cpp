@@ -63,12 +63,19 @@ void Host::check_probe(const probe::Result& r, const std::string& container,
                             r.container->status.empty() ? "unknown" : r.container->status),
                 fmt::format("start it on the host with: docker start {}", container));
   }
+  if (!r.exec_ok && r.exec_error.find("is not running") != std::string::npos) {
+    throw Error(
+        Exit::remote,
+        fmt::format("container '{}' on {} stopped while jl was working in it", container, m_name),
+        fmt::format("start it again (docker start {}) and retry", container));
+  }
   if (!r.exec_ok) {
     throw Error(
         Exit::remote,
         fmt::format("cannot run a command in container '{}' on {}: {}", container, m_name,
                     r.exec_error.empty() ? "docker exec failed" : text::tail(r.exec_error, 1)),
-        "the container needs a POSIX shell (sh)");
+        "jl runs sh in the container; check that it has a POSIX shell and that docker exec "
+        "works there");
   }
 }
 
@@ -132,7 +139,15 @@ probe::StartResult Host::start(PendingStart& pending, const probe::StartSpec& sp
   }
   auto r = probe::parse_start(exec.out, pending.nonce);
   if (r.outcome == probe::StartResult::Outcome::failed && r.detail.empty()) {
-    r.detail = text::tail(exec.err.empty() ? exec.out : exec.err, 3);
+    // Whatever docker or the shell said, without jl's own marker lines.
+    std::string said;
+    const std::string marker = "@@" + pending.nonce + " ";
+    for (auto line : text::lines(exec.err + exec.out)) {
+      if (!line.starts_with(marker) && !text::trim(line).empty()) {
+        said += std::string(line) + "\n";
+      }
+    }
+    r.detail = text::tail(said, 3);
   }
   return r;
 }

@@ -565,7 +565,11 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
 
   if (options.config_file) {
     struct stat st {};
-    if (::stat(options.config_file->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::stat(options.config_file->c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      throw Error(Exit::usage, fmt::format("ssh config '{}' is not a file", *options.config_file),
+                  "pass the config file itself with -F");
+    }
+    if (::stat(options.config_file->c_str(), &st) != 0) {
       throw Error(Exit::usage,
                   fmt::format("ssh config file '{}' does not exist", *options.config_file),
                   "check the -F argument (or JL_SSH_CONFIG / \"ssh_config\" in jl's config)");
@@ -601,10 +605,13 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
     ssh_options_set(s, SSH_OPTIONS_USER, v->c_str());
   }
   if (auto v = cfg.get("port")) {
-    if (auto n = text::parse_int(*v, 1, 65535)) {
-      unsigned int p = static_cast<unsigned int>(*n);
-      ssh_options_set(s, SSH_OPTIONS_PORT, &p);
+    auto n = text::parse_int(*v, 1, 65535);
+    if (!n) {
+      throw Error(Exit::usage, fmt::format("bad Port '{}' for {} in the ssh config", *v, spec.host),
+                  "a port is a number from 1 to 65535 (ssh refuses this config too)");
     }
+    unsigned int p = static_cast<unsigned int>(*n);
+    ssh_options_set(s, SSH_OPTIONS_PORT, &p);
   }
   bool lax = false;
   const auto policy =

@@ -91,14 +91,46 @@ Fd StateStore::lock_file(const std::string& path, bool exclusive, std::chrono::m
   return fd;
 }
 
+std::string StateStore::set_aside(const std::string& why) {
+  const std::string path = state_file();
+  // A name no earlier copy has: several corrupt files within a second must all be kept.
+  for (int n = 0; n < 1000; ++n) {
+    std::string aside = n == 0 ? fmt::format("{}.corrupt-{}", path, timestamp())
+                               : fmt::format("{}.corrupt-{}-{}", path, timestamp(), n);
+    struct stat st {};
+    if (::lstat(aside.c_str(), &st) == 0) {
+      continue;
+    }
+    if (::rename(path.c_str(), aside.c_str()) == 0) {
+      m_warn(fmt::format("state file {} is unreadable ({}); moved it to {} and started afresh",
+                         path, why, aside));
+      return aside;
+    }
+    break;
+  }
+  m_warn(fmt::format("state file {} is unreadable ({}); ignoring it", path, why));
+  return {};
+}
+
 State StateStore::read_locked() {
   const std::string path = state_file();
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // Non-blocking, so that a FIFO in its place cannot hang jl; only a regular file is read.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
   if (!fd.valid()) {
     if (errno == ENOENT) {
       return State{};
     }
+    if (errno == ELOOP) {
+      set_aside("it is a symbolic link");
+      return State{};
+    }
     throw Error(Exit::other, fmt::format("cannot read {}: {}", path, errno_text()));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fd.reset();
+    set_aside("it is not a regular file");
+    return State{};
   }
   std::string text;
   char buf[8192];
@@ -106,6 +138,9 @@ State StateStore::read_locked() {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) {
       continue;
+    }
+    if (n < 0 && errno == EAGAIN) {
+      continue;  // a regular file does not block; be safe anyway
     }
     if (n < 0) {
       throw Error(Exit::other, fmt::format("cannot read {}: {}", path, errno_text()));
@@ -121,13 +156,7 @@ State StateStore::read_locked() {
   try {
     return parse_state(text);
   } catch (const std::exception& e) {
-    std::string aside = fmt::format("{}.corrupt-{}", path, timestamp());
-    if (::rename(path.c_str(), aside.c_str()) == 0) {
-      m_warn(fmt::format("state file {} is unreadable ({}); moved it to {} and started afresh",
-                         path, e.what(), aside));
-    } else {
-      m_warn(fmt::format("state file {} is unreadable ({}); ignoring it", path, e.what()));
-    }
+    set_aside(e.what());
     return State{};
   }
 }

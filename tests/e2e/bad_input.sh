@@ -340,6 +340,8 @@ log "== 6. bad state files"
 sd=$XDG_STATE_HOME/jl
 mkdir -p "$sd"
 n_corrupt=0
+# Earlier sections may have set files aside already (hostile names in a state file are).
+before=$(find "$sd" -maxdepth 1 -name 'state.json.corrupt-*' | wc -l | tr -d ' ')
 state_case() { # WHAT CONTENT
   local what=$1 content=$2 aside
   printf '%s' "$content" >"$sd/state.json"
@@ -368,13 +370,15 @@ state_case "a JSON array" '[]'
 state_case "sessions not an array" '{"version":1,"sessions":{}}'
 state_case "a port out of range" '{"version":1,"sessions":[{"host":"h","container":"c","port":99999999999999999999}]}'
 kept=$(find "$sd" -maxdepth 1 -name 'state.json.corrupt-*' | wc -l | tr -d ' ')
-expect_eq "$kept" "$n_corrupt" "every corrupt file set aside is kept (none overwritten by a later one)"
+expect_eq "$((kept - before))" "$n_corrupt" "every corrupt file set aside is kept (none overwritten by a later one)"
 rm -f "$sd"/state.json.corrupt-*
 
 mkdir "$sd/state.json"
 jlx status
-expect_error "state.json is a directory" 1
-rmdir "$sd/state.json"
+expect_rc 0 "state.json is a directory: status still works"
+expect_contains "$ERR" "not a regular file" "state.json is a directory: warns and sets it aside"
+if [ ! -e "$sd/state.json" ]; then pass "the directory was moved aside"; else fail "the directory is still in the way"; fi
+rm -rf "$sd"/state.json.corrupt-*
 mkdir -p "$WORK/fifo-state/jl"
 mkfifo "$WORK/fifo-state/jl/state.json"
 XDG_STATE_HOME=$WORK/fifo-state bg_jl fifo 16 status

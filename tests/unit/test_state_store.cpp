@@ -67,7 +67,7 @@ TEST_F(StateStoreTest, NothingSavedYetLoadsEmpty) {
 }
 
 TEST_F(StateStoreTest, SaveThenLoadRoundTrip) {
-  SessionRecord s = record("ann@gpu:2222", "torch dev");
+  SessionRecord s = record("ann@gpu:2222", "torch-dev.2");
   s.ssh_config = "/home/ann/.ssh/config";
   s.app = "lab";
   s.server_version = "2.14.0";
@@ -94,7 +94,7 @@ TEST_F(StateStoreTest, SaveThenLoadRoundTrip) {
   EXPECT_EQ(loaded.sessions[0], s);
   EXPECT_TRUE(warnings.empty());
 
-  make().update([](State& st) { st.remove("ann@gpu:2222", "torch dev"); });
+  make().update([](State& st) { st.remove("ann@gpu:2222", "torch-dev.2"); });
   EXPECT_TRUE(make().load().sessions.empty());
 }
 

@@ -10,9 +10,9 @@ enum class Exit : int {
   ok = 0,
   other = 1,
   usage = 2,
-  ssh = 3,      // connect, host key, authentication
-  remote = 4,   // docker, container, Jupyter
-  timeout = 5,  // a network wait passed its deadline
+  ssh = 3,            // connect, host key, authentication
+  remote = 4,         // docker, container, Jupyter
+  timeout = 5,        // a network wait passed its deadline
   interrupted = 130,  // Ctrl-C or SIGTERM, after rolling back
 };
 

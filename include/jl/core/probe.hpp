@@ -99,7 +99,8 @@ struct StartResult {
   long long pid = 0;
   std::string log;                              // log file inside the container
   std::optional<jupyter::RuntimeInfo> runtime;  // when ready
-  std::string detail;  // the last lines of the log (died/slow), or why it failed
+  std::string detail;          // the last lines of the log (died/slow), or why it failed
+  std::optional<int> exec_rc;  // how `docker exec` ended, when the output got that far
 };
 StartResult parse_start(std::string_view output, std::string_view nonce);
 

@@ -17,7 +17,7 @@ struct ssh_event_struct;
 namespace jl::sys {
 class Terminal;
 class Interrupts;
-}
+}  // namespace jl::sys
 
 namespace jl::ssh {
 

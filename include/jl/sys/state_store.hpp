@@ -41,6 +41,8 @@ class StateStore {
   Fd lock_file(const std::string& path, bool exclusive, std::chrono::milliseconds wait,
                std::string_view what);
   State read_locked();
+  // Move an unreadable state file out of the way (keeping every earlier copy) and warn.
+  std::string set_aside(const std::string& why);
   void write_locked(const State& state);
 
   std::string m_dir;
