@@ -142,7 +142,8 @@ probe::StartResult Host::start(PendingStart& pending, const probe::StartSpec& sp
     // Whatever docker or the shell said, without jl's own marker lines.
     std::string said;
     const std::string marker = "@@" + pending.nonce + " ";
-    for (auto line : text::lines(exec.err + exec.out)) {
+    const std::string all = exec.err + exec.out;
+    for (auto line : text::lines(all)) {
       if (!line.starts_with(marker) && !text::trim(line).empty()) {
         said += std::string(line) + "\n";
       }
