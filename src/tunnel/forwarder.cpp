@@ -413,7 +413,8 @@ End Forwarder::run(int stop_fd) {
     const auto due = last_heard + interval * (unanswered + 1);
     auto now = Clock::now();
     if (now >= due) {
-      if (unanswered >= ka.count_max) {
+      // Dead after interval x count of silence (at least one keepalive was sent and unanswered).
+      if (unanswered >= 1 && unanswered + 1 >= ka.count_max) {
         im.say(fmt::format("no answer from the SSH server for {} s; the connection is dead",
                            ka.interval_s * ka.count_max));
         return End::connection_lost;

@@ -46,6 +46,21 @@ else
 fi
 expect_contains "$(cat "$XDG_STATE_HOME"/jl/tunnels/*.log)" "reconnected" "the tunnel log tells"
 
+log "== a silent peer (the sshd process frozen): found dead within 30 s by default"
+victim=$(sshd_of_tunnel "$tp")
+start=$(date +%s.%N)
+kill -STOP "$victim"
+for _ in $(seq 80); do grep -q "connection is dead" "$XDG_STATE_HOME"/jl/tunnels/*.log && break; sleep 0.5; done
+secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+if awk -v s="$secs" 'BEGIN { exit !(s <= 31) }'; then
+  pass "the frozen connection was declared dead after ${secs}s (ServerAlive defaults 15 s x 2)"
+else
+  fail "the frozen connection was declared dead only after ${secs}s"
+fi
+kill -CONT "$victim"
+kill "$victim"
+expect_eq "$(get "$base/api/status")" 200 "and the tunnel reconnected: the URL works"
+
 log "== sshd down for 20 s"
 kill "$(cat "$JL_TESTBED_DIR/sshd.pid")"
 victim=$(sshd_of_tunnel "$tp")
