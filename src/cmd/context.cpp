@@ -165,12 +165,7 @@ SessionRecord Context::pick_session(const State& state,
 }
 
 std::string now_iso8601() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return text::utc_now("%Y-%m-%dT%H:%M:%SZ");
 }
 
 }  // namespace jl::cmd

@@ -1,6 +1,7 @@
 #include "jl/core/text.hpp"
 
 #include <charconv>
+#include <ctime>
 
 namespace jl::text {
 
@@ -75,6 +76,15 @@ std::string tail(std::string_view s, std::size_t n) {
     out += all[i];
   }
   return out;
+}
+
+std::string utc_now(const char* format) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::size_t n = std::strftime(buf, sizeof buf, format, &tm);
+  return std::string(buf, n);
 }
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "jl/core/error.hpp"
+#include "jl/core/text.hpp"
 
 namespace jl::sys {
 
@@ -52,12 +53,7 @@ std::string lock_name(std::string_view host, std::string_view container) {
 }
 
 std::string timestamp() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
+  return text::utc_now("%Y%m%dT%H%M%SZ");
 }
 
 }  // namespace

@@ -30,12 +30,7 @@ namespace jl::tunnel {
 namespace {
 
 std::string now_text() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return text::utc_now("%Y-%m-%dT%H:%M:%SZ");
 }
 
 // Open (creating) and try to lock; the Fd is invalid when another process holds the lock.

@@ -21,6 +21,9 @@ std::optional<long long> parse_int(std::string_view s, long long lo, long long h
 // The last `n` lines of `s`, joined with '\n'.
 std::string tail(std::string_view s, std::size_t n);
 
+// The current UTC time in a strftime format, e.g. "%Y-%m-%dT%H:%M:%SZ".
+std::string utc_now(const char* format);
+
 // Join with a separator.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
