@@ -74,8 +74,9 @@ void Host::check_probe(const probe::Result& r, const std::string& container,
         Exit::remote,
         fmt::format("cannot run a command in container '{}' on {}: {}", container, m_name,
                     r.exec_error.empty() ? "docker exec failed" : text::tail(r.exec_error, 1)),
-        "jl runs sh in the container; check that it has a POSIX shell and that docker exec "
-        "works there");
+        r.exec_error.find("executable file not found") != std::string::npos
+            ? "jl runs sh in the container: the image needs a POSIX shell"
+            : "check the container (docker ps -a): it may have stopped meanwhile");
   }
 }
 
