@@ -527,13 +527,14 @@ ensure_sshd() {
   printf '%s\n' "$PORT" >"$PORT_FILE"
   /usr/sbin/sshd -f "$SSHD_CONFIG" -E "$SSHD_LOG" </dev/null >/dev/null 2>&1 9>&- ||
     die "sshd failed to start; see $SSHD_LOG"
+  # sshd listens before it writes its pid file, so wait for both.
   local i
   for ((i = 0; i < 150; i++)); do
-    port_accepts "$PORT" && break
+    port_accepts "$PORT" && sshd_pid >/dev/null && break
     sleep 0.1
   done
   port_accepts "$PORT" || die "sshd does not accept connections on 127.0.0.1:$PORT within 15 s; see $SSHD_LOG"
-  sshd_pid >/dev/null || die "sshd is not running per $SSHD_PID; see $SSHD_LOG"
+  sshd_pid >/dev/null || die "sshd is not running per $SSHD_PID within 15 s; see $SSHD_LOG"
   phase_done "started on 127.0.0.1:$PORT"
 }
 
