@@ -10,6 +10,14 @@ set -uo pipefail
 
 eval "$("$JL_TESTBED" env)" || { echo "FAIL: the test bed is not up" >&2; exit 1; }
 
+# One suite at a time on the bed, even across build trees: suites restart containers and kill
+# servers. flock -o keeps the lock in flock itself, so tunnels the suite leaves behind never
+# hold it.
+if [ -z "${JL_E2E_LOCKED:-}" ]; then
+  export JL_E2E_LOCKED=1
+  exec flock -o -w 1800 "$JL_TESTBED_DIR/e2e.lock" bash "$0" "$@"
+fi
+
 TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
 WORK=$(mktemp -d "/tmp/jl-e2e-$TEST_NAME.XXXXXX")
 export XDG_STATE_HOME=$WORK/state
