@@ -27,15 +27,17 @@ runtime_dir() {
 
 // Runs on the host: docker's state, the container's state, then the inner probe.
 constexpr std::string_view kProbeOuter = R"SH(n=$1 c=$2 inner=$3 mode=$4
+shift 4
+# "$@" is the docker command: docker, or what the user configured (sudo -n docker, podman, ...).
 m() { printf '@@%s %s\n' "$n" "$*"; }
-if ! command -v docker >/dev/null 2>&1; then m docker-missing; exit 0; fi
-out=$(docker inspect --type container --format '{{.State.Running}} {{json .}}' "$c" 2>&1)
+if ! command -v "$1" >/dev/null 2>&1; then m docker-missing "$1"; exit 0; fi
+out=$("$@" inspect --type container --format '{{.State.Running}} {{json .}}' "$c" 2>&1)
 rc=$?
 m inspect "$rc"
 printf '%s\n' "$out"
 if [ "$rc" -ne 0 ]; then
   m ps
-  docker ps --format '{{.Names}}' 2>&1
+  "$@" ps --format '{{.Names}}' 2>&1
   exit 0
 fi
 case $out in
@@ -44,9 +46,9 @@ case $out in
 esac
 m exec
 if [ "$mode" = plan ]; then
-  docker exec -i "$c" sh -c "$inner" jl "$n" "$mode" 2>&1
+  "$@" exec -i "$c" sh -c "$inner" jl "$n" "$mode" 2>&1
 else
-  docker exec "$c" sh -c "$inner" jl "$n" "$mode" </dev/null 2>&1
+  "$@" exec "$c" sh -c "$inner" jl "$n" "$mode" </dev/null 2>&1
 fi
 m exec-rc "$?"
 )SH";
@@ -290,15 +292,36 @@ std::optional<std::string> server_address(const ContainerInfo& info) {
   return std::nullopt;
 }
 
-std::string probe_command(std::string_view nonce, std::string_view container) {
-  return sh_c(kProbeOuter,
-              {std::string(nonce), std::string(container), inner(kProbeInner), "probe"});
+namespace {
+
+const std::vector<std::string>& checked(const std::vector<std::string>& docker) {
+  if (docker.empty() || docker.front().empty()) {
+    throw std::invalid_argument("the docker command is empty");
+  }
+  return docker;
 }
 
-std::string probe_and_start_command(std::string_view nonce, std::string_view container) {
+std::string outer_command(std::string_view nonce, std::string_view container, std::string script,
+                          std::string_view mode, const std::vector<std::string>& docker) {
+  std::vector<std::string> args = {std::string(nonce), std::string(container), std::move(script),
+                                   std::string(mode)};
+  const auto& words = checked(docker);
+  args.insert(args.end(), words.begin(), words.end());
+  return sh_c(kProbeOuter, args);
+}
+
+}  // namespace
+
+std::string probe_command(std::string_view nonce, std::string_view container,
+                          const std::vector<std::string>& docker) {
+  return outer_command(nonce, container, inner(kProbeInner), "probe", docker);
+}
+
+std::string probe_and_start_command(std::string_view nonce, std::string_view container,
+                                    const std::vector<std::string>& docker) {
   std::string script = inner(kProbeInner);
   script += kStartInner;
-  return sh_c(kProbeOuter, {std::string(nonce), std::string(container), script, "plan"});
+  return outer_command(nonce, container, std::move(script), "plan", docker);
 }
 
 bool waiting_for_plan(std::string_view output, std::string_view nonce) {
@@ -485,13 +508,15 @@ StartResult parse_start(std::string_view output, std::string_view nonce) {
 }
 
 std::string stop_command(std::string_view nonce, std::string_view container, long long pid,
-                         std::string_view runtime_file, bool shutdown_sent) {
-  std::string script = inner(kStopInner);
-  std::vector<std::string> inner_args = {std::string(nonce), std::to_string(pid),
-                                         std::string(runtime_file), shutdown_sent ? "1" : "0"};
-  std::vector<std::string> words = {"docker", "exec", std::string(container), "sh", "-c",
-                                    script,   "jl"};
-  words.insert(words.end(), inner_args.begin(), inner_args.end());
+                         std::string_view runtime_file, bool shutdown_sent,
+                         const std::vector<std::string>& docker) {
+  std::vector<std::string> words = checked(docker);
+  for (std::string w :
+       {std::string("exec"), std::string(container), std::string("sh"), std::string("-c"),
+        inner(kStopInner), std::string("jl"), std::string(nonce), std::to_string(pid),
+        std::string(runtime_file), std::string(shutdown_sent ? "1" : "0")}) {
+    words.push_back(std::move(w));
+  }
   return shell::join(words) + " 2>&1";
 }
 

@@ -26,11 +26,14 @@ void Host::check_probe(const probe::Result& r, const std::string& container,
       break;
     case probe::Docker::missing:
       throw Error(Exit::remote,
-                  fmt::format("docker is not installed on {} (not on the PATH of "
+                  fmt::format("{} is not installed on {} (not on the PATH of "
                               "the SSH user)",
-                              m_name),
-                  "install Docker on the host, or add its directory to PATH for "
-                  "non-interactive SSH sessions");
+                              m_docker.front(), m_name),
+                  m_docker == probe::kDefaultDocker
+                      ? "install Docker on the host, or add its directory to PATH for "
+                        "non-interactive SSH sessions"
+                      : fmt::format("check the docker command ({}): jl config show",
+                                    text::join(m_docker, " ")));
     case probe::Docker::permission_denied:
       throw Error(Exit::remote,
                   fmt::format("permission denied talking to docker on {}: {}", m_name,
@@ -82,7 +85,7 @@ void Host::check_probe(const probe::Result& r, const std::string& container,
 
 probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) {
   const std::string nonce = generate_nonce();
-  auto exec = m_session.exec(probe::probe_command(nonce, container), {}, deadline);
+  auto exec = m_session.exec(probe::probe_command(nonce, container, m_docker), {}, deadline);
   auto r = probe::parse_probe(exec.out, nonce);
   check_probe(r, container, exec.err);
   return r;
@@ -90,7 +93,8 @@ probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) 
 
 Host::PendingStart Host::probe_for_start(const std::string& container, ssh::Deadline deadline) {
   const std::string nonce = generate_nonce();
-  auto process = m_session.spawn(probe::probe_and_start_command(nonce, container), deadline);
+  auto process =
+      m_session.spawn(probe::probe_and_start_command(nonce, container, m_docker), deadline);
   bool asking = process.wait_for(
       [&](std::string_view out) { return probe::waiting_for_plan(out, nonce); }, deadline);
   if (!asking) {
@@ -218,7 +222,8 @@ probe::StopResult Host::wait_gone(const std::string& container, long long pid,
                                   ssh::Deadline deadline) {
   const std::string nonce = generate_nonce();
   auto exec = m_session.exec(
-      probe::stop_command(nonce, container, pid, runtime_file, shutdown_sent), {}, deadline);
+      probe::stop_command(nonce, container, pid, runtime_file, shutdown_sent, m_docker), {},
+      deadline);
   auto r = probe::parse_stop(exec.out, nonce);
   if (!r.gone && r.how.empty()) {
     // docker exec itself failed: a container that is gone or stopped has no server left.

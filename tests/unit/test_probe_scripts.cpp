@@ -195,8 +195,9 @@ class Scripts : public ::testing::Test {
     return split_nul(read_file(docker_dir + "/args-" + command));
   }
 
-  jl::probe::Result probe(const std::string& container, std::map<std::string, std::string> e) {
-    auto r = run_sh(jl::probe::probe_command(nonce, container), {}, e);
+  jl::probe::Result probe(const std::string& container, std::map<std::string, std::string> e,
+                          const std::vector<std::string>& docker = jl::probe::kDefaultDocker) {
+    auto r = run_sh(jl::probe::probe_command(nonce, container, docker), {}, e);
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.status, 0) << r.out;
     last_output = r.out;
@@ -348,6 +349,26 @@ TEST_F(Scripts, ProbeWithoutDocker) {
   e["PATH"] = nodocker;
   auto r = probe("box", e);
   EXPECT_EQ(r.docker, Docker::missing) << last_output;
+}
+
+TEST_F(Scripts, ProbeRunsTheConfiguredDockerCommand) {
+  // A wrapper in the spirit of "sudo -n docker": it notes its first argument, then runs the rest.
+  write_file(bin + "/wrap",
+             "#!/bin/sh\nprintf '%s\\n' \"$1\" >\"$FAKE_DOCKER_DIR/wrapped\"\nshift\nexec \"$@\"\n",
+             0755);
+  write_file(docker_dir + "/inspect", inspect_line(true));
+  auto r = probe("box", env(), {"wrap", "it's a $word", "docker"});
+  EXPECT_EQ(r.docker, Docker::ok) << last_output;
+  EXPECT_TRUE(r.exec_ok) << last_output;
+  EXPECT_EQ(read_file(docker_dir + "/wrapped"), "it's a $word\n");
+  EXPECT_EQ(r.home, home);
+
+  // A configured command that is not there is reported as missing, like docker itself.
+  auto missing = probe("box", env(), {"podman-not-here"});
+  EXPECT_EQ(missing.docker, Docker::missing) << last_output;
+  EXPECT_THROW((void)jl::probe::probe_command(nonce, "box", {}), std::invalid_argument);
+  EXPECT_THROW((void)jl::probe::stop_command(nonce, "box", 1, "f", false, {""}),
+               std::invalid_argument);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -66,9 +66,15 @@ struct Result {
   std::set<int> busy_ports;
 };
 
+// The docker command when the user configured none.
+inline const std::vector<std::string> kDefaultDocker = {"docker"};
+
 // The command that gathers everything `start` needs in one exec: docker's state, the
-// container's state, user, Jupyter apps, live servers and listening ports.
-std::string probe_command(std::string_view nonce, std::string_view container);
+// container's state, user, Jupyter apps, live servers and listening ports. `docker` is the
+// docker command as words (e.g. {"sudo", "-n", "docker"} or {"podman"}); it must not be empty
+// (std::invalid_argument).
+std::string probe_command(std::string_view nonce, std::string_view container,
+                          const std::vector<std::string>& docker = kDefaultDocker);
 Result parse_probe(std::string_view output, std::string_view nonce);
 
 // Arguments of the start script.
@@ -88,7 +94,8 @@ struct StartSpec {
 // either quit_plan() or start_plan(). A start runs Jupyter detached and waits until its runtime
 // file appears. The token arrives as the plan's last line and reaches Jupyter in the
 // environment (JUPYTER_TOKEN), so it is in no process's argv.
-std::string probe_and_start_command(std::string_view nonce, std::string_view container);
+std::string probe_and_start_command(std::string_view nonce, std::string_view container,
+                                    const std::vector<std::string>& docker = kDefaultDocker);
 bool waiting_for_plan(std::string_view output, std::string_view nonce);
 std::string quit_plan();
 // Throws std::invalid_argument when a parameter contains a line break.
@@ -108,7 +115,8 @@ StartResult parse_start(std::string_view output, std::string_view nonce);
 // removes its runtime file once it is gone. `shutdown_sent` says whether a graceful
 // shutdown was requested first (then it waits longer before signalling).
 std::string stop_command(std::string_view nonce, std::string_view container, long long pid,
-                         std::string_view runtime_file, bool shutdown_sent);
+                         std::string_view runtime_file, bool shutdown_sent,
+                         const std::vector<std::string>& docker = kDefaultDocker);
 
 struct StopResult {
   bool gone = false;

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "jl/core/probe.hpp"
 #include "jl/ssh/session.hpp"
@@ -22,9 +23,13 @@ struct Health {
 
 class Host {
  public:
-  Host(ssh::Session& session, std::string name) : m_session(session), m_name(std::move(name)) {}
+  // `docker` is the docker command as words (docker, sudo -n docker, podman, ...).
+  Host(ssh::Session& session, std::string name,
+       std::vector<std::string> docker = probe::kDefaultDocker)
+      : m_session(session), m_name(std::move(name)), m_docker(std::move(docker)) {}
 
   const std::string& name() const { return m_name; }
+  const std::vector<std::string>& docker() const { return m_docker; }
   ssh::Session& session() { return m_session; }
 
   // Gather the container's state in one exec. Throws jl::Error for docker problems, a missing or
@@ -71,6 +76,7 @@ class Host {
 
   ssh::Session& m_session;
   std::string m_name;
+  std::vector<std::string> m_docker;
 };
 
 }  // namespace jl::remote
