@@ -81,6 +81,8 @@ int main(int argc, char** argv, char** envp) {
   cmd::StartOptions start;
   int port = 0;
   std::string dir;
+  std::string app_name;
+  int timeout = 0;
   auto* start_cmd = app.add_subcommand(
       "start",
       "Start JupyterLab detached in a running container (or reuse the one that runs)\n"
@@ -94,15 +96,16 @@ int main(int argc, char** argv, char** envp) {
         ->type_name("N");
     sub->add_option("--dir", dir, "Directory to serve (default: the container's working directory)")
         ->type_name("PATH");
-    sub->add_option("--app", start.app,
-                    "auto (lab, else notebook, else server), lab, notebook or server")
+    sub->add_option("--app", app_name,
+                    "auto (lab, else notebook, else server; the default), lab, notebook or server")
         ->check(CLI::IsMember({"auto", "lab", "notebook", "server"}))
-        ->capture_default_str();
-    sub->add_option("--timeout", start.timeout_s, "Seconds to wait for Jupyter to start")
+        ->type_name("APP");
+    sub->add_option("--timeout", timeout, "Seconds to wait for Jupyter to start (default: 60)")
         ->check(CLI::Range(1, 3600))
-        ->capture_default_str()
         ->type_name("SECONDS");
-    sub->footer("Arguments after -- are passed to Jupyter.");
+    sub->footer(
+        "Arguments after -- are passed to Jupyter. Defaults for every option can be set in the "
+        "config file, per host and per container: see `jl config show`.");
   };
   add_start_options(start_cmd);
 
@@ -181,6 +184,25 @@ int main(int argc, char** argv, char** envp) {
   status_cmd->add_flag("--show-token", status.show_token,
                        "Show the whole token (it is masked otherwise)");
 
+  cmd::ConfigShowOptions config_show;
+  auto* config_cmd = app.add_subcommand("config",
+                                        "Show the settings in force and where each comes from\n"
+                                        "  jl config show\n"
+                                        "  jl -H gpubox config show cont1\n"
+                                        "  jl config path");
+  config_cmd->require_subcommand(1);
+  auto* config_show_cmd = config_cmd->add_subcommand(
+      "show",
+      "The merged settings (flags > environment > config file > defaults) and their sources");
+  config_show_cmd->add_option("CONTAINER", config_show.container,
+                              "Show what this container's sessions would get");
+  auto* config_path_cmd = config_cmd->add_subcommand("path", "Print the config file's path");
+  config_cmd->footer(
+      "The config file is JSON: {\"host\": \"gpubox\", \"docker\": \"sudo -n docker\",\n"
+      "  \"hosts\": {\"gpubox\": {\"port\": 9000}}, \"containers\": {\"cont1\": {\"dir\": "
+      "\"/data\"}}}\n"
+      "Keys: host, ssh_config, app, port, dir, jupyter_args, docker, timeout, hosts, containers.");
+
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
@@ -255,9 +277,9 @@ int main(int argc, char** argv, char** envp) {
   if (global.json && global.quiet) {
     global.quiet = false;  // --json output is what scripts need
   }
-  if (!passthrough.empty() && !start_cmd->parsed()) {
-    return print_error(
-        Error(Exit::usage, "arguments after -- are only for `jl start`", "run `jl --help`"));
+  if (saw_separator && !start_cmd->parsed() && !up_cmd->parsed()) {
+    return print_error(Error(Exit::usage, "arguments after -- are only for `jl start` and `jl up`",
+                             "run `jl --help`"));
   }
 
   try {
@@ -265,12 +287,20 @@ int main(int argc, char** argv, char** envp) {
     if (start_cmd->parsed() || up_cmd->parsed()) {
       auto* sub = start_cmd->parsed() ? start_cmd : up_cmd;
       if (sub->get_option("--port")->count() > 0) {
-        start.port = port;
+        start.flags.port = port;
       }
       if (sub->get_option("--dir")->count() > 0) {
-        start.dir = dir;
+        start.flags.dir = dir;
       }
-      start.extra_args = passthrough;
+      if (sub->get_option("--app")->count() > 0) {
+        start.flags.app = app_name;
+      }
+      if (sub->get_option("--timeout")->count() > 0) {
+        start.flags.timeout = timeout;
+      }
+      if (saw_separator) {
+        start.flags.jupyter_args = passthrough;
+      }
       if (start_cmd->parsed()) {
         return cmd::run_start(ctx, start);
       }
@@ -310,6 +340,12 @@ int main(int argc, char** argv, char** envp) {
     }
     if (status_cmd->parsed()) {
       return cmd::run_status(ctx, status);
+    }
+    if (config_show_cmd->parsed()) {
+      return cmd::run_config_show(ctx, config_show);
+    }
+    if (config_path_cmd->parsed()) {
+      return cmd::run_config_path(ctx);
     }
     return print_error(Error(Exit::usage, "no command given", "run `jl --help`"));
   } catch (const Error& e) {

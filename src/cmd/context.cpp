@@ -52,11 +52,15 @@ Context::Context(GlobalOptions global, Env env)
       m_store(state_dir(m_env), [this](std::string_view w) { m_ui.warn(w); }),
       m_terminal(sys::Terminal::open(true)) {}
 
+std::string Context::config_path() const {
+  return config_dir(m_env) + "/config.json";
+}
+
 const FileConfig& Context::file_config() {
   if (m_file_config) {
     return *m_file_config;
   }
-  const std::string path = config_dir(m_env) + "/config.json";
+  const std::string path = config_path();
   std::ifstream in(path);
   if (!in) {
     m_file_config = FileConfig{};
@@ -71,12 +75,31 @@ const FileConfig& Context::file_config() {
   return *m_file_config;
 }
 
-std::string Context::require_host() {
+SessionSettings Context::session_settings(const std::optional<std::string>& host,
+                                          const std::optional<std::string>& container,
+                                          const Profile& flags) {
+  return resolve_session(SessionFlags{flags}, m_env, file_config(), host, container);
+}
+
+std::vector<std::string> Context::docker_command(const std::string& host,
+                                                 const std::string& container) {
+  return session_settings(host, container).docker.value;
+}
+
+std::optional<Setting<std::string>> Context::host_setting() {
   auto host = resolve_host(m_global.host, m_env, file_config());
   if (!host && !resolve_ssh_config(m_global.ssh_config, m_env, file_config()) &&
       ::access(std::string(kTestbedSshConfig).c_str(), R_OK) == 0) {
     m_using_testbed = true;
-    host = Setting<std::string>{std::string(kTestbedHost), Source::testbed};
+    host = Setting<std::string>{std::string(kTestbedHost), Source::testbed,
+                                std::string(kTestbedSshConfig)};
+  }
+  return host;
+}
+
+std::string Context::require_host() {
+  auto host = host_setting();
+  if (host && host->source == Source::testbed) {
     m_ui.info(fmt::format("no host configured; using the local test bed ({})", kTestbedHost));
   }
   if (!host) {

@@ -164,7 +164,7 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
   };
   run.reconnect = reconnector(s.host, s.ssh_config);
   run.check_server = [s](ssh::Session& fresh, std::string* why) {
-    remote::Host h(fresh, s.host);
+    remote::Host h(fresh, s.host);  // HTTP only: no docker involved
     auto health = h.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
     if (!health.answers()) {
       *why = health.detail;
@@ -198,7 +198,7 @@ int run_open(Context& ctx, const OpenOptions& o) {
 
   auto lock = ctx.store().lock_session(s.host, s.container, 60s);
   auto session = ctx.connect(s.host, s.ssh_config);
-  remote::Host host(session, s.host);
+  remote::Host host(session, s.host, ctx.docker_command(s.host, s.container));
   auto health = host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
   if (!health.answers()) {
     throw Error(Exit::remote,
@@ -209,9 +209,12 @@ int run_open(Context& ctx, const OpenOptions& o) {
   return open_tunnel(ctx, session, s, o, lock.get());
 }
 
-int run_up(Context& ctx, const UpOptions& o) {
+int run_up(Context& ctx, const UpOptions& options) {
+  UpOptions o = options;
   validate_start(o.start);
   const std::string host_name = ctx.require_host();
+  resolve_start(ctx, o.start, host_name);
+  validate_start(o.start);
   const auto ssh_config = ctx.ssh_config();
   auto lock = ctx.store().lock_session(host_name, o.start.container,
                                        std::chrono::seconds(o.start.timeout_s + 30));
@@ -371,7 +374,7 @@ int run_forward(Context& ctx, const ForwardOptions& o) {
   auto session = ctx.connect(host_name, ssh_config);
   tunnel::Target target{spec.host, spec.port};
   if (!o.raw) {
-    remote::Host host(session, host_name);
+    remote::Host host(session, host_name, ctx.docker_command(host_name, spec.host));
     auto probe = host.probe(spec.host, ssh::deadline_in(15s));
     auto address = probe::server_address(*probe.container);
     if (!address) {

@@ -116,6 +116,19 @@ void validate_start(const StartOptions& o) {
   }
 }
 
+void resolve_start(Context& ctx, StartOptions& o, const std::string& host) {
+  auto s = ctx.session_settings(host, o.container, o.flags);
+  o.app = s.app.value;
+  o.port = s.port.value;
+  o.dir = s.dir.value;
+  o.timeout_s = s.timeout.value;
+  o.extra_args = s.jupyter_args.value;
+  o.docker = s.docker.value;
+  ctx.ui().trace(fmt::format("settings: app {}, port {}, dir {}, timeout {} s, docker '{}'", o.app,
+                             o.port ? std::to_string(*o.port) : "auto", o.dir.value_or("(default)"),
+                             o.timeout_s, text::join(o.docker, " ")));
+}
+
 StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& host_name,
                       const std::optional<std::string>& ssh_config, const StartOptions& o) {
   const auto started = ssh::Clock::now();
@@ -123,7 +136,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   if (o.app != "auto") {
     wanted = jupyter::app_from_string(o.app);
   }
-  remote::Host host(session, host_name);
+  remote::Host host(session, host_name, o.docker);
   ctx.ui().trace("probing docker, the container and Jupyter");
   auto pending = host.probe_for_start(o.container, ssh::deadline_in(15s));
   // Until Jupyter is started, leaving this function ends the conversation without a start.
@@ -390,9 +403,12 @@ void report_start(Context& ctx, const StartOutcome& outcome) {
   report(ctx, outcome.record, outcome.reused, outcome.seconds);
 }
 
-int run_start(Context& ctx, const StartOptions& o) {
+int run_start(Context& ctx, const StartOptions& options) {
+  StartOptions o = options;
   validate_start(o);
   const std::string host_name = ctx.require_host();
+  resolve_start(ctx, o, host_name);
+  validate_start(o);
   const auto ssh_config = ctx.ssh_config();
   auto lock =
       ctx.store().lock_session(host_name, o.container, std::chrono::seconds(o.timeout_s + 30));

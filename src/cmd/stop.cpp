@@ -111,8 +111,8 @@ int run_stop(Context& ctx, const StopOptions& o) {
       }
       continue;
     }
-    remote::Host host(*session, host_name);
     for (const auto& s : sessions) {
+      remote::Host host(*session, host_name, ctx.docker_command(s.host, s.container));
       try {
         auto lock = ctx.store().lock_session(s.host, s.container, 90s);
         // The tunnel goes first: it would only forward to a server that is going away.

@@ -53,6 +53,152 @@ std::string state_dir(const Env& env) {
   return xdg_dir(env, "XDG_STATE_HOME", ".local/state");
 }
 
+std::vector<std::string> split_docker_command(std::string_view text, std::string_view origin) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text) {
+    if (c == ' ' || c == '\t') {
+      if (!word.empty()) {
+        words.push_back(std::move(word));
+        word.clear();
+      }
+      continue;
+    }
+    if (std::string_view("'\"\\`$;|&<>(){}*?!#~\n\r").find(c) != std::string_view::npos ||
+        static_cast<unsigned char>(c) < 0x20) {
+      throw Error(Exit::usage,
+                  fmt::format("{}: the docker command '{}' contains '{}', which jl does not "
+                              "interpret",
+                              origin, text, std::string(1, c)),
+                  "give it as a JSON array of words instead, e.g. [\"sudo\", \"-n\", \"docker\"]");
+    }
+    word += c;
+  }
+  if (!word.empty()) {
+    words.push_back(std::move(word));
+  }
+  if (words.empty()) {
+    throw Error(Exit::usage, fmt::format("{}: the docker command is empty", origin),
+                "use e.g. \"docker\", \"sudo -n docker\" or \"podman\"");
+  }
+  return words;
+}
+
+namespace {
+
+// Reads one JSON object of settings; every problem names the file and the key's path.
+class ProfileReader {
+ public:
+  ProfileReader(std::string_view origin, std::vector<std::string>& unknown)
+      : m_origin(origin), m_unknown(unknown) {}
+
+  [[noreturn]] void bad(const std::string& path, std::string_view what) const {
+    throw Error(Exit::usage, fmt::format("{}: \"{}\" {}", m_origin, path, what));
+  }
+
+  const nlohmann::json& object(const nlohmann::json& j, const std::string& path) const {
+    if (!j.is_object()) {
+      bad(path, "must be a JSON object");
+    }
+    return j;
+  }
+
+  std::optional<std::string> string(const nlohmann::json& j, const std::string& path) const {
+    if (j.is_null()) {
+      return std::nullopt;
+    }
+    if (!j.is_string()) {
+      bad(path, "must be a string");
+    }
+    return j.get<std::string>();
+  }
+
+  std::optional<int> integer(const nlohmann::json& j, const std::string& path, int lo,
+                             int hi) const {
+    if (j.is_null()) {
+      return std::nullopt;
+    }
+    if (!j.is_number_integer() || j.get<long long>() < lo || j.get<long long>() > hi) {
+      bad(path, fmt::format("must be a whole number from {} to {}", lo, hi));
+    }
+    return static_cast<int>(j.get<long long>());
+  }
+
+  std::optional<std::vector<std::string>> words(const nlohmann::json& j,
+                                                const std::string& path) const {
+    if (j.is_null()) {
+      return std::nullopt;
+    }
+    if (!j.is_array()) {
+      bad(path, "must be an array of strings");
+    }
+    std::vector<std::string> out;
+    for (const auto& w : j) {
+      if (!w.is_string()) {
+        bad(path, "must be an array of strings");
+      }
+      out.push_back(w.get<std::string>());
+    }
+    return out;
+  }
+
+  // Reads the profile keys of `j`; returns whether `key` was one of them.
+  bool profile_key(const std::string& key, const nlohmann::json& value, const std::string& path,
+                   Profile& p) const {
+    if (key == "app") {
+      p.app = string(value, path);
+      if (p.app && *p.app != "auto" && *p.app != "lab" && *p.app != "notebook" &&
+          *p.app != "server") {
+        bad(path, "must be one of auto, lab, notebook, server");
+      }
+    } else if (key == "port") {
+      p.port = integer(value, path, 1, 65535);
+    } else if (key == "dir") {
+      p.dir = string(value, path);
+      if (p.dir && p.dir->empty()) {
+        bad(path, "must not be empty");
+      }
+    } else if (key == "jupyter_args") {
+      p.jupyter_args = words(value, path);
+    } else if (key == "docker") {
+      if (value.is_string()) {
+        p.docker = split_docker_command(value.get<std::string>(),
+                                        fmt::format("{}: \"{}\"", m_origin, path));
+      } else {
+        p.docker = words(value, path);
+        if (p.docker && (p.docker->empty() || p.docker->front().empty())) {
+          bad(path, "must name a command");
+        }
+      }
+    } else if (key == "timeout") {
+      p.timeout = integer(value, path, 1, 3600);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  Profile profile(const nlohmann::json& j, const std::string& path) const {
+    Profile p;
+    for (const auto& [key, value] : object(j, path).items()) {
+      if (!profile_key(key, value, join(path, key), p)) {
+        m_unknown.push_back(join(path, key));
+      }
+    }
+    return p;
+  }
+
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+ private:
+  std::string_view m_origin;
+  std::vector<std::string>& m_unknown;
+};
+
+}  // namespace
+
 FileConfig parse_config(std::string_view text, std::string_view origin) {
   FileConfig cfg;
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -63,20 +209,42 @@ FileConfig parse_config(std::string_view text, std::string_view origin) {
   if (!j.is_object()) {
     throw Error(Exit::usage, fmt::format("{}: expected a JSON object at the top level", origin));
   }
-  auto string_key = [&](const char* key, std::optional<std::string>& out) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) {
-      return;
-    }
-    if (!it->is_string()) {
-      throw Error(Exit::usage, fmt::format("{}: \"{}\" must be a string", origin, key));
-    }
-    out = it->get<std::string>();
-  };
-  string_key("host", cfg.host);
-  string_key("ssh_config", cfg.ssh_config);
+  ProfileReader read(origin, cfg.unknown_keys);
   for (const auto& [key, value] : j.items()) {
-    if (key != "host" && key != "ssh_config") {
+    if (key == "host") {
+      cfg.host = read.string(value, key);
+    } else if (key == "ssh_config") {
+      cfg.ssh_config = read.string(value, key);
+    } else if (key == "hosts") {
+      if (value.is_null()) {
+        continue;
+      }
+      for (const auto& [host, section] : read.object(value, key).items()) {
+        const std::string path = "hosts." + host;
+        HostSection hs;
+        for (const auto& [k, v] : read.object(section, path).items()) {
+          const std::string kpath = path + "." + k;
+          if (k == "containers") {
+            if (v.is_null()) {
+              continue;
+            }
+            for (const auto& [c, p] : read.object(v, kpath).items()) {
+              hs.containers[c] = read.profile(p, kpath + "." + c);
+            }
+          } else if (!read.profile_key(k, v, kpath, hs.profile)) {
+            cfg.unknown_keys.push_back(kpath);
+          }
+        }
+        cfg.hosts[host] = std::move(hs);
+      }
+    } else if (key == "containers") {
+      if (value.is_null()) {
+        continue;
+      }
+      for (const auto& [c, p] : read.object(value, key).items()) {
+        cfg.containers[c] = read.profile(p, "containers." + c);
+      }
+    } else if (!read.profile_key(key, value, key, cfg.defaults)) {
       cfg.unknown_keys.push_back(key);
     }
   }
@@ -101,17 +269,19 @@ std::string_view to_string(Source s) {
 
 namespace {
 
-std::optional<Setting<std::string>> resolve(const std::optional<std::string>& flag, const Env& env,
+std::optional<Setting<std::string>> resolve(const std::optional<std::string>& flag,
+                                            std::string_view flag_name, const Env& env,
                                             std::string_view var,
-                                            const std::optional<std::string>& file) {
+                                            const std::optional<std::string>& file,
+                                            std::string_view key) {
   if (flag && !flag->empty()) {
-    return Setting<std::string>{*flag, Source::flag};
+    return Setting<std::string>{*flag, Source::flag, std::string(flag_name)};
   }
   if (auto v = env.get(var)) {
-    return Setting<std::string>{*v, Source::env};
+    return Setting<std::string>{*v, Source::env, std::string(var)};
   }
   if (file && !file->empty()) {
-    return Setting<std::string>{*file, Source::config};
+    return Setting<std::string>{*file, Source::config, std::string(key)};
   }
   return std::nullopt;
 }
@@ -120,12 +290,156 @@ std::optional<Setting<std::string>> resolve(const std::optional<std::string>& fl
 
 std::optional<Setting<std::string>> resolve_host(const std::optional<std::string>& flag,
                                                  const Env& env, const FileConfig& file) {
-  return resolve(flag, env, "JL_HOST", file.host);
+  return resolve(flag, "-H", env, "JL_HOST", file.host, "host");
 }
 
 std::optional<Setting<std::string>> resolve_ssh_config(const std::optional<std::string>& flag,
                                                        const Env& env, const FileConfig& file) {
-  return resolve(flag, env, "JL_SSH_CONFIG", file.ssh_config);
+  return resolve(flag, "-F", env, "JL_SSH_CONFIG", file.ssh_config, "ssh_config");
+}
+
+namespace {
+
+// One place a setting may come from, with the name it goes by there.
+struct Layer {
+  const Profile* profile;
+  Source source;
+  std::string prefix;  // "--", "JL_", "containers.cont1." ...
+};
+
+template <typename T>
+void pick(Setting<T>& out, const std::vector<Layer>& layers, std::optional<T> Profile::*member,
+          std::string_view flag, std::string_view var, std::string_view key) {
+  for (const auto& layer : layers) {
+    const auto& v = layer.profile->*member;
+    if (!v) {
+      continue;
+    }
+    out.value = *v;
+    out.source = layer.source;
+    switch (layer.source) {
+      case Source::flag:
+        out.origin = std::string(flag);
+        break;
+      case Source::env:
+        out.origin = std::string(var);
+        break;
+      default:
+        out.origin = layer.prefix + std::string(key);
+        break;
+    }
+    return;
+  }
+}
+
+template <typename T>
+void pick_optional(Setting<std::optional<T>>& out, const std::vector<Layer>& layers,
+                   std::optional<T> Profile::*member, std::string_view flag, std::string_view var,
+                   std::string_view key) {
+  Setting<T> s;
+  pick(s, layers, member, flag, var, key);
+  if (s.source != Source::none) {
+    out = Setting<std::optional<T>>{s.value, s.source, s.origin};
+  }
+}
+
+Profile profile_from_env(const Env& env) {
+  Profile p;
+  auto bad = [](std::string_view var, std::string_view what) {
+    return Error(Exit::usage, fmt::format("${} {}", var, what),
+                 fmt::format("fix it or unset it (unset {})", var));
+  };
+  if (auto v = env.get("JL_APP")) {
+    if (*v != "auto" && *v != "lab" && *v != "notebook" && *v != "server") {
+      throw bad("JL_APP", "must be one of auto, lab, notebook, server");
+    }
+    p.app = *v;
+  }
+  if (auto v = env.get("JL_PORT")) {
+    auto n = text::parse_int(*v, 1, 65535);
+    if (!n) {
+      throw bad("JL_PORT", "must be a port number from 1 to 65535");
+    }
+    p.port = static_cast<int>(*n);
+  }
+  if (auto v = env.get("JL_DIR")) {
+    p.dir = *v;
+  }
+  if (auto v = env.get("JL_DOCKER")) {
+    p.docker = split_docker_command(*v, "$JL_DOCKER");
+  }
+  if (auto v = env.get("JL_TIMEOUT")) {
+    auto n = text::parse_int(*v, 1, 3600);
+    if (!n) {
+      throw bad("JL_TIMEOUT", "must be a number of seconds from 1 to 3600");
+    }
+    p.timeout = static_cast<int>(*n);
+  }
+  return p;
+}
+
+// The config file's section for a host: the name as given, else its host part (so that
+// "hosts": {"gpubox": ...} also covers ann@gpubox:2222).
+const HostSection* host_section(const FileConfig& file, const std::string& host) {
+  if (auto it = file.hosts.find(host); it != file.hosts.end()) {
+    return &it->second;
+  }
+  try {
+    auto spec = parse_host_spec(host);
+    if (auto it = file.hosts.find(spec.host); it != file.hosts.end()) {
+      return &it->second;
+    }
+  } catch (const Error&) {
+    // Not a host spec: no section.
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+SessionSettings resolve_session(const SessionFlags& flags, const Env& env, const FileConfig& file,
+                                const std::optional<std::string>& host,
+                                const std::optional<std::string>& container) {
+  const Profile from_env = profile_from_env(env);
+  std::vector<Layer> layers;
+  layers.push_back({&flags.profile, Source::flag, "--"});
+  layers.push_back({&from_env, Source::env, "JL_"});
+  const HostSection* hs = host ? host_section(file, *host) : nullptr;
+  std::string host_key;
+  if (hs != nullptr) {
+    for (const auto& [k, v] : file.hosts) {
+      if (&v == hs) {
+        host_key = k;
+      }
+    }
+  }
+  if (hs != nullptr && container) {
+    if (auto it = hs->containers.find(*container); it != hs->containers.end()) {
+      layers.push_back({&it->second, Source::config,
+                        fmt::format("hosts.{}.containers.{}.", host_key, *container)});
+    }
+  }
+  if (container) {
+    if (auto it = file.containers.find(*container); it != file.containers.end()) {
+      layers.push_back({&it->second, Source::config, fmt::format("containers.{}.", *container)});
+    }
+  }
+  if (hs != nullptr) {
+    layers.push_back({&hs->profile, Source::config, fmt::format("hosts.{}.", host_key)});
+  }
+  layers.push_back({&file.defaults, Source::config, ""});
+
+  SessionSettings s;
+  s.app.value = "auto";
+  s.docker.value = {"docker"};
+  s.timeout.value = 60;
+  pick(s.app, layers, &Profile::app, "--app", "JL_APP", "app");
+  pick_optional(s.port, layers, &Profile::port, "--port", "JL_PORT", "port");
+  pick_optional(s.dir, layers, &Profile::dir, "--dir", "JL_DIR", "dir");
+  pick(s.jupyter_args, layers, &Profile::jupyter_args, "-- ARGS", "", "jupyter_args");
+  pick(s.docker, layers, &Profile::docker, "", "JL_DOCKER", "docker");
+  pick(s.timeout, layers, &Profile::timeout, "--timeout", "JL_TIMEOUT", "timeout");
+  return s;
 }
 
 HostSpec parse_host_spec(std::string_view text) {

@@ -104,11 +104,17 @@ TEST(ParseConfig, EmptyObjectAndNullsMeanUnset) {
 }
 
 TEST(ParseConfig, UnknownKeysAreListed) {
-  auto cfg = jl::parse_config(R"({"hots": "typo", "host": "h", "port": 22, "x": {}})", "c");
+  auto cfg = jl::parse_config(R"({"hots": "typo", "host": "h", "port": 22, "x": {},
+      "hosts": {"gpu": {"prot": 1, "port": 2, "containers": {"c": {"dri": "/"}}}},
+      "containers": {"c": {"app": "lab", "host": "h"}}})",
+                              "c");
   EXPECT_EQ(cfg.host, "h");
+  EXPECT_EQ(cfg.defaults.port, 22);
   auto keys = cfg.unknown_keys;
   std::sort(keys.begin(), keys.end());
-  EXPECT_EQ(keys, (std::vector<std::string>{"hots", "port", "x"}));
+  // "host" means something only at the top level.
+  EXPECT_EQ(keys, (std::vector<std::string>{"containers.c.host", "hosts.gpu.containers.c.dri",
+                                            "hosts.gpu.prot", "hots", "x"}));
 }
 
 TEST(ParseConfig, BadFilesAreUsageErrorsNamingTheFile) {
@@ -332,3 +338,186 @@ TEST(ParseHostSpec, HostPartStartingWithDashIsRejected) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Session settings: the config file's layers, the environment and flags
+
+namespace {
+
+const char* kFullConfig = R"({
+  "host": "gpubox",
+  "app": "notebook", "port": 8890, "dir": "/top", "timeout": 30,
+  "jupyter_args": ["--ServerApp.terminals_enabled=False"],
+  "docker": "sudo -n docker",
+  "hosts": {
+    "gpubox": {"docker": ["podman"], "port": 9000,
+               "containers": {"cont1": {"dir": "/host-cont1"}}},
+    "other": {"app": "server"}
+  },
+  "containers": {"cont1": {"dir": "/cont1", "port": 9100, "app": "lab"}}
+})";
+
+jl::SessionSettings resolve(const jl::SessionFlags& flags, const Vars& vars,
+                            std::optional<std::string> host, std::optional<std::string> cont) {
+  return jl::resolve_session(flags, Env(vars), jl::parse_config(kFullConfig, "cfg"), host, cont);
+}
+
+}  // namespace
+
+TEST(ParseConfig, EverySettingAtEveryLevel) {
+  auto cfg = jl::parse_config(kFullConfig, "cfg");
+  EXPECT_TRUE(cfg.unknown_keys.empty());
+  EXPECT_EQ(cfg.defaults.app, "notebook");
+  EXPECT_EQ(cfg.defaults.docker, (std::vector<std::string>{"sudo", "-n", "docker"}));
+  EXPECT_EQ(cfg.defaults.jupyter_args,
+            (std::vector<std::string>{"--ServerApp.terminals_enabled=False"}));
+  EXPECT_EQ(cfg.defaults.timeout, 30);
+  ASSERT_TRUE(cfg.hosts.contains("gpubox"));
+  EXPECT_EQ(cfg.hosts.at("gpubox").profile.docker, (std::vector<std::string>{"podman"}));
+  EXPECT_EQ(cfg.hosts.at("gpubox").containers.at("cont1").dir, "/host-cont1");
+  EXPECT_EQ(cfg.containers.at("cont1").port, 9100);
+}
+
+TEST(ParseConfig, WrongValuesNameTheirPath) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"port": 0})", "\"port\""},
+      {R"({"port": "8888"})", "\"port\""},
+      {R"({"port": 8888.5})", "\"port\""},
+      {R"({"timeout": 3601})", "\"timeout\""},
+      {R"({"app": "jupyterlab"})", "\"app\""},
+      {R"({"dir": ""})", "\"dir\""},
+      {R"({"jupyter_args": "--x"})", "\"jupyter_args\""},
+      {R"({"jupyter_args": [1]})", "\"jupyter_args\""},
+      {R"({"docker": []})", "\"docker\""},
+      {R"({"docker": [""]})", "\"docker\""},
+      {R"({"docker": "   "})", "docker"},
+      {R"({"docker": "sudo docker; rm -rf /"})", "docker"},
+      {R"J({"docker": "docker $(id)"})J", "docker"},
+      {R"({"hosts": []})", "\"hosts\""},
+      {R"({"hosts": {"h": 1}})", "\"hosts.h\""},
+      {R"({"hosts": {"h": {"port": -1}}})", "\"hosts.h.port\""},
+      {R"({"hosts": {"h": {"containers": {"c": {"app": 1}}}}})", "\"hosts.h.containers.c.app\""},
+      {R"({"containers": {"c": []}})", "\"containers.c\""},
+  };
+  for (const auto& [text, path] : cases) {
+    try {
+      (void)jl::parse_config(text, "my.json");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const jl::Error& e) {
+      EXPECT_EQ(e.code(), jl::Exit::usage);
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("my.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(DockerCommand, SplitsOnBlanksAndRefusesShellSyntax) {
+  EXPECT_EQ(jl::split_docker_command("docker", "x"), (std::vector<std::string>{"docker"}));
+  EXPECT_EQ(jl::split_docker_command("  sudo\t-n   docker ", "x"),
+            (std::vector<std::string>{"sudo", "-n", "docker"}));
+  EXPECT_EQ(jl::split_docker_command("/usr/local/bin/podman --remote", "x"),
+            (std::vector<std::string>{"/usr/local/bin/podman", "--remote"}));
+  for (const char* bad : {"", " ", "'docker'", "docker\nid", "a|b", "a&&b", "a>b", "~/docker",
+                          "a\\ b", "`id`", "x*"}) {
+    EXPECT_THROW((void)jl::split_docker_command(bad, "x"), jl::Error) << bad;
+  }
+}
+
+TEST(ResolveSession, DefaultsWhenNothingIsSet) {
+  auto s = jl::resolve_session({}, Env(), FileConfig{}, "h", "c");
+  EXPECT_EQ(s.app.value, "auto");
+  EXPECT_EQ(s.app.source, Source::none);
+  EXPECT_EQ(s.port.value, std::nullopt);
+  EXPECT_EQ(s.dir.value, std::nullopt);
+  EXPECT_TRUE(s.jupyter_args.value.empty());
+  EXPECT_EQ(s.docker.value, (std::vector<std::string>{"docker"}));
+  EXPECT_EQ(s.timeout.value, 60);
+}
+
+TEST(ResolveSession, ConfigLayersFromMostToLeastSpecific) {
+  // cont1 on gpubox: the host's container section, then containers.cont1, then the host, then
+  // the top level.
+  auto s = resolve({}, {}, "gpubox", "cont1");
+  EXPECT_EQ(s.dir.value, "/host-cont1");
+  EXPECT_EQ(s.dir.origin, "hosts.gpubox.containers.cont1.dir");
+  EXPECT_EQ(s.port.value, 9100);
+  EXPECT_EQ(s.port.origin, "containers.cont1.port");
+  EXPECT_EQ(s.app.value, "lab");
+  EXPECT_EQ(s.docker.value, (std::vector<std::string>{"podman"}));
+  EXPECT_EQ(s.docker.origin, "hosts.gpubox.docker");
+  EXPECT_EQ(s.timeout.value, 30);
+  EXPECT_EQ(s.timeout.origin, "timeout");
+  EXPECT_EQ(s.timeout.source, Source::config);
+
+  // Another container on gpubox: the host's settings, then the top level.
+  auto other = resolve({}, {}, "gpubox", "cont2");
+  EXPECT_EQ(other.port.value, 9000);
+  EXPECT_EQ(other.dir.value, "/top");
+  EXPECT_EQ(other.app.value, "notebook");
+
+  // cont1 on another host: containers.cont1 applies, the gpubox sections do not.
+  auto elsewhere = resolve({}, {}, "other", "cont1");
+  EXPECT_EQ(elsewhere.dir.value, "/cont1");
+  EXPECT_EQ(elsewhere.app.value, "lab");
+  EXPECT_EQ(elsewhere.docker.value, (std::vector<std::string>{"sudo", "-n", "docker"}));
+
+  // A host section also covers user@host:port.
+  auto spelled = resolve({}, {}, "ann@gpubox:2222", "cont2");
+  EXPECT_EQ(spelled.port.value, 9000);
+  EXPECT_EQ(spelled.port.origin, "hosts.gpubox.port");
+
+  // No host or container known: only the top level.
+  auto bare = resolve({}, {}, std::nullopt, std::nullopt);
+  EXPECT_EQ(bare.port.value, 8890);
+  EXPECT_EQ(bare.app.value, "notebook");
+}
+
+TEST(ResolveSession, EnvironmentBeatsTheFileAndFlagsBeatEverything) {
+  Vars vars = {{"JL_APP", "server"},
+               {"JL_PORT", "7000"},
+               {"JL_DIR", "/env"},
+               {"JL_DOCKER", "docker"},
+               {"JL_TIMEOUT", "5"}};
+  auto s = resolve({}, vars, "gpubox", "cont1");
+  EXPECT_EQ(s.app.value, "server");
+  EXPECT_EQ(s.app.source, Source::env);
+  EXPECT_EQ(s.app.origin, "JL_APP");
+  EXPECT_EQ(s.port.value, 7000);
+  EXPECT_EQ(s.dir.value, "/env");
+  EXPECT_EQ(s.docker.value, (std::vector<std::string>{"docker"}));
+  EXPECT_EQ(s.timeout.value, 5);
+
+  jl::SessionFlags flags;
+  flags.profile.app = "lab";
+  flags.profile.port = 1234;
+  flags.profile.dir = "/flag";
+  flags.profile.jupyter_args = std::vector<std::string>{"--debug"};
+  flags.profile.timeout = 9;
+  auto f = resolve(flags, vars, "gpubox", "cont1");
+  EXPECT_EQ(f.app.value, "lab");
+  EXPECT_EQ(f.app.source, Source::flag);
+  EXPECT_EQ(f.app.origin, "--app");
+  EXPECT_EQ(f.port.value, 1234);
+  EXPECT_EQ(f.dir.value, "/flag");
+  EXPECT_EQ(f.jupyter_args.value, (std::vector<std::string>{"--debug"}));
+  EXPECT_EQ(f.timeout.value, 9);
+  // There is no flag for the docker command: the environment still decides it.
+  EXPECT_EQ(f.docker.source, Source::env);
+}
+
+TEST(ResolveSession, BadEnvironmentValuesAreUsageErrorsNamingTheVariable) {
+  for (const auto& [var, value] :
+       std::vector<std::pair<std::string, std::string>>{{"JL_APP", "jupyterlab"},
+                                                        {"JL_PORT", "0"},
+                                                        {"JL_PORT", "http"},
+                                                        {"JL_TIMEOUT", "-1"},
+                                                        {"JL_DOCKER", "docker;id"}}) {
+    try {
+      (void)jl::resolve_session({}, Env(Vars{{var, value}}), FileConfig{}, "h", "c");
+      ADD_FAILURE() << var << "=" << value << " accepted";
+    } catch (const jl::Error& e) {
+      EXPECT_EQ(e.code(), jl::Exit::usage);
+      EXPECT_NE(std::string(e.what()).find(var), std::string::npos) << e.what();
+    }
+  }
+}

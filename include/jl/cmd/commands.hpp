@@ -10,11 +10,14 @@ namespace jl::cmd {
 
 struct StartOptions {
   std::string container;
+  Profile flags;  // --app, --port, --dir, --timeout and the arguments after --, as given
+  // The settings in force, from flags, environment, config file and defaults (resolve_start).
   std::optional<int> port;         // default: 8888, or the next free one
   std::optional<std::string> dir;  // default: the container's working directory
   std::string app = "auto";        // auto, lab, notebook, server
   int timeout_s = 60;
   std::vector<std::string> extra_args;
+  std::vector<std::string> docker = {"docker"};
 };
 
 struct StopOptions {
@@ -51,6 +54,10 @@ struct CloseOptions {
   bool all = false;
 };
 
+struct ConfigShowOptions {
+  std::optional<std::string> container;  // show the settings this container would get
+};
+
 // What start did, for start and up.
 struct StartOutcome {
   SessionRecord record;
@@ -60,6 +67,10 @@ struct StartOutcome {
 
 // Check start's options without touching the network.
 void validate_start(const StartOptions& options);
+
+// Fill in the settings in force for the container on `host` from the flags, the environment and
+// the config file.
+void resolve_start(Context& ctx, StartOptions& options, const std::string& host);
 
 // Start (or reuse) Jupyter over an existing connection. The caller holds the session lock.
 StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& host,
@@ -74,5 +85,7 @@ int run_open(Context& ctx, const OpenOptions& options);
 int run_up(Context& ctx, const UpOptions& options);
 int run_forward(Context& ctx, const ForwardOptions& options);
 int run_close(Context& ctx, const CloseOptions& options);
+int run_config_show(Context& ctx, const ConfigShowOptions& options);
+int run_config_path(Context& ctx);
 
 }  // namespace jl::cmd

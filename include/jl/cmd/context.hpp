@@ -61,6 +61,18 @@ class Context {
 
   // The config file's settings (read once; a broken file is a usage error).
   const FileConfig& file_config();
+  // Where the config file is (it may not exist).
+  std::string config_path() const;
+
+  // The settings of CONTAINER on HOST: flags, then environment, then config file, then defaults.
+  SessionSettings session_settings(const std::optional<std::string>& host,
+                                   const std::optional<std::string>& container,
+                                   const Profile& flags = {});
+  // The docker command for CONTAINER on HOST, as words.
+  std::vector<std::string> docker_command(const std::string& host, const std::string& container);
+
+  // The host and where it came from, without failing when there is none.
+  std::optional<Setting<std::string>> host_setting();
 
   // The host from -H, $JL_HOST or the config file, else the local test bed when it is set up;
   // a usage error when there is none.

@@ -1,0 +1,138 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "jl/cmd/commands.hpp"
+#include "jl/core/text.hpp"
+
+namespace jl::cmd {
+
+namespace {
+
+std::string_view source_name(Source s) {
+  switch (s) {
+    case Source::flag:
+      return "flag";
+    case Source::env:
+      return "env";
+    case Source::config:
+      return "config";
+    case Source::testbed:
+      return "testbed";
+    case Source::none:
+      break;
+  }
+  return "default";
+}
+
+struct Row {
+  std::string name;
+  nlohmann::json value;  // for --json
+  std::string text;      // for people
+  Source source = Source::none;
+  std::string origin;
+};
+
+template <typename T>
+Row row(std::string name, const Setting<T>& s, nlohmann::json value, std::string text) {
+  return Row{std::move(name), std::move(value), std::move(text), s.source, s.origin};
+}
+
+std::string where(const Row& r) {
+  std::string from(to_string(r.source));
+  return r.origin.empty() ? from : fmt::format("{} ({})", from, r.origin);
+}
+
+}  // namespace
+
+int run_config_show(Context& ctx, const ConfigShowOptions& o) {
+  const std::string path = ctx.config_path();
+  const bool exists = ::access(path.c_str(), F_OK) == 0;
+  const auto& file = ctx.file_config();  // warns about unknown keys
+
+  std::vector<Row> rows;
+  auto host = ctx.host_setting();
+  rows.push_back(host ? row("host", *host, host->value, host->value)
+                      : Row{"host", nullptr, "(none)", Source::none, ""});
+  auto cfg = resolve_ssh_config(ctx.global().ssh_config, ctx.env(), file);
+  if (cfg) {
+    rows.push_back(row("ssh_config", *cfg, *ctx.ssh_config(), *ctx.ssh_config()));
+  } else if (host && host->source == Source::testbed) {
+    rows.push_back(Row{"ssh_config", *ctx.ssh_config(), *ctx.ssh_config(), Source::testbed, ""});
+  } else {
+    rows.push_back(Row{"ssh_config", nullptr, "~/.ssh/config", Source::none, ""});
+  }
+  std::optional<std::string> host_name;
+  if (host) {
+    host_name = host->value;
+  }
+  auto s = ctx.session_settings(host_name, o.container);
+  rows.push_back(row("app", s.app, s.app.value, s.app.value));
+  rows.push_back(s.port.value ? row("port", s.port, *s.port.value, std::to_string(*s.port.value))
+                              : row("port", s.port, nullptr, "8888, or the next free one"));
+  rows.push_back(s.dir.value ? row("dir", s.dir, *s.dir.value, *s.dir.value)
+                             : row("dir", s.dir, nullptr, "the container's working directory"));
+  rows.push_back(
+      row("jupyter_args", s.jupyter_args, s.jupyter_args.value,
+          s.jupyter_args.value.empty() ? "(none)" : text::join(s.jupyter_args.value, " ")));
+  rows.push_back(row("docker", s.docker, s.docker.value, text::join(s.docker.value, " ")));
+  rows.push_back(row("timeout", s.timeout, s.timeout.value, fmt::format("{} s", s.timeout.value)));
+
+  if (ctx.ui().json()) {
+    nlohmann::json settings = nlohmann::json::object();
+    for (const auto& r : rows) {
+      settings[r.name] = {
+          {"value", r.value},
+          {"source", source_name(r.source)},
+          {"origin", r.origin.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.origin)}};
+    }
+    nlohmann::json j = {
+        {"config_file", path},
+        {"config_file_exists", exists},
+        {"container", o.container ? nlohmann::json(*o.container) : nlohmann::json(nullptr)},
+        {"unknown_keys", file.unknown_keys},
+        {"settings", settings},
+    };
+    ctx.ui().out(j.dump());
+    return 0;
+  }
+  if (ctx.ui().quiet()) {
+    // NAME=VALUE, empty when unset (jl decides then), lists joined with spaces.
+    for (const auto& r : rows) {
+      std::string v;
+      if (r.value.is_string()) {
+        v = r.value.get<std::string>();
+      } else if (r.value.is_number()) {
+        v = r.value.dump();
+      } else if (r.value.is_array()) {
+        v = text::join(r.value.get<std::vector<std::string>>(), " ");
+      }
+      ctx.ui().out(fmt::format("{}={}", r.name, v));
+    }
+    return 0;
+  }
+  ctx.ui().out(fmt::format("config file: {}{}", path, exists ? "" : " (not there)"));
+  if (o.container) {
+    ctx.ui().out(fmt::format("settings for container {}{}:", *o.container,
+                             host ? " on " + host->value : std::string{}));
+  }
+  std::size_t name_w = 0;
+  std::size_t value_w = 0;
+  for (const auto& r : rows) {
+    name_w = std::max(name_w, r.name.size());
+    value_w = std::max(value_w, r.text.size());
+  }
+  for (const auto& r : rows) {
+    ctx.ui().out(fmt::format("  {:<{}}  {:<{}}  {}", r.name, name_w, r.text, value_w, where(r)));
+  }
+  return 0;
+}
+
+int run_config_path(Context& ctx) {
+  ctx.ui().out(ctx.ui().json() ? nlohmann::json({{"config_file", ctx.config_path()}}).dump()
+                               : ctx.config_path());
+  return 0;
+}
+
+}  // namespace jl::cmd
