@@ -9,8 +9,11 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
 #include "jl/cmd/commands.hpp"
 #include "jl/core/error.hpp"
+#include "jl/core/text.hpp"
+#include "jl/sys/terminal.hpp"
 
 #ifndef JL_VERSION
 #define JL_VERSION "0.0.0"
@@ -35,14 +38,34 @@ constexpr const char* kDescription =
     "`ssh` reaches: an alias from ~/.ssh/config, user@host, or host:port.\n"
     "Exit codes: 0 ok, 1 other, 2 usage, 3 SSH, 4 remote (docker, container, Jupyter), 5 timeout.";
 
-int print_error(const Error& e) {
-  std::fputs(format_error(e).c_str(), stderr);
+// Print an error; on a terminal (and without NO_COLOR) "jl: error:" is red and "hint:" cyan.
+int print_error(const Error& e, bool color) {
+  std::string text = format_error(e);
+  if (color) {
+    std::string painted;
+    for (auto line : text::lines(text)) {
+      if (line.starts_with("jl: error:")) {
+        painted += fmt::format("\033[1;31mjl: error:\033[0m{}\n", line.substr(10));
+      } else if (line.starts_with("hint:")) {
+        painted += fmt::format("\033[36mhint:\033[0m{}\n", line.substr(5));
+      } else {
+        painted += fmt::format("{}\n", line);
+      }
+    }
+    text = std::move(painted);
+  }
+  std::fputs(text.c_str(), stderr);
   return static_cast<int>(e.code());
 }
 
 }  // namespace
 
 int main(int argc, char** argv, char** envp) {
+  const Env env = Env::from_process(envp);
+  const bool color =
+      sys::is_tty(STDERR_FILENO) &&
+      cmd::color_wanted(env.get("NO_COLOR") ? "1" : nullptr, env.get("TERM").value_or("").c_str());
+  auto print_error = [color](const Error& e) { return cli::print_error(e, color); };
   // A reader that goes away (e.g. `jl status | head`) must not kill jl with SIGPIPE mid-write.
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -283,7 +306,7 @@ int main(int argc, char** argv, char** envp) {
   }
 
   try {
-    cmd::Context ctx(global, Env::from_process(envp));
+    cmd::Context ctx(global, env);
     if (start_cmd->parsed() || up_cmd->parsed()) {
       auto* sub = start_cmd->parsed() ? start_cmd : up_cmd;
       if (sub->get_option("--port")->count() > 0) {

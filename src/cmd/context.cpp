@@ -14,43 +14,17 @@
 
 namespace jl::cmd {
 
-Ui::Ui(bool json, bool verbose, bool quiet)
-    : m_json(json), m_verbose(verbose), m_quiet(quiet), m_start(std::chrono::steady_clock::now()) {}
-
-void Ui::out(std::string_view text) const {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
-}
-
-void Ui::info(std::string_view text) const {
-  // Progress is for a person watching; scripts and logs get only results and errors.
-  if (m_quiet || m_json || !sys::is_tty(STDERR_FILENO)) {
-    return;
-  }
-  fmt::print(stderr, "{}\n", text);
-}
-
-void Ui::warn(std::string_view text) const {
-  fmt::print(stderr, "jl: warning: {}\n", text);
-}
-
-void Ui::trace(std::string_view text) const {
-  if (!m_verbose) {
-    return;
-  }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  m_start)
-                .count();
-  fmt::print(stderr, "jl: [{:>6.3f}s] {}\n", static_cast<double>(ms) / 1000.0, text);
-}
-
 Context::Context(GlobalOptions global, Env env)
     : m_global(std::move(global)),
       m_env(std::move(env)),
-      m_ui(m_global.json, m_global.verbose, m_global.quiet),
+      m_ui(UiOptions{m_global.json, m_global.verbose, m_global.quiet, sys::is_tty(STDOUT_FILENO),
+                     sys::is_tty(STDERR_FILENO),
+                     color_wanted(m_env.get("NO_COLOR") ? "1" : nullptr,
+                                  m_env.get("TERM").value_or("").c_str())}),
       m_store(state_dir(m_env), [this](std::string_view w) { m_ui.warn(w); }),
-      m_terminal(sys::Terminal::open(true)) {}
+      m_terminal(sys::Terminal::open(true)) {
+  m_terminal.set_hooks([this] { m_ui.pause(); }, [this] { m_ui.resume(); });
+}
 
 std::string Context::config_path() const {
   return config_dir(m_env) + "/config.json";
@@ -146,7 +120,10 @@ ssh::Session Context::connect(const std::string& host,
   if (m_ui.verbose()) {
     trace = [this](std::string_view s) { m_ui.trace(s); };
   }
-  auto session = ssh::Session::connect(options, m_terminal, trace);
+  auto session = [&] {
+    auto busy = m_ui.activity(fmt::format("connecting to {}", host));
+    return ssh::Session::connect(options, m_terminal, trace);
+  }();
   // Before the connection there is nothing to undo: Ctrl-C may simply end jl. After it, work
   // on the host must be finished or rolled back, so signals become events.
   if (!m_interrupts) {

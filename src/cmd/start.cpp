@@ -138,6 +138,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   }
   remote::Host host(session, host_name, o.docker);
   ctx.ui().trace("probing docker, the container and Jupyter");
+  auto busy = ctx.ui().activity(fmt::format("looking into {} on {}", o.container, host_name));
   auto pending = host.probe_for_start(o.container, ssh::deadline_in(15s));
   // Until Jupyter is started, leaving this function ends the conversation without a start.
   struct SkipGuard {
@@ -288,9 +289,10 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   spec.timeout_s = o.timeout_s;
   spec.extra_args = o.extra_args;
   const std::string token = generate_token();
-  ctx.ui().info(fmt::format("starting Jupyter {} in {} on {} ({}:{})...", jupyter::to_string(app),
-                            o.container, host_name, *address, port));
+  ctx.ui().trace(fmt::format("starting Jupyter {} in {} at {}:{}", jupyter::to_string(app),
+                             o.container, *address, port));
   skip.armed = false;
+  busy.relabel(fmt::format("starting Jupyter {} in {}", jupyter::to_string(app), o.container));
   auto result =
       host.start(pending, spec, token, ssh::deadline_in(std::chrono::seconds(o.timeout_s + 10)));
   using Outcome = probe::StartResult::Outcome;

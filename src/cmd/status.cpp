@@ -72,6 +72,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
     } catch (const Error& e) {
       connect_error = e.what();
     }
+    auto busy = ctx.ui().activity(fmt::format("asking the servers on {}", host_name));
     for (const auto& s : sessions) {
       Row row{s, tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)), "unknown",
               connect_error};

@@ -120,6 +120,7 @@ int run_stop(Context& ctx, const StopOptions& o) {
         if (!tunnel::terminate(tunnel_lock, 5s)) {
           ctx.ui().warn(fmt::format("the tunnel of {} does not stop", session_label(s)));
         }
+        auto busy = ctx.ui().activity(fmt::format("stopping Jupyter in {}", s.container));
         auto how = stop_one(ctx, host, s);
         ctx.store().update([&](State& st) { st.remove(s.host, s.container); });
         if (ctx.ui().json()) {

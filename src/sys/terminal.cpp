@@ -19,10 +19,40 @@ Terminal Terminal::open(bool allow) {
   return Terminal(Fd(::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)));
 }
 
+namespace {
+
+// Runs the hooks around a use of the terminal.
+class HookGuard {
+ public:
+  HookGuard(const std::function<void()>& before, const std::function<void()>& after)
+      : m_after(after) {
+    if (before) {
+      before();
+    }
+  }
+  ~HookGuard() {
+    if (m_after) {
+      m_after();
+    }
+  }
+  HookGuard(const HookGuard&) = delete;
+  HookGuard& operator=(const HookGuard&) = delete;
+
+ private:
+  const std::function<void()>& m_after;
+};
+
+}  // namespace
+
 void Terminal::say(std::string_view text) {
   if (!m_fd.valid()) {
     return;
   }
+  HookGuard guard(m_before, m_after);
+  write_all(text);
+}
+
+void Terminal::write_all(std::string_view text) {
   while (!text.empty()) {
     ssize_t n = ::write(m_fd.get(), text.data(), text.size());
     if (n < 0 && errno == EINTR) {
@@ -39,7 +69,8 @@ std::optional<std::string> Terminal::ask(std::string_view prompt, bool echo) {
   if (!m_fd.valid()) {
     return std::nullopt;
   }
-  say(prompt);
+  HookGuard guard(m_before, m_after);
+  write_all(prompt);
   termios saved{};
   bool restore = false;
   if (!echo && ::tcgetattr(m_fd.get(), &saved) == 0) {

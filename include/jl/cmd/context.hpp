@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "jl/cmd/ui.hpp"
 #include "jl/core/config.hpp"
 #include "jl/core/state.hpp"
 #include "jl/ssh/session.hpp"
@@ -26,29 +27,6 @@ struct GlobalOptions {
   bool verbose = false;
   bool quiet = false;
   bool accept_changed_host_key = false;
-};
-
-// Output: results on stdout, progress and diagnostics on stderr.
-class Ui {
- public:
-  Ui(bool json, bool verbose, bool quiet);
-  bool json() const { return m_json; }
-  bool quiet() const { return m_quiet; }
-  bool verbose() const { return m_verbose; }
-  // A line of results on stdout.
-  void out(std::string_view text) const;
-  // Progress for people on stderr; silent with -q or --json.
-  void info(std::string_view text) const;
-  // "jl: warning: ..." on stderr, always.
-  void warn(std::string_view text) const;
-  // Timed detail on stderr with -v.
-  void trace(std::string_view text) const;
-
- private:
-  bool m_json;
-  bool m_verbose;
-  bool m_quiet;
-  std::chrono::steady_clock::time_point m_start;
 };
 
 class Context {

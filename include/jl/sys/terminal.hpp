@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,9 +26,18 @@ class Terminal {
   // Print text on the terminal (not stdout, which may be a pipe).
   void say(std::string_view text);
 
+  // Called around every use of the terminal, e.g. to hide a progress spinner meanwhile.
+  void set_hooks(std::function<void()> before, std::function<void()> after) {
+    m_before = std::move(before);
+    m_after = std::move(after);
+  }
+
  private:
   explicit Terminal(Fd fd) : m_fd(std::move(fd)) {}
+  void write_all(std::string_view text);
   Fd m_fd;
+  std::function<void()> m_before;
+  std::function<void()> m_after;
 };
 
 // True when the stream is a terminal.
