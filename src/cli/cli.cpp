@@ -255,9 +255,9 @@ int main(int argc, char** argv, char** envp) {
   if (global.json && global.quiet) {
     global.quiet = false;  // --json output is what scripts need
   }
-  if (!passthrough.empty() && !start_cmd->parsed()) {
-    return print_error(
-        Error(Exit::usage, "arguments after -- are only for `jl start`", "run `jl --help`"));
+  if (!passthrough.empty() && !start_cmd->parsed() && !up_cmd->parsed()) {
+    return print_error(Error(Exit::usage, "arguments after -- are only for `jl start` and `jl up`",
+                             "run `jl --help`"));
   }
 
   try {
