@@ -45,11 +45,30 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------------------
-step "build the package"
+step "build jl"
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$build" -j "$(nproc)" --target jl >/dev/null
+
+# What the package will hold, relative to the prefix; the completions that are in the tree.
+expected=(
+  "-rwxr-xr-x bin/jl"
+  "-rw-r--r-- share/man/man1/jl.1.gz"
+  "-rw-r--r-- share/bash-completion/completions/jl"
+)
+[ -f "$root/shell/_jl" ] && expected+=("-rw-r--r-- share/zsh/vendor-completions/_jl")
+[ -f "$root/shell/jl.fish" ] && expected+=("-rw-r--r-- share/fish/vendor_completions.d/jl.fish")
+want=$(printf '%s\n' "${expected[@]}" | sort)
+
+step "cmake --install into a temporary prefix"
+cmake --install "$build" --prefix "$work/prefix" >"$work/install.log" 2>&1 ||
+  fail "cmake --install failed" "$(cat "$work/install.log")"
+files=$(cd "$work/prefix" && find . -type f -printf '%M %P\n' -o -type l -printf '%M %P\n' | sort)
+[ "$files" = "$want" ] || fail "cmake --install installed other files than expected" \
+  "$(diff <(echo "$want") <(echo "$files") || true)"
+
+step "cpack"
 cpack --config "$build/CPackConfig.cmake" -G DEB -B "$work/cpack" >"$work/cpack.log" 2>&1 ||
   fail "cpack failed" "$(tail -20 "$work/cpack.log")"
 debs=("$work"/cpack/*.deb)
@@ -95,16 +114,9 @@ done
 
 # ---------------------------------------------------------------------------
 step "check the contents"
-expected=(
-  "-rwxr-xr-x ./usr/bin/jl"
-  "-rw-r--r-- ./usr/share/man/man1/jl.1.gz"
-  "-rw-r--r-- ./usr/share/bash-completion/completions/jl"
-)
-[ -f "$root/shell/_jl" ] && expected+=("-rw-r--r-- ./usr/share/zsh/vendor-completions/_jl")
-[ -f "$root/shell/jl.fish" ] && expected+=("-rw-r--r-- ./usr/share/fish/vendor_completions.d/jl.fish")
 listing=$(dpkg-deb -c "$deb")
 files=$(awk '$1 !~ /^d/ { print $1, $6 }' <<<"$listing" | sort)
-want=$(printf '%s\n' "${expected[@]}" | sort)
+want=$(sed 's| | ./usr/|' <<<"$want")
 [ "$files" = "$want" ] || fail "the package's files differ from what is expected" \
   "$(diff <(echo "$want") <(echo "$files") || true)"
 bad_dirs=$(awk '$1 ~ /^d/ && $1 != "drwxr-xr-x" { print $1, $6 }' <<<"$listing")
