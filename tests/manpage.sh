@@ -21,7 +21,7 @@ for tool in man groff; do
 done
 
 # man-db: MANROFFSEQ= ignores preprocessor hints, --warnings turns on groff's warnings.
-out=$(LC_ALL=C.UTF-8 MANROFFSEQ= MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null) || true
+out=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null) || true
 [ -z "$out" ] || fail "man --warnings -l $page" "$out"
 out=$(LC_ALL=C.UTF-8 groff -man -ww -z "$page" 2>&1) || fail "groff exited with an error" "$out"
 [ -z "$out" ] || fail "groff -man -ww -z $page" "$out"
@@ -34,7 +34,7 @@ done
 # Drift from the command line: each command of `jl --help` has its own subsection, and each
 # option of `jl COMMAND --help` is mentioned (as roff writes it: \-\-port).
 if [ -x "$jl" ]; then
-  roff() { sed 's/-/\\-/g' <<<"$1"; }
+  roff() { printf '%s\n' "${1//-/\\-}"; }
   options_of() { # the option names in a --help text, one per line
     sed -n '/^Options:/,$p' | grep -oE '^  +-[-[:alnum:]]+(,-[-[:alnum:]]+)*' | tr -d ' ' |
       tr ',' '\n' | grep -vxE -- '-h|--help'

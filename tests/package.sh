@@ -72,7 +72,9 @@ step "cpack"
 cpack --config "$build/CPackConfig.cmake" -G DEB -B "$work/cpack" >"$work/cpack.log" 2>&1 ||
   fail "cpack failed" "$(tail -20 "$work/cpack.log")"
 debs=("$work"/cpack/*.deb)
-[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || fail "expected one .deb from cpack" "${debs[@]}"
+if [ ${#debs[@]} -ne 1 ] || [ ! -f "${debs[0]}" ]; then
+  fail "expected one .deb from cpack" "${debs[@]}"
+fi
 deb=${debs[0]}
 
 project_version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
@@ -116,7 +118,7 @@ done
 step "check the contents"
 listing=$(dpkg-deb -c "$deb")
 files=$(awk '$1 !~ /^d/ { print $1, $6 }' <<<"$listing" | sort)
-want=$(sed 's| | ./usr/|' <<<"$want")
+want=${want// / ./usr/}
 [ "$files" = "$want" ] || fail "the package's files differ from what is expected" \
   "$(diff <(echo "$want") <(echo "$files") || true)"
 bad_dirs=$(awk '$1 ~ /^d/ && $1 != "drwxr-xr-x" { print $1, $6 }' <<<"$listing")
@@ -168,6 +170,7 @@ in_root apt-get install -y --no-install-recommends man-db "/tmp/$(basename "$deb
   >>"$work/apt.log" 2>&1 || fail "apt-get install of the package failed" "$(tail -15 "$work/apt.log")"
 
 step "check jl, its completion and its man page in the root"
+# shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
 in_root dpkg-query -W -f='${db:Status-Abbrev}' jl | grep -q '^ii' || fail "jl is not installed"
 got=$(in_root jl --version 2>&1) || fail "jl --version failed in the clean root" "$got"
 [ "$got" = "jl $project_version" ] || fail "jl --version printed '$got'"
@@ -177,6 +180,7 @@ missing=$(in_root ldd /usr/bin/jl | grep 'not found' || true)
 # Complete `jl st` with the function the script registers for jl.
 completion_check() {
   local preamble=$1 out
+  # shellcheck disable=SC2016 # the script runs in the root's bash
   out=$(in_root bash -c "$preamble"'
     source /usr/share/bash-completion/completions/jl || exit 1
     fn=$(complete -p jl | sed -n "s/.* -F \([^ ]*\) .*/\1/p")
@@ -198,7 +202,7 @@ completion_check "source /usr/share/bash-completion/bash_completion;" "with bash
 
 page=$(in_root man -w jl 2>&1) || fail "man -w jl found no page" "$page"
 [ "$page" = /usr/share/man/man1/jl.1.gz ] || fail "man -w jl found $page"
-warnings=$(in_root env MANWIDTH=80 MANROFFSEQ= man --warnings jl 2>&1 >/dev/null)
+warnings=$(in_root env MANWIDTH=80 MANROFFSEQ='' man --warnings jl 2>&1 >/dev/null)
 [ -z "$warnings" ] || fail "man jl warns in the clean root" "$warnings"
 in_root env MANWIDTH=80 man jl 2>/dev/null | grep -q 'jl start' || fail "man jl shows no 'jl start'"
 
