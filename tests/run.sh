@@ -2,7 +2,8 @@
 # Run jl's whole test suite: build with warnings as errors, unit tests, unit tests again under
 # AddressSanitizer + UBSan, the end-to-end suite against the real local test bed (OpenSSH sshd,
 # dockerd, Jupyter in containers; built and started if needed), the end-to-end suite again with
-# the sanitized jl, and the fuzz targets (JL_FUZZ_SECONDS each, default 60).
+# the sanitized jl, and the fuzz targets (JL_FUZZ_SECONDS each, default 60). Also checks the man
+# page and the Debian package (built, then installed with apt into a clean Debian root).
 # Needs root (it installs packages and runs dockerd and sshd).
 set -euo pipefail
 
@@ -20,6 +21,12 @@ step "dependencies"
 step "build (warnings are errors)"
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJL_WERROR=ON >/dev/null
 cmake --build "$root/build" -j "$jobs"
+
+step "man page: renders without warnings, documents every command and option"
+"$root/tests/manpage.sh" "$root/docs/jl.1" "$root/build/jl"
+
+step "Debian package: build, check, install into a clean Debian root"
+"$root/tests/package.sh" "$root/build"
 
 step "build with AddressSanitizer + UBSan"
 cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DJL_SANITIZE=ON -DJL_WERROR=ON >/dev/null

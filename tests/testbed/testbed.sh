@@ -2,12 +2,13 @@
 # A real, local test bed for jl: a Docker engine with a few containers (some with
 # Jupyter, some without) and an OpenSSH server on 127.0.0.1 through which jl reaches it.
 #
-# Usage: testbed.sh up|down|status|env
+# Usage: testbed.sh up|down|status|env|rootfs
 #
 #   up      build and start everything that is missing (idempotent; fast when already up)
 #   down    stop sshd and remove the test-bed containers (images, caches and keys are kept)
 #   status  report what is up; exit 0 only if everything is up
 #   env     print shell exports describing the bed: eval "$(testbed.sh env)"
+#   rootfs  make sure the plain Debian root fs tarball (minbase) is cached; print its path
 #
 # Knobs (environment):
 #   JL_TESTBED_DIR     state: keys, sshd config and logs, ssh_config  (default /var/tmp/jl-testbed)
@@ -725,6 +726,31 @@ cmd_env() {
   cat "$ENV_FILE"
 }
 
+# The plain root fs alone (no dockerd, no sshd): a clean Debian for other checks, such as
+# installing jl's package into it.
+cmd_rootfs() {
+  need_root
+  if [[ ! -s $CACHE/plain.tar ]]; then
+    take_lock
+    if [[ ! -s $CACHE/plain.tar ]]; then
+      local p missing=()
+      for p in debootstrap debian-archive-keyring; do
+        pkg_installed "$p" || missing+=("$p")
+      done
+      if ((${#missing[@]} > 0)); then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >"$DIR/apt.log" 2>&1 || die "apt-get update failed, see $DIR/apt.log"
+        apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$DIR/apt.log" 2>&1 ||
+          die "apt-get install ${missing[*]} failed, see $DIR/apt.log"
+      fi
+      new_build_root
+      debootstrap_plain "$BUILD_ROOT"
+      tar_rootfs "$BUILD_ROOT" "$CACHE/plain.tar"
+    fi
+  fi
+  printf '%s\n' "$CACHE/plain.tar"
+}
+
 usage() {
   sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0" >&2
 }
@@ -735,6 +761,7 @@ main() {
     down) cmd_down ;;
     status) cmd_status ;;
     env) cmd_env ;;
+    rootfs) cmd_rootfs ;;
     -h | --help | help) usage ;;
     *)
       usage
