@@ -82,4 +82,57 @@ std::string join(std::span<const std::string> words) {
   return out;
 }
 
+std::vector<std::string> split(std::string_view line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) {
+        words.push_back(std::move(word));
+        word.clear();
+        in_word = false;
+      }
+      continue;
+    }
+    in_word = true;
+    if (c == '\'') {
+      auto close = line.find('\'', i + 1);
+      if (close == std::string_view::npos) {
+        close = line.size();
+      }
+      word.append(line.substr(i + 1, close - i - 1));
+      i = close;
+    } else if (c == '\\' && i + 1 < line.size()) {
+      word += line[++i];
+    } else {
+      word += c;
+    }
+  }
+  if (in_word) {
+    words.push_back(std::move(word));
+  }
+  return words;
+}
+
+std::string abbreviate(std::string_view line, std::size_t max_word) {
+  std::string out;
+  for (const auto& w : split(line)) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    if (w.size() > max_word) {
+      std::size_t lines = 1;
+      for (char c : w) {
+        lines += c == '\n' ? 1 : 0;
+      }
+      out += "<script: " + std::to_string(lines) + " lines>";
+    } else {
+      out += quote(w);
+    }
+  }
+  return out;
+}
+
 }  // namespace jl::shell

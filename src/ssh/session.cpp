@@ -19,6 +19,7 @@
 
 #include "jl/core/config.hpp"
 #include "jl/core/error.hpp"
+#include "jl/core/shell.hpp"
 #include "jl/core/ssh_config.hpp"
 #include "jl/core/text.hpp"
 #include "jl/ssh/prompt.hpp"
@@ -710,6 +711,7 @@ struct RemoteProcess::State {
   ChannelState st;
   std::unique_ptr<Channel> channel;
   bool stdin_closed = false;
+  Clock::time_point started = Clock::now();
 };
 
 RemoteProcess::RemoteProcess(std::unique_ptr<State> state) : m_state(std::move(state)) {}
@@ -754,6 +756,13 @@ ExecResult RemoteProcess::finish(Deadline deadline) {
   if (st.overflow) {
     throw Error(Exit::remote, "a remote command printed more output than jl accepts");
   }
+  if (m_state->session->trace) {
+    m_state->session->trace(
+        fmt::format("remote command ended: exit {} after {:.3f} s, {} bytes out, {} bytes err",
+                    st.exit_status ? std::to_string(*st.exit_status) : "unknown",
+                    std::chrono::duration<double>(Clock::now() - m_state->started).count(),
+                    st.out.size(), st.err.size()));
+  }
   return ExecResult{st.exit_status.value_or(-1), std::move(st.out), std::move(st.err)};
 }
 
@@ -773,6 +782,9 @@ RemoteProcess Session::spawn(std::string_view command, Deadline deadline) {
                 "the server may limit sessions (MaxSessions in sshd_config)");
   }
   std::string cmd(command);
+  if (im.trace) {
+    im.trace(fmt::format("remote command: {}", shell::abbreviate(cmd)));
+  }
   if (im.until_done([&] { return ssh_channel_request_exec(ch, cmd.c_str()); }, deadline,
                     "starting a remote command") != SSH_OK) {
     throw Error(Exit::ssh,
@@ -810,9 +822,17 @@ TcpResult Session::tcp_exchange(const std::string& host, int port, std::string_v
     return result;
   }
   result.opened = true;
+  const auto started = Clock::now();
   im.write_all(ch.get(), request, deadline);
   while (!st.closed && !st.eof && !complete(st.out)) {
     im.pump(deadline, fmt::format("waiting for {}:{} to answer", host, port));
+  }
+  if (im.trace) {
+    // The request line only: the headers carry the token.
+    im.trace(fmt::format("{}:{} via the host: {} -> {} bytes in {:.3f} s", host, port,
+                         request.substr(0, std::min(request.find('\r'), request.size())),
+                         st.out.size(),
+                         std::chrono::duration<double>(Clock::now() - started).count()));
   }
   result.data = std::move(st.out);
   return result;

@@ -206,3 +206,18 @@ TEST(ShellJoin, CommandWordIsNeverAReservedWordOrAssignment) {
 }
 
 }  // namespace
+
+TEST(ShellSplit, UndoesJoinForEveryNastyWord) {
+  auto words = nasty_words();
+  words.emplace_back("");
+  EXPECT_EQ(jl::shell::split(join(words)), words);
+  EXPECT_EQ(jl::shell::split("a  b\\ c 'd e'f"), (std::vector<std::string>{"a", "b c", "d ef"}));
+  EXPECT_TRUE(jl::shell::split("   ").empty());
+}
+
+TEST(ShellAbbreviate, LongWordsBecomeAScriptNote) {
+  std::string script = "set -e\n" + std::string(100, 'x') + "\necho 'done'\n";
+  std::vector<std::string> words = {"sh", "-c", script, "jl", "it's"};
+  EXPECT_EQ(jl::shell::abbreviate(join(words)), "sh -c <script: 4 lines> jl 'it'\\''s'");
+  EXPECT_EQ(jl::shell::abbreviate(join(words), 1000), join(words));
+}
