@@ -51,6 +51,18 @@ struct CloseOptions {
   bool all = false;
 };
 
+// `jl __complete KIND`: what the shell completion scripts offer, one per line.
+struct CompleteOptions {
+  std::string kind;  // hosts, sessions or containers
+  // The words of the docker command on the host, e.g. {"sudo", "docker"}.
+  std::vector<std::string> docker = {"docker"};
+};
+
+// `jl completion SHELL`: print the completion script for bash, zsh or fish.
+struct CompletionOptions {
+  std::string shell;
+};
+
 // What start did, for start and up.
 struct StartOutcome {
   SessionRecord record;
@@ -74,5 +86,9 @@ int run_open(Context& ctx, const OpenOptions& options);
 int run_up(Context& ctx, const UpOptions& options);
 int run_forward(Context& ctx, const ForwardOptions& options);
 int run_close(Context& ctx, const CloseOptions& options);
+// Never fails: on any problem it prints nothing and returns 0 (a completion must not print errors
+// into the user's prompt), within a few seconds even for a host that does not answer.
+int run_complete(Context& ctx, const CompleteOptions& options);
+int run_completion(Context& ctx, const CompletionOptions& options);
 
 }  // namespace jl::cmd
