@@ -7,7 +7,8 @@ what=${1:-test}
 build=(cmake make g++ pkg-config libssh-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev)
 test=(clang-format python3 curl openssh-client openssh-server docker.io debootstrap
-  debian-archive-keyring iproute2 procps ca-certificates man-db groff-base dpkg-dev binutils)
+  debian-archive-keyring iproute2 procps ca-certificates man-db groff-base dpkg-dev binutils
+  bash-completion zsh fish util-linux)
 
 want=("${build[@]}")
 [ "$what" = test ] && want+=("${test[@]}")

@@ -225,6 +225,21 @@ int main(int argc, char** argv, char** envp) {
       "  \"hosts\": {\"gpubox\": {\"port\": 9000}}, \"containers\": {\"cont1\": {\"dir\": "
       "\"/data\"}}}\n"
       "Keys: host, ssh_config, app, port, dir, jupyter_args, docker, timeout, hosts, containers.");
+  cmd::CompletionOptions completion;
+  auto* completion_cmd =
+      app.add_subcommand("completion",
+                         "Print the completion script for bash, zsh or fish\n"
+                         "  source <(jl completion bash)\n"
+                         "  jl completion zsh > \"${fpath[1]}/_jl\"\n"
+                         "  jl completion fish > ~/.config/fish/completions/jl.fish");
+  completion_cmd->add_option("SHELL", completion.shell, "bash, zsh or fish");
+  // What the completion scripts ask jl for; hidden from help (an empty group).
+  cmd::CompleteOptions complete;
+  auto* complete_cmd = app.add_subcommand("__complete", "Candidates for shell completion");
+  complete_cmd->group("");
+  complete_cmd->add_option("KIND", complete.kind, "hosts, sessions or containers")
+      ->required()
+      ->check(CLI::IsMember({"hosts", "sessions", "containers"}));
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -369,6 +384,12 @@ int main(int argc, char** argv, char** envp) {
     }
     if (config_path_cmd->parsed()) {
       return cmd::run_config_path(ctx);
+    }
+    if (completion_cmd->parsed()) {
+      return cmd::run_completion(ctx, completion);
+    }
+    if (complete_cmd->parsed()) {
+      return cmd::run_complete(ctx, complete);
     }
     return print_error(Error(Exit::usage, "no command given", "run `jl --help`"));
   } catch (const Error& e) {

@@ -180,7 +180,76 @@ struct Evaluator {
   }
 };
 
+// Collects the plain names of Host lines, following Include like Evaluator does.
+struct HostLister {
+  const FileReader& read;
+  const Globber& glob;
+  std::vector<std::string> names;
+  int depth = 0;
+  int files = 0;
+
+  void run(std::string_view text) {
+    std::string key;
+    std::vector<std::string> args;
+    for (auto line : text::lines(text)) {
+      if (!split_line(line, key, args)) {
+        continue;
+      }
+      if (key == "host") {
+        for (const auto& word : args) {
+          add(word);
+        }
+      } else if (key == "include") {
+        include(args);
+      }
+    }
+  }
+
+  void add(std::string_view word) {
+    // "a,b" lists two patterns in one word.
+    std::size_t start = 0;
+    while (start <= word.size()) {
+      auto comma = word.find(',', start);
+      auto name = word.substr(
+          start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+      if (!name.empty() && name.find_first_of("*?!") == std::string_view::npos &&
+          std::find(names.begin(), names.end(), name) == names.end()) {
+        names.emplace_back(name);
+      }
+      if (comma == std::string_view::npos) {
+        break;
+      }
+      start = comma + 1;
+    }
+  }
+
+  void include(const std::vector<std::string>& args) {
+    if (depth >= 8 || !read) {
+      return;
+    }
+    for (const auto& pattern : args) {
+      for (const auto& path : glob ? glob(pattern) : std::vector<std::string>{pattern}) {
+        if (++files > 64) {
+          return;
+        }
+        if (auto content = read(path)) {
+          ++depth;
+          run(*content);
+          --depth;
+        }
+      }
+    }
+  }
+};
+
 }  // namespace
+
+std::vector<std::string> host_names(std::string_view text, const FileReader& read,
+                                    const Globber& glob) {
+  HostLister lister{read, glob, {}};
+  lister.run(text);
+  return lister.names;
+}
 
 std::optional<std::string> Result::get(std::string_view key) const {
   auto it = values.find(lower(key));

@@ -168,42 +168,49 @@ std::optional<std::string> read_text_file(const std::string& path) {
   return ss.str();
 }
 
-// What OpenSSH would read for `alias`: the -F file alone, else the user's file then the
-// system's (first value wins across both).
+// An Include pattern as OpenSSH expands it: ~ and paths relative to ~/.ssh, then globbing.
+std::vector<std::string> expand_include(const std::string& pattern) {
+  std::string p = pattern;
+  if (p.starts_with("~/")) {
+    p = passwd_home() + p.substr(1);
+  } else if (!p.empty() && p.front() != '/') {
+    p = passwd_home() + "/.ssh/" + p;
+  }
+  std::vector<std::string> out;
+  glob_t g{};
+  if (::glob(p.c_str(), 0, nullptr, &g) == 0) {
+    for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+      out.emplace_back(g.gl_pathv[i]);
+    }
+  }
+  ::globfree(&g);
+  return out;
+}
+
+// The text OpenSSH would read: the -F file alone, else the user's file then the system's.
+std::string ssh_config_text(const std::optional<std::string>& file) {
+  if (file) {
+    return read_text_file(*file).value_or("");
+  }
+  std::string text = read_text_file(passwd_home() + "/.ssh/config").value_or("");
+  text += "\nHost *\n";  // end any open block: the system file starts afresh
+  text += read_text_file("/etc/ssh/ssh_config").value_or("");
+  return text;
+}
+
+// What OpenSSH would read for `alias` (first value wins across both files).
 sshcfg::Result read_ssh_config(const std::optional<std::string>& file, const std::string& alias) {
   static const std::vector<std::string> keys = {
       "hostname",           "port", "user", "stricthostkeychecking", "serveraliveinterval",
       "serveralivecountmax"};
-  const std::string ssh_dir = passwd_home() + "/.ssh";
-  auto globber = [&](const std::string& pattern) {
-    std::string p = pattern;
-    if (p.starts_with("~/")) {
-      p = passwd_home() + p.substr(1);
-    } else if (!p.empty() && p.front() != '/') {
-      p = ssh_dir + "/" + p;
-    }
-    std::vector<std::string> out;
-    glob_t g{};
-    if (::glob(p.c_str(), 0, nullptr, &g) == 0) {
-      for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-        out.emplace_back(g.gl_pathv[i]);
-      }
-    }
-    ::globfree(&g);
-    return out;
-  };
-  std::string text;
-  if (file) {
-    text = read_text_file(*file).value_or("");
-  } else {
-    text = read_text_file(ssh_dir + "/config").value_or("");
-    text += "\nHost *\n";  // end any open block: the system file starts afresh
-    text += read_text_file("/etc/ssh/ssh_config").value_or("");
-  }
-  return sshcfg::evaluate(text, alias, keys, read_text_file, globber);
+  return sshcfg::evaluate(ssh_config_text(file), alias, keys, read_text_file, expand_include);
 }
 
 }  // namespace
+
+std::vector<std::string> config_host_names(const std::optional<std::string>& config_file) {
+  return sshcfg::host_names(ssh_config_text(config_file), read_text_file, expand_include);
+}
 
 struct Session::Impl {
   SessionPtr session;

@@ -52,6 +52,24 @@ std::string lock_name(std::string_view host, std::string_view container) {
   return fmt::format("{}-{:08x}.lock", out.substr(0, 120), h & 0xffffffffU);
 }
 
+// Read a regular file to the end (at most 16 MiB); false on a read error (errno says why).
+bool read_all(int fd, std::string& text) {
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      continue;  // a regular file does not block; be safe anyway
+    }
+    if (n < 0) {
+      return false;
+    }
+    if (n == 0 || text.size() > 16 * 1024 * 1024) {
+      return true;
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
 std::string timestamp() {
   return text::utc_now("%Y%m%dT%H%M%SZ");
 }
@@ -129,25 +147,8 @@ State StateStore::read_locked() {
     return State{};
   }
   std::string text;
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0 && errno == EAGAIN) {
-      continue;  // a regular file does not block; be safe anyway
-    }
-    if (n < 0) {
-      throw Error(Exit::other, fmt::format("cannot read {}: {}", path, errno_text()));
-    }
-    if (n == 0) {
-      break;
-    }
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > 16 * 1024 * 1024) {
-      break;
-    }
+  if (!read_all(fd.get(), text)) {
+    throw Error(Exit::other, fmt::format("cannot read {}: {}", path, errno_text()));
   }
   try {
     return parse_state(text);
@@ -205,6 +206,22 @@ State StateStore::load() {
   // Setting a corrupt file aside needs the exclusive lock.
   auto lock = lock_file(m_dir + "/state.lock", true, std::chrono::seconds(10), "the state file");
   return read_locked();
+}
+
+State StateStore::peek() const {
+  // Writers replace the file by rename, so even without the lock this reads one whole version.
+  Fd fd(::open(state_file().c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
+  struct stat st {};
+  std::string text;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      !read_all(fd.get(), text)) {
+    return State{};
+  }
+  try {
+    return parse_state(text);
+  } catch (const std::exception&) {
+    return State{};
+  }
 }
 
 State StateStore::update(const std::function<void(State&)>& change) {

@@ -1,5 +1,6 @@
 // Fuzz jl's reader of the user's ssh config (ssh_config(5) syntax, Host and Match blocks,
-// Include), and the Host pattern matcher. Includes are served from the input itself.
+// Include), the Host pattern matcher, and the Host names offered for completion. Includes are
+// served from the input itself.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -40,5 +41,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     __builtin_trap();  // Include recursion is bounded
   }
   jl::sshcfg::host_matches(text, "gpubox");
+  // Completion's host list: plain names only, each once, and Include bounded the same way.
+  reads = 0;
+  auto names = jl::sshcfg::host_names(text, reader, globber);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty() || names[i].find_first_of("*?!,") != std::string::npos) {
+      __builtin_trap();
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (names[i] == names[j]) {
+        __builtin_trap();
+      }
+    }
+  }
+  if (reads > 64) {
+    __builtin_trap();
+  }
   return 0;
 }

@@ -336,4 +336,25 @@ TEST_F(StateStoreTest, UnusableDirectoryIsAnError) {
   EXPECT_THROW(store.lock_session("h", "c", 0ms), jl::Error);
 }
 
+TEST_F(StateStoreTest, PeekReadsWithoutCreatingOrSettingAnythingAside) {
+  auto store = make();
+  // No state yet: nothing, and no directory or lock file appears.
+  EXPECT_TRUE(store.peek().sessions.empty());
+  EXPECT_FALSE(jl_test::exists(dir));
+  store.update([](State& st) { st.upsert(record("gpu", "cont1")); });
+  auto before = list_dir(dir);
+  auto st = store.peek();
+  ASSERT_EQ(st.sessions.size(), 1U);
+  EXPECT_EQ(st.sessions[0].container, "cont1");
+  // A corrupt file reads as empty and stays where it is, without a warning.
+  jl_test::write_file(store.state_file(), "{\"version\": 1, \"sessions\": [", 0600);
+  EXPECT_TRUE(store.peek().sessions.empty());
+  EXPECT_EQ(list_dir(dir), before);
+  EXPECT_TRUE(warnings.empty());
+  // A FIFO in its place does not block.
+  ASSERT_EQ(::unlink(store.state_file().c_str()), 0);
+  ASSERT_EQ(::mkfifo(store.state_file().c_str(), 0600), 0);
+  EXPECT_TRUE(store.peek().sessions.empty());
+}
+
 }  // namespace

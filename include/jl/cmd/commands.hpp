@@ -58,6 +58,16 @@ struct ConfigShowOptions {
   std::optional<std::string> container;  // show the settings this container would get
 };
 
+// `jl __complete KIND`: what the shell completion scripts offer, one per line.
+struct CompleteOptions {
+  std::string kind;  // hosts, sessions or containers (with the host's configured docker command)
+};
+
+// `jl completion SHELL`: print the completion script for bash, zsh or fish.
+struct CompletionOptions {
+  std::string shell;
+};
+
 // What start did, for start and up.
 struct StartOutcome {
   SessionRecord record;
@@ -87,5 +97,10 @@ int run_forward(Context& ctx, const ForwardOptions& options);
 int run_close(Context& ctx, const CloseOptions& options);
 int run_config_show(Context& ctx, const ConfigShowOptions& options);
 int run_config_path(Context& ctx);
+
+// Never fails: on any problem it prints nothing and returns 0 (a completion must not print errors
+// into the user's prompt), within a few seconds even for a host that does not answer.
+int run_complete(Context& ctx, const CompleteOptions& options);
+int run_completion(Context& ctx, const CompletionOptions& options);
 
 }  // namespace jl::cmd

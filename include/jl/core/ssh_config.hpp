@@ -33,6 +33,12 @@ struct Result {
 Result evaluate(std::string_view text, std::string_view alias, const std::vector<std::string>& keys,
                 const FileReader& read = {}, const Globber& glob = {});
 
+// The host names a config offers for completion: the words of its Host lines that are plain
+// names (no '*', '?' or '!' pattern), in order and without repeats, including those of Included
+// files (every Include is followed, whichever block it is in).
+std::vector<std::string> host_names(std::string_view text, const FileReader& read = {},
+                                    const Globber& glob = {});
+
 // Does a Host pattern list ("a*,!b c") match `host`?
 bool host_matches(std::string_view patterns, std::string_view host);
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct ssh_session_struct;
 struct ssh_event_struct;
@@ -58,6 +59,10 @@ struct TcpResult {
 };
 
 class Session;
+
+// The plain host names (Host lines without patterns, Included files too) of the ssh config jl
+// reads: `config_file` alone (as ssh -F), else ~/.ssh/config and /etc/ssh/ssh_config.
+std::vector<std::string> config_host_names(const std::optional<std::string>& config_file);
 
 // A command running on the host over an exec channel, for a conversation: read what it prints
 // so far, answer on its stdin, then wait for it to end.

@@ -24,6 +24,10 @@ class StateStore {
   // Read the state under a shared lock. A corrupt file is reported, set aside and read as empty.
   State load();
 
+  // Read the state without locking, creating or setting aside anything (for completion): empty
+  // when there is no state file or it cannot be read.
+  State peek() const;
+
   // Read, change and write back the state under the exclusive lock.
   State update(const std::function<void(State&)>& change);
 
