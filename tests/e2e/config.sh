@@ -17,7 +17,7 @@ expect_contains "$OUT" "docker        docker" "the docker command defaults to do
 log "== a docker wrapper and a port for one container on one host, from the config file"
 # The host is this machine, so a wrapper script here is on the host: it notes each docker
 # subcommand jl runs, then runs docker.
-WRAP=$WORK/my docker
+WRAP="$WORK/my docker"
 mkdir -p "$WRAP"
 cat >"$WRAP/wrap" <<'SH'
 #!/bin/sh
@@ -42,7 +42,9 @@ expect_rc 0 "start with settings from the config file"
 expect_contains "$ERR" 'unknown key "colour"' "an unknown key is warned about"
 expect_eq "$(session_field port)" 8931 "the port comes from hosts.jl-testbed.containers.$C"
 expect_eq "$(session_field app)" server "the app comes from containers.$C (over the top level)"
-cwd=$(docker exec "$C" sh -c 'readlink "/proc/$(pgrep -f "[j]upyter-server" | head -n 1)/cwd"')
+cwd=$(docker exec "$C" sh -c 'for p in /proc/[0-9]*; do
+  case $(tr "\0" " " <"$p/cmdline" 2>/dev/null) in *[j]upyter-server*) readlink "$p/cwd";; esac
+done')
 expect_contains "$cwd" "/tmp" "the served directory comes from containers.$C.dir"
 calls=$(sort -u "$WRAP/calls" 2>/dev/null | tr '\n' ' ')
 expect_contains "$calls" "inspect" "the configured docker command ran docker inspect"
