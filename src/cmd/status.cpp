@@ -119,10 +119,17 @@ int run_status(Context& ctx, const StatusOptions& o) {
     ctx.ui().out(out.dump(2));
     return 0;
   }
-  if (rows.empty()) {
-    if (!ctx.ui().quiet()) {
-      ctx.ui().out("no known sessions (start one with: jl start CONTAINER)");
+  if (ctx.ui().quiet()) {
+    // For scripts: HOST CONTAINER ANSWERS(yes/no/unknown) LOCAL_URL_OR_-, tab-separated.
+    for (const auto& r : rows) {
+      ctx.ui().out(fmt::format(
+          "{}\t{}\t{}\t{}", r.session.host, r.session.container, r.answers,
+          r.tunnel ? fmt::format("http://127.0.0.1:{}/", r.session.local_port) : std::string("-")));
     }
+    return 0;
+  }
+  if (rows.empty()) {
+    ctx.ui().out("no known sessions (start one with: jl start CONTAINER)");
     return 0;
   }
   std::vector<std::vector<std::string>> cells = {{"HOST", "CONTAINER", "APP", "VERSION", "ADDRESS",
