@@ -63,22 +63,25 @@ sys::Fd bind_local(std::optional<int> requested, int previous, int remote_port) 
 
 // Tell the user where to go: the URL is the last line on stdout; the browser is best effort.
 void announce(Context& ctx, const SessionRecord& s, int local_port, bool no_browser, bool reused,
-              long long pid) {
+              long long pid, const StartOutcome* started = nullptr) {
   const std::string url = session_url(s, local_port);
   std::string opened;
   if (!no_browser) {
     opened = sys::open_browser(url, ctx.env());
   }
   if (ctx.ui().json()) {
-    ctx.ui().out(nlohmann::json{
+    nlohmann::json j{
         {"url", url},
         {"local_port", local_port},
         {"container", s.container},
         {"host", s.host},
         {"tunnel_pid", pid},
         {"tunnel_reused", reused},
-        {"browser", opened.empty() ? nlohmann::json(nullptr) : nlohmann::json(opened)}}
-                     .dump());
+        {"browser", opened.empty() ? nlohmann::json(nullptr) : nlohmann::json(opened)}};
+    if (started != nullptr) {
+      j["server"] = start_json(*started);
+    }
+    ctx.ui().out(j.dump());
     return;
   }
   if (!ctx.ui().quiet()) {
@@ -122,7 +125,7 @@ bool tunnel_answers(const SessionRecord& s) {
 // Start the tunnel for a session over `session` and hand over to the background process
 // (which does not return here) or serve in the foreground.
 int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, const OpenOptions& o,
-                int session_lock_fd) {
+                int session_lock_fd, const StartOutcome* started = nullptr) {
   sys::Fd listener = bind_local(o.local_port, s.local_port, s.port);
   const int local_port = sys::local_port(listener.get());
   tunnel::RunOptions run;
@@ -142,7 +145,7 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
         rec->tunnel_pid = pid;
       }
     });
-    announce(ctx, s, local_port, o.no_browser, false, pid);
+    announce(ctx, s, local_port, o.no_browser, false, pid, started);
   };
   auto& store = ctx.store();
   run.on_ended = [&store, host, container] {
@@ -230,14 +233,14 @@ int run_up(Context& ctx, const UpOptions& options) {
   if (auto pid = tunnel::running_pid(lock_path)) {
     if (s.local_port > 0 && (!o.open.local_port || *o.open.local_port == s.local_port) &&
         tunnel_answers(s)) {
-      announce(ctx, s, s.local_port, o.open.no_browser, true, *pid);
+      announce(ctx, s, s.local_port, o.open.no_browser, true, *pid, &outcome);
       return 0;
     }
     if (!tunnel::terminate(lock_path, 5s)) {
       throw Error(Exit::other, fmt::format("cannot stop the old tunnel (pid {})", *pid));
     }
   }
-  return open_tunnel(ctx, session, s, o.open, lock.get());
+  return open_tunnel(ctx, session, s, o.open, lock.get(), &outcome);
 }
 
 int run_close(Context& ctx, const CloseOptions& o) {

@@ -401,6 +401,10 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   return StartOutcome{record, false, seconds_since(started)};
 }
 
+nlohmann::json start_json(const StartOutcome& outcome) {
+  return session_json(outcome.record, outcome.reused);
+}
+
 void report_start(Context& ctx, const StartOutcome& outcome) {
   report(ctx, outcome.record, outcome.reused, outcome.seconds);
 }

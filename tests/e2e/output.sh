@@ -42,7 +42,9 @@ expect_rc 0 "open --json"
 expect_json "open" url local_port container host tunnel_pid tunnel_reused browser
 run_jlh --json up "$C" --no-browser --app server
 expect_rc 0 "up --json"
-expect_json "up" url local_port container host tunnel_pid tunnel_reused browser
+expect_json "up" url local_port container host tunnel_pid tunnel_reused browser server
+expect_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; s=json.load(sys.stdin)["server"]; print(s["container"], s["reused"], s["port"] > 0)')" \
+  "$C True True" "up --json also describes the server it reused"
 run_jlh --json forward "$C:8888"
 expect_rc 0 "forward --json"
 expect_json "forward" local_port target host pid

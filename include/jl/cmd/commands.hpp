@@ -1,5 +1,6 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,6 +87,8 @@ void resolve_start(Context& ctx, StartOptions& options, const std::string& host)
 StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& host,
                       const std::optional<std::string>& ssh_config, const StartOptions& options);
 void report_start(Context& ctx, const StartOutcome& outcome);
+// What start --json prints (also the "server" of up --json).
+nlohmann::json start_json(const StartOutcome& outcome);
 
 // Each returns the process exit code; failures throw jl::Error.
 int run_start(Context& ctx, const StartOptions& options);
