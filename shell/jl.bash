@@ -154,7 +154,7 @@ _jl() {
     open | stop | close | status | ls | logs | doctor)
       values=$(_jl_ask "$bin" "${pass[@]}" __complete sessions)
       ;;
-    config) values="show" ;;
+    config) values="show path" ;;
     completion) values="bash zsh fish" ;;
     *) return 0 ;;
   esac
