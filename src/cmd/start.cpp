@@ -44,26 +44,9 @@ std::optional<std::string> reachable_address(const jupyter::RuntimeInfo& server,
   return std::nullopt;
 }
 
-nlohmann::json session_json(const SessionRecord& s, bool reused) {
-  return {
-      {"host", s.host},
-      {"container", s.container},
-      {"app", s.app},
-      {"server_version", s.server_version},
-      {"address", s.address},
-      {"port", s.port},
-      {"pid", s.pid},
-      {"base_url", s.base_url},
-      {"token", jupyter::mask_token(s.token)},
-      {"started_at", s.started_at},
-      {"started_by_jl", s.started_by_jl},
-      {"reused", reused},
-  };
-}
-
 void report(Context& ctx, const SessionRecord& s, bool reused, double elapsed) {
   if (ctx.ui().json()) {
-    ctx.ui().out(session_json(s, reused).dump());
+    ctx.ui().out(start_json(StartOutcome{s, reused, elapsed}).dump());
     return;
   }
   if (ctx.ui().quiet()) {
@@ -401,8 +384,26 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   return StartOutcome{record, false, seconds_since(started)};
 }
 
+nlohmann::json session_json(const SessionRecord& s, bool show_token) {
+  return {
+      {"host", s.host},
+      {"container", s.container},
+      {"app", s.app},
+      {"server_version", s.server_version},
+      {"address", s.address},
+      {"port", s.port},
+      {"pid", s.pid},
+      {"base_url", s.base_url},
+      {"token", show_token ? s.token : jupyter::mask_token(s.token)},
+      {"started_at", s.started_at},
+      {"started_by_jl", s.started_by_jl},
+  };
+}
+
 nlohmann::json start_json(const StartOutcome& outcome) {
-  return session_json(outcome.record, outcome.reused);
+  auto j = session_json(outcome.record, false);
+  j["reused"] = outcome.reused;
+  return j;
 }
 
 void report_start(Context& ctx, const StartOutcome& outcome) {

@@ -99,22 +99,12 @@ int run_status(Context& ctx, const StatusOptions& o) {
       } else if (s.tunnel_pid > 0) {
         tunnel = {{"local_port", s.local_port}, {"pid", s.tunnel_pid}, {"alive", false}};
       }
-      out.push_back({
-          {"host", s.host},
-          {"container", s.container},
-          {"app", s.app},
-          {"server_version", s.server_version},
-          {"address", s.address},
-          {"port", s.port},
-          {"pid", s.pid},
-          {"started_at", s.started_at},
-          {"started_by_jl", s.started_by_jl},
-          {"answers", r.answers == "yes"},
-          {"state", r.answers},
-          {"detail", r.detail},
-          {"token", o.show_token ? s.token : jupyter::mask_token(s.token)},
-          {"tunnel", tunnel},
-      });
+      auto j = session_json(s, o.show_token);
+      j["answers"] = r.answers == "yes";
+      j["state"] = r.answers;
+      j["detail"] = r.detail;
+      j["tunnel"] = tunnel;
+      out.push_back(std::move(j));
     }
     ctx.ui().out(out.dump(2));
     return 0;

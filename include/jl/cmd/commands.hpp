@@ -87,6 +87,8 @@ void resolve_start(Context& ctx, StartOptions& options, const std::string& host)
 StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& host,
                       const std::optional<std::string>& ssh_config, const StartOptions& options);
 void report_start(Context& ctx, const StartOutcome& outcome);
+// A session as JSON (docs/json.md), its token masked unless `show_token`.
+nlohmann::json session_json(const SessionRecord& session, bool show_token);
 // What start --json prints (also the "server" of up --json).
 nlohmann::json start_json(const StartOutcome& outcome);
 
