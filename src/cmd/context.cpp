@@ -113,12 +113,15 @@ std::optional<std::string> Context::ssh_config() {
   return ec ? path : absolute.lexically_normal().string();
 }
 
-ssh::Session Context::connect(const std::string& host,
-                              const std::optional<std::string>& ssh_config) {
+ssh::Session Context::connect(const std::string& host, const std::optional<std::string>& ssh_config,
+                              const std::function<void(ssh::ConnectOptions&)>& adjust) {
   ssh::ConnectOptions options;
   options.host = host;
   options.config_file = ssh_config;
   options.accept_changed_host_key = m_global.accept_changed_host_key;
+  if (adjust) {
+    adjust(options);
+  }
   ssh::Trace trace;
   if (m_ui.verbose()) {
     trace = [this](std::string_view s) { m_ui.trace(s); };

@@ -51,6 +51,17 @@ struct CloseOptions {
   bool all = false;
 };
 
+struct DoctorOptions {
+  std::optional<std::string> container;
+  std::optional<int> port;  // the container port to check (default 8888)
+};
+
+struct LogsOptions {
+  std::optional<std::string> container;
+  bool follow = false;
+  int lines = 50;
+};
+
 // What start did, for start and up.
 struct StartOutcome {
   SessionRecord record;
@@ -74,5 +85,7 @@ int run_open(Context& ctx, const OpenOptions& options);
 int run_up(Context& ctx, const UpOptions& options);
 int run_forward(Context& ctx, const ForwardOptions& options);
 int run_close(Context& ctx, const CloseOptions& options);
+int run_doctor(Context& ctx, const DoctorOptions& options);
+int run_logs(Context& ctx, const LogsOptions& options);
 
 }  // namespace jl::cmd
