@@ -18,7 +18,11 @@ m begin
 if [ "$follow" = 1 ]; then
   # tail runs in the background (its stdin is /dev/null); this shell waits for its own stdin to
   # end, which happens when jl closes the channel, then stops tail: nothing is left behind.
-  tail -n "$lines" -f -- "$log" &
+  # GNU tail polls files on overlayfs (containers' usual root) once a second; ask for 0.1 s where
+  # tail understands it.
+  set --
+  tail -s 0.1 -n 0 -- "$log" >/dev/null 2>&1 </dev/null && set -- -s 0.1
+  tail "$@" -n "$lines" -f -- "$log" &
   t=$!
   cat >/dev/null
   kill "$t" 2>/dev/null
