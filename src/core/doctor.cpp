@@ -179,7 +179,7 @@ m port "$port"
 hex=$(printf '%04X' "$port")
 for f in /proc/net/tcp /proc/net/tcp6; do
   [ -r "$f" ] || continue
-  while read -r _ addr _ st _ _ _ _ _ _ inode _; do
+  while read -r _ addr _ st _ _ _ _ _ inode _; do
     [ "$st" = 0A ] || continue
     case $addr in *:"$hex") ;; *) continue;; esac
     if command -v find >/dev/null 2>&1; then
