@@ -349,8 +349,10 @@ class Doctor {
     std::vector<std::string> servers;
     for (const auto& s : r.servers) {
       std::string whose;
+      std::string version = s.version;
       if (const auto* known = m_state.find(m_host, name); known != nullptr && known->pid == s.pid) {
         whose = ", jl's session";
+        version = version.empty() ? known->server_version : version;
       }
       servers.push_back(fmt::format(
           "pid {} on {}:{} ({} {}{})", s.pid, s.hostname.empty() ? "*" : s.hostname, s.port,
