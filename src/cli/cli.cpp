@@ -33,6 +33,8 @@ constexpr const char* kDescription =
     "  jl status                    what runs where\n"
     "  jl close cont1               close the tunnel; Jupyter keeps running\n"
     "  jl stop cont1                stop Jupyter (and its tunnel), verify it is gone\n"
+    "  jl doctor cont1              check everything jl needs, with fixes\n"
+    "  jl logs -f cont1             follow Jupyter's log\n"
     "\n"
     "The host is -H, else $JL_HOST, else \"host\" in ~/.config/jl/config.json. It is anything\n"
     "`ssh` reaches: an alias from ~/.ssh/config, user@host, or host:port.\n"
@@ -206,6 +208,33 @@ int main(int argc, char** argv, char** envp) {
   status_cmd->add_option("CONTAINER", status.container, "Show only this container");
   status_cmd->add_flag("--show-token", status.show_token,
                        "Show the whole token (it is masked otherwise)");
+
+  cmd::DoctorOptions doctor;
+  int doctor_port = 0;
+  auto* doctor_cmd = app.add_subcommand(
+      "doctor",
+      "Check everything jl needs (ssh config, host key, login, docker, the container, Jupyter,\n"
+      "ports, GPU, browser, known sessions); one line each, with a fix for what is wrong\n"
+      "  jl doctor cont1\n"
+      "  jl --json doctor cont1");
+  doctor_cmd->add_option("CONTAINER", doctor.container, "Container to check");
+  auto* doctor_port_opt =
+      doctor_cmd->add_option("--port", doctor_port, "Container port to check (default: 8888)")
+          ->check(CLI::Range(1, 65535))
+          ->type_name("N");
+
+  cmd::LogsOptions logs;
+  auto* logs_cmd =
+      app.add_subcommand("logs",
+                         "Show the log of a Jupyter jl started (the last lines, or follow it)\n"
+                         "  jl logs cont1 -n 100\n"
+                         "  jl logs -f                  (until Ctrl-C)");
+  logs_cmd->add_option("CONTAINER", logs.container, "Container of a known session");
+  logs_cmd->add_flag("-f,--follow", logs.follow, "Keep printing new lines until Ctrl-C");
+  logs_cmd->add_option("-n,--lines", logs.lines, "How many of the last lines to show")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str()
+      ->type_name("N");
 
   cmd::ConfigShowOptions config_show;
   auto* config_cmd = app.add_subcommand("config",
@@ -390,6 +419,15 @@ int main(int argc, char** argv, char** envp) {
     }
     if (complete_cmd->parsed()) {
       return cmd::run_complete(ctx, complete);
+    }
+    if (doctor_cmd->parsed()) {
+      if (doctor_port_opt->count() > 0) {
+        doctor.port = doctor_port;
+      }
+      return cmd::run_doctor(ctx, doctor);
+    }
+    if (logs_cmd->parsed()) {
+      return cmd::run_logs(ctx, logs);
     }
     return print_error(Error(Exit::usage, "no command given", "run `jl --help`"));
   } catch (const Error& e) {

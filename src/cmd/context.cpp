@@ -57,7 +57,9 @@ SessionSettings Context::session_settings(const std::optional<std::string>& host
 
 std::vector<std::string> Context::docker_command(const std::string& host,
                                                  const std::string& container) {
-  return session_settings(host, container).docker.value;
+  return session_settings(host,
+                          container.empty() ? std::nullopt : std::optional<std::string>(container))
+      .docker.value;
 }
 
 std::optional<Setting<std::string>> Context::host_setting() {
@@ -110,12 +112,15 @@ std::optional<std::string> Context::ssh_config() {
   return ec ? path : absolute.lexically_normal().string();
 }
 
-ssh::Session Context::connect(const std::string& host,
-                              const std::optional<std::string>& ssh_config) {
+ssh::Session Context::connect(const std::string& host, const std::optional<std::string>& ssh_config,
+                              const std::function<void(ssh::ConnectOptions&)>& adjust) {
   ssh::ConnectOptions options;
   options.host = host;
   options.config_file = ssh_config;
   options.accept_changed_host_key = m_global.accept_changed_host_key;
+  if (adjust) {
+    adjust(options);
+  }
   ssh::Trace trace;
   if (m_ui.verbose()) {
     trace = [this](std::string_view s) { m_ui.trace(s); };

@@ -356,8 +356,6 @@ std::string start_plan(const StartSpec& spec, std::string_view token) {
   return out;
 }
 
-namespace {
-
 Docker classify_docker_error(std::string_view message) {
   if (message.find("permission denied") != std::string_view::npos) {
     return Docker::permission_denied;
@@ -369,6 +367,8 @@ Docker classify_docker_error(std::string_view message) {
   }
   return Docker::error;
 }
+
+namespace {
 
 bool says_no_such_container(std::string_view message) {
   return message.find("No such container") != std::string_view::npos ||

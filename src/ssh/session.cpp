@@ -206,10 +206,61 @@ sshcfg::Result read_ssh_config(const std::optional<std::string>& file, const std
   return sshcfg::evaluate(ssh_config_text(file), alias, keys, read_text_file, expand_include);
 }
 
+void check_config_file(const std::optional<std::string>& file) {
+  if (!file) {
+    return;
+  }
+  struct stat st {};
+  if (::stat(file->c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    throw Error(Exit::usage, fmt::format("ssh config '{}' is not a file", *file),
+                "pass the config file itself with -F");
+  }
+  if (::stat(file->c_str(), &st) != 0) {
+    throw Error(Exit::usage, fmt::format("ssh config file '{}' does not exist", *file),
+                "check the -F argument (or JL_SSH_CONFIG / \"ssh_config\" in jl's config)");
+  }
+}
+
+int parse_config_port(const std::string& value, const std::string& host) {
+  auto n = text::parse_int(value, 1, 65535);
+  if (!n) {
+    throw Error(Exit::usage, fmt::format("bad Port '{}' for {} in the ssh config", value, host),
+                "a port is a number from 1 to 65535 (ssh refuses this config too)");
+  }
+  return static_cast<int>(*n);
+}
+
 }  // namespace
 
 std::vector<std::string> config_host_names(const std::optional<std::string>& config_file) {
   return sshcfg::host_names(ssh_config_text(config_file), read_text_file, expand_include);
+}
+
+ResolvedHost resolve_host(const std::string& host, const std::optional<std::string>& config_file) {
+  check_config_file(config_file);
+  HostSpec spec = parse_host_spec(host);
+  auto cfg = read_ssh_config(config_file, spec.host);
+  ResolvedHost r;
+  r.alias = host;
+  r.config_file = config_file;
+  r.notes = cfg.notes;
+  r.hostname = cfg.get("hostname").value_or(spec.host);
+  if (auto v = cfg.get("port")) {
+    r.port = parse_config_port(*v, spec.host);
+  }
+  if (auto v = cfg.get("user")) {
+    r.user = *v;
+  } else if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_name != nullptr) {
+    r.user = pw->pw_name;
+  }
+  r.matched = cfg.get("hostname") || cfg.get("port") || cfg.get("user");
+  if (spec.user) {
+    r.user = *spec.user;
+  }
+  if (spec.port) {
+    r.port = *spec.port;
+  }
+  return r;
 }
 
 struct Session::Impl {
@@ -295,7 +346,8 @@ struct Session::Impl {
 namespace {
 
 void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal& terminal,
-                     sshcfg::HostKeyPolicy policy, bool accept_changed) {
+                     sshcfg::HostKeyPolicy policy, const ConnectOptions& options) {
+  const bool accept_changed = options.accept_changed_host_key;
   ssh_key raw = nullptr;
   if (ssh_get_server_publickey(s, &raw) != SSH_OK) {
     throw Error(Exit::ssh,
@@ -313,7 +365,16 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
   std::string type = ssh_key_type_to_char(ssh_key_type(key.get()));
   std::string known_hosts = option_string(s, SSH_OPTIONS_KNOWNHOSTS);
 
-  switch (ssh_session_is_known_server(s)) {
+  const auto known = ssh_session_is_known_server(s);
+  if (options.on_host_key && known != SSH_KNOWN_HOSTS_ERROR) {
+    using V = HostKeyInfo::Verdict;
+    V verdict = known == SSH_KNOWN_HOSTS_OK        ? V::known
+                : known == SSH_KNOWN_HOSTS_CHANGED ? V::changed
+                : known == SSH_KNOWN_HOSTS_OTHER   ? V::other_type
+                                                   : V::unknown;
+    options.on_host_key(HostKeyInfo{verdict, type, fp, known_hosts});
+  }
+  switch (known) {
     case SSH_KNOWN_HOSTS_OK:
       return;
     case SSH_KNOWN_HOSTS_CHANGED:
@@ -348,6 +409,12 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
                                 shown_host, type, fp),
                     "check the fingerprint and add the key to known_hosts (e.g. connect once "
                     "with ssh -o StrictHostKeyChecking=ask)");
+      }
+      if (options.known_hosts_read_only) {
+        throw Error(Exit::ssh,
+                    fmt::format("the host key of {} is not known ({} {})", shown_host, type, fp),
+                    "check the fingerprint, then accept the key once with `ssh HOST` (with -F "
+                    "FILE if you use one), or run jl start from a terminal");
       }
       if (policy == sshcfg::HostKeyPolicy::accept_new) {
         if (ssh_session_update_known_hosts(s) != SSH_OK) {
@@ -561,6 +628,12 @@ void Session::disconnect() {
 Session Session::connect(const ConnectOptions& options, sys::Terminal& user_terminal, Trace trace) {
   sys::Terminal silent = sys::Terminal::open(false);
   sys::Terminal& terminal = options.never_prompt ? silent : user_terminal;
+  auto stage = [&](ConnectStage st) {
+    if (options.on_stage) {
+      options.on_stage(st);
+    }
+  };
+  stage(ConnectStage::config);
   HostSpec spec = parse_host_spec(options.host);
   auto impl = std::make_unique<Impl>();
   impl->trace = std::move(trace);
@@ -571,18 +644,7 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
     throw Error(Exit::other, "cannot create an SSH session (out of memory?)");
   }
 
-  if (options.config_file) {
-    struct stat st {};
-    if (::stat(options.config_file->c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-      throw Error(Exit::usage, fmt::format("ssh config '{}' is not a file", *options.config_file),
-                  "pass the config file itself with -F");
-    }
-    if (::stat(options.config_file->c_str(), &st) != 0) {
-      throw Error(Exit::usage,
-                  fmt::format("ssh config file '{}' does not exist", *options.config_file),
-                  "check the -F argument (or JL_SSH_CONFIG / \"ssh_config\" in jl's config)");
-    }
-  }
+  check_config_file(options.config_file);
   if (ssh_options_set(s, SSH_OPTIONS_HOST, spec.host.c_str()) != SSH_OK) {
     throw Error(Exit::usage, fmt::format("libssh cannot use the host name '{}'", spec.host),
                 "libssh accepts only letters, digits, '-' and '.' in host names and aliases; "
@@ -613,12 +675,7 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
     ssh_options_set(s, SSH_OPTIONS_USER, v->c_str());
   }
   if (auto v = cfg.get("port")) {
-    auto n = text::parse_int(*v, 1, 65535);
-    if (!n) {
-      throw Error(Exit::usage, fmt::format("bad Port '{}' for {} in the ssh config", *v, spec.host),
-                  "a port is a number from 1 to 65535 (ssh refuses this config too)");
-    }
-    unsigned int p = static_cast<unsigned int>(*n);
+    unsigned int p = static_cast<unsigned int>(parse_config_port(*v, spec.host));
     ssh_options_set(s, SSH_OPTIONS_PORT, &p);
   }
   bool lax = false;
@@ -669,6 +726,7 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
   ssh_set_callbacks(s, &callbacks);
 
   auto started = Clock::now();
+  stage(ConnectStage::tcp);
   if (ssh_connect(s) != SSH_OK) {
     std::string why = ssh_get_error(s);
     if (why.find("resolve") != std::string::npos || why.find("getaddrinfo") != std::string::npos) {
@@ -694,7 +752,9 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
   impl->log(fmt::format(
       "connected in {} ms",
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()));
-  verify_host_key(s, shown, terminal, policy, options.accept_changed_host_key);
+  stage(ConnectStage::host_key);
+  verify_host_key(s, shown, terminal, policy, options);
+  stage(ConnectStage::auth);
   authenticate(s, shown, terminal, impl->trace);
   // The passphrase callback's context lives on this stack frame only.
   ssh_callbacks_struct none{};
@@ -710,6 +770,7 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
   if (!impl->event || ssh_event_add_session(impl->event.get(), s) != SSH_OK) {
     throw Error(Exit::other, "cannot set up the SSH event loop");
   }
+  stage(ConnectStage::ready);
   return Session(std::move(impl));
 }
 
@@ -753,6 +814,20 @@ bool RemoteProcess::wait_for(const std::function<bool(std::string_view)>& ready,
     m_state->session->pump(deadline, "waiting for a remote command");
   }
   return true;
+}
+
+std::string RemoteProcess::read_some(Deadline until, bool* ended) {
+  auto& st = m_state->st;
+  while (st.out.empty() && !st.closed && !(st.eof && st.exit_status) && Clock::now() < until) {
+    // A little slack: the loop, not pump, decides that `until` has passed.
+    m_state->session->pump(until + std::chrono::milliseconds(50), "waiting for a remote command");
+  }
+  if (ended != nullptr) {
+    *ended = st.closed || (st.eof && st.exit_status);
+  }
+  std::string out;
+  out.swap(st.out);
+  return out;
 }
 
 ExecResult RemoteProcess::finish(Deadline deadline) {

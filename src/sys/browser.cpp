@@ -77,27 +77,50 @@ bool spawn_detached(const std::string& program, const std::vector<std::string>& 
 
 }  // namespace
 
-std::string open_browser(const std::string& url, const Env& env) {
-  std::vector<std::string> candidates;
+namespace {
+
+// The commands open_browser tries, in order: $BROWSER's (':'-separated), else the platform's.
+std::vector<std::string> candidates(const Env& env) {
+  std::vector<std::string> out;
   if (auto browser = env.get("BROWSER")) {
-    // $BROWSER may list several commands separated by ':'; the first one found wins.
     std::string_view list = *browser;
     while (!list.empty()) {
       auto colon = list.find(':');
       auto item = text::trim(list.substr(0, colon));
       if (!item.empty()) {
-        candidates.emplace_back(item);
+        out.emplace_back(item);
       }
       list = colon == std::string_view::npos ? std::string_view{} : list.substr(colon + 1);
     }
   } else {
 #ifdef __APPLE__
-    candidates.emplace_back("open");
+    out.emplace_back("open");
 #else
-    candidates.emplace_back("xdg-open");
+    out.emplace_back("xdg-open");
 #endif
   }
-  for (const auto& c : candidates) {
+  return out;
+}
+
+}  // namespace
+
+BrowserOpener find_browser(const Env& env) {
+  BrowserOpener b;
+  b.candidates = candidates(env);
+  b.from_env = env.get("BROWSER").has_value();
+  for (const auto& c : b.candidates) {
+    std::string program = find_program(c, env);
+    if (!program.empty()) {
+      b.command = c;
+      b.path = program;
+      break;
+    }
+  }
+  return b;
+}
+
+std::string open_browser(const std::string& url, const Env& env) {
+  for (const auto& c : candidates(env)) {
     std::string program = find_program(c, env);
     if (!program.empty() && spawn_detached(program, {url})) {
       return c;

@@ -69,6 +69,17 @@ struct CompletionOptions {
   std::string shell;
 };
 
+struct DoctorOptions {
+  std::optional<std::string> container;
+  std::optional<int> port;  // the container port to check (default 8888)
+};
+
+struct LogsOptions {
+  std::optional<std::string> container;
+  bool follow = false;
+  int lines = 50;
+};
+
 // What start did, for start and up.
 struct StartOutcome {
   SessionRecord record;
@@ -107,5 +118,7 @@ int run_config_path(Context& ctx);
 // into the user's prompt), within a few seconds even for a host that does not answer.
 int run_complete(Context& ctx, const CompleteOptions& options);
 int run_completion(Context& ctx, const CompletionOptions& options);
+int run_doctor(Context& ctx, const DoctorOptions& options);
+int run_logs(Context& ctx, const LogsOptions& options);
 
 }  // namespace jl::cmd

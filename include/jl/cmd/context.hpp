@@ -4,6 +4,7 @@
 // config file, the state store, and a way to connect to a host.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,7 +47,7 @@ class Context {
   SessionSettings session_settings(const std::optional<std::string>& host,
                                    const std::optional<std::string>& container,
                                    const Profile& flags = {});
-  // The docker command for CONTAINER on HOST, as words.
+  // The docker command for CONTAINER (empty: any) on HOST, as words.
   std::vector<std::string> docker_command(const std::string& host, const std::string& container);
 
   // The host and where it came from, without failing when there is none.
@@ -63,8 +64,10 @@ class Context {
   sys::StateStore& store() { return m_store; }
   sys::Terminal& terminal() { return m_terminal; }
 
-  // Connect to a host (once per command; the caller keeps the session).
-  ssh::Session connect(const std::string& host, const std::optional<std::string>& ssh_config);
+  // Connect to a host (once per command; the caller keeps the session). `adjust`, when given,
+  // may change the connect options first (e.g. doctor's read-only known_hosts and stage hooks).
+  ssh::Session connect(const std::string& host, const std::optional<std::string>& ssh_config,
+                       const std::function<void(ssh::ConnectOptions&)>& adjust = {});
 
   // The one session a command with an optional CONTAINER argument means. Throws a usage error
   // listing the known sessions when there is none or more than one.

@@ -48,6 +48,9 @@ std::optional<std::string> server_address(const ContainerInfo& info);
 
 enum class Docker { ok, missing, permission_denied, daemon_down, error };
 
+// What a failed docker command's message means.
+Docker classify_docker_error(std::string_view message);
+
 struct Result {
   Docker docker = Docker::ok;
   std::string docker_message;  // docker's own words when it failed

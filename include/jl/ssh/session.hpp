@@ -29,6 +29,17 @@ inline Deadline deadline_in(std::chrono::milliseconds d) {
   return Clock::now() + d;
 }
 
+// The stages of Session::connect, in order. `ready` is reported just before connect returns.
+enum class ConnectStage { config, tcp, host_key, auth, ready };
+
+// What known_hosts says about the key the server showed.
+struct HostKeyInfo {
+  enum class Verdict { known, unknown, changed, other_type } verdict = Verdict::unknown;
+  std::string type;         // e.g. ssh-ed25519
+  std::string fingerprint;  // SHA256:...
+  std::string known_hosts;  // the file consulted
+};
+
 struct ConnectOptions {
   std::string host;                        // alias, user@host, host:port
   std::optional<std::string> config_file;  // like ssh -F; otherwise ~/.ssh/config
@@ -37,7 +48,29 @@ struct ConnectOptions {
   bool accept_changed_host_key = false;
   // Never ask anything (background reconnects): a prompt needed means failure.
   bool never_prompt = false;
+  // Never add a key to known_hosts (no prompt, no accept-new): an unknown key means failure.
+  bool known_hosts_read_only = false;
+  // Called as each stage begins; when connect throws, the last stage reported is the one that
+  // failed. May be empty.
+  std::function<void(ConnectStage)> on_stage;
+  // Called with known_hosts' verdict before jl's host-key policy acts on it. May be empty.
+  std::function<void(const HostKeyInfo&)> on_host_key;
 };
+
+// A host as jl's own ssh config reader resolves it (the values connect uses).
+struct ResolvedHost {
+  std::string alias;  // as given
+  std::string hostname;
+  std::string user;
+  int port = 22;
+  std::optional<std::string> config_file;  // -F, or nothing for ~/.ssh/config + the system file
+  bool matched = false;                    // the config gave at least one of HostName, User, Port
+  std::vector<std::string> notes;
+};
+
+// Resolve `host` with the ssh config (-F file alone, else the user's then the system's), the
+// way connect does. Throws jl::Error (usage) for a missing -F file, a bad Port or host.
+ResolvedHost resolve_host(const std::string& host, const std::optional<std::string>& config_file);
 
 // The dead-peer check the user's ssh config asks for (ServerAliveInterval x CountMax).
 struct KeepaliveSettings {
@@ -82,6 +115,10 @@ class RemoteProcess {
   ExecResult finish(Deadline deadline);
   // Standard output so far.
   std::string_view out() const;
+  // Wait until more standard output arrives, the command ends, or `until` passes (not an error
+  // here), and hand over what arrived: the process keeps none of it, so output can stream for
+  // as long as the command runs. `*ended` says whether the command has ended.
+  std::string read_some(Deadline until, bool* ended);
 
  private:
   friend class Session;

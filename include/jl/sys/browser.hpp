@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "jl/core/config.hpp"
 
@@ -10,5 +11,14 @@ namespace jl::sys {
 // Linux, else open on macOS. Runs detached and never waits for the browser. Returns the
 // command used, or an empty string when there is none (the caller then says so).
 std::string open_browser(const std::string& url, const Env& env);
+
+// Which command open_browser would run, without running it.
+struct BrowserOpener {
+  std::vector<std::string> candidates;  // what it would try, in order
+  bool from_env = false;                // the candidates come from $BROWSER
+  std::string command;                  // the first one found; empty when none is
+  std::string path;                     // its full path
+};
+BrowserOpener find_browser(const Env& env);
 
 }  // namespace jl::sys

@@ -1,0 +1,547 @@
+// jl doctor: check, one line each, everything jl needs, from the ssh config to the browser, and
+// say how to fix what is not right. One SSH connection for every remote check; each check has a
+// deadline; a check that depends on one that failed is skipped, with the reason.
+
+#include "jl/core/doctor.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "jl/cmd/commands.hpp"
+#include "jl/core/error.hpp"
+#include "jl/core/text.hpp"
+#include "jl/core/token.hpp"
+#include "jl/remote/host.hpp"
+#include "jl/sys/browser.hpp"
+#include "jl/sys/net.hpp"
+#include "jl/tunnel/runner.hpp"
+
+namespace jl::cmd {
+
+namespace {
+
+using namespace std::chrono_literals;
+using doctor::Status;
+
+constexpr int kDefaultContainerPort = 8888;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Who listens on 127.0.0.1:port on this machine ("pid 123: python3 -m http.server"), if visible.
+std::string local_port_holder(int port) {
+  auto inodes =
+      doctor::listening_inodes(read_text("/proc/net/tcp") + read_text("/proc/net/tcp6"), port);
+  if (inodes.empty()) {
+    return {};
+  }
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const auto name = proc.path().filename().string();
+    if (!text::parse_int(name, 1, 1LL << 40)) {
+      continue;
+    }
+    std::error_code fd_ec;
+    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", fd_ec)) {
+      std::error_code link_ec;
+      auto target = std::filesystem::read_symlink(fd.path(), link_ec).string();
+      for (auto inode : inodes) {
+        if (!link_ec && target == fmt::format("socket:[{}]", inode)) {
+          auto cmdline = read_text(proc.path().string() + "/cmdline");
+          std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+          return fmt::format("pid {}: {}", name, text::trim(cmdline));
+        }
+      }
+    }
+  }
+  return {};
+}
+
+std::string list_or_none(const std::vector<std::string>& items) {
+  return items.empty() ? std::string("none") : text::join(items, ", ");
+}
+
+class Doctor {
+ public:
+  Doctor(Context& ctx, const DoctorOptions& o) : m_ctx(ctx), m_o(o) {}
+
+  int run() {
+    const auto started = ssh::Clock::now();
+    if (m_o.container && !jupyter::valid_container_name(*m_o.container)) {
+      throw Error(Exit::usage, fmt::format("invalid container name '{}'", *m_o.container));
+    }
+    m_host = m_ctx.require_host();
+    m_ssh_config = m_ctx.ssh_config();
+    m_report.host = m_host;
+    m_report.container = m_o.container;
+    m_port = m_o.port.value_or(kDefaultContainerPort);
+    m_state = m_ctx.store().load();
+
+    const bool config_ok = check_config();
+    if (config_ok) {
+      connect();
+    } else {
+      skip({"connect", "host-key", "auth"}, "the ssh config does not resolve");
+    }
+    remote_checks();
+    check_local_port();
+    check_browser();
+    check_sessions();
+
+    m_report.seconds = std::chrono::duration<double>(ssh::Clock::now() - started).count();
+    if (m_ctx.ui().json()) {
+      m_ctx.ui().out(doctor::to_json(m_report).dump(2));
+    } else if (!m_ctx.ui().quiet()) {
+      print(doctor::render_summary(m_report));
+    }
+    return m_report.ok() ? 0 : 1;
+  }
+
+ private:
+  // Record a check, and print it at once (people see progress; scripts use --json).
+  void add(std::string name, Status status, std::string detail, std::string fix = {}) {
+    const auto& c = m_report.add(std::move(name), status, std::move(detail), std::move(fix));
+    const bool problem = status == Status::fail || status == Status::warn;
+    if (!m_ctx.ui().json() && (!m_ctx.ui().quiet() || problem)) {
+      print(doctor::render_check(c));
+    }
+  }
+  void skip(std::initializer_list<const char*> names, const std::string& why) {
+    for (const auto* n : names) {
+      add(n, Status::skip, why);
+    }
+  }
+  static void print(const std::string& text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  }
+
+  bool check_config() {
+    try {
+      auto r = ssh::resolve_host(m_host, m_ssh_config);
+      m_user = r.user;
+      std::string from = m_ssh_config ? *m_ssh_config : std::string("~/.ssh/config");
+      std::string detail = fmt::format("{} -> {}@{}:{} ({})", m_host, r.user, r.hostname, r.port,
+                                       r.matched ? "from " + from : "no entry in " + from);
+      if (!r.notes.empty()) {
+        add("ssh-config", Status::warn, detail + "; " + text::join(r.notes, "; "),
+            "simplify the entry for this host");
+      } else {
+        add("ssh-config", Status::ok, detail);
+      }
+      return true;
+    } catch (const Error& e) {
+      add("ssh-config", Status::fail, e.what(), e.hint());
+      return false;
+    }
+  }
+
+  void connect() {
+    ssh::ConnectStage reached = ssh::ConnectStage::config;
+    std::optional<ssh::HostKeyInfo> key;
+    try {
+      m_session.emplace(m_ctx.connect(m_host, m_ssh_config, [&](ssh::ConnectOptions& opt) {
+        // Doctor looks, never changes: no key is accepted or written.
+        opt.known_hosts_read_only = true;
+        opt.on_stage = [&](ssh::ConnectStage s) { reached = s; };
+        opt.on_host_key = [&](const ssh::HostKeyInfo& k) { key = k; };
+      }));
+    } catch (const Error& e) {
+      if (e.code() == Exit::interrupted) {
+        throw;
+      }
+      m_connect_error = e.what();
+      report_connect(reached, key, &e);
+      return;
+    }
+    m_endpoint = m_session->endpoint();
+    report_connect(reached, key, nullptr);
+  }
+
+  void report_connect(ssh::ConnectStage reached, const std::optional<ssh::HostKeyInfo>& key,
+                      const Error* e) {
+    using S = ssh::ConnectStage;
+    if (e != nullptr && (reached == S::config || reached == S::tcp)) {
+      add("connect", Status::fail, e->what(), e->hint());
+      skip({"host-key", "auth"}, "no connection");
+      return;
+    }
+    add("connect", Status::ok, "the SSH server answers");
+    using V = ssh::HostKeyInfo::Verdict;
+    const std::string file = key && !key->known_hosts.empty() ? key->known_hosts : "known_hosts";
+    if (!key) {
+      add("host-key", e != nullptr && reached == S::host_key ? Status::fail : Status::skip,
+          e != nullptr ? e->what() : "not checked", e != nullptr ? e->hint() : "");
+    } else if (key->verdict == V::known) {
+      add("host-key", Status::ok,
+          fmt::format("{} {} is known in {}", key->type, key->fingerprint, file));
+    } else if (key->verdict == V::unknown) {
+      add("host-key", Status::fail,
+          fmt::format("not known: the server shows {} {}, which is not in {}", key->type,
+                      key->fingerprint, file),
+          fmt::format("check the fingerprint with the host's admin, then accept it once with "
+                      "`ssh {}{}` (jl doctor never writes known_hosts)",
+                      m_ssh_config ? "-F " + *m_ssh_config + " " : "", m_host));
+    } else {
+      add("host-key", Status::fail,
+          fmt::format("CHANGED: the server now shows {} {}, not the key in {}{}", key->type,
+                      key->fingerprint, file,
+                      key->verdict == V::other_type ? " (another key type)" : ""),
+          fmt::format("someone may be intercepting the connection; if the host was really "
+                      "reinstalled, remove the old key (ssh-keygen -R HOST -f {})",
+                      file));
+    }
+    if (e != nullptr && reached == S::host_key) {
+      add("auth", Status::skip, "the host key is not accepted");
+      return;
+    }
+    if (e != nullptr) {
+      add("auth", Status::fail, e->what(), e->hint());
+      return;
+    }
+    add("auth", Status::ok, fmt::format("logged in as {}", m_endpoint));
+  }
+
+  void remote_checks() {
+    if (!m_session) {
+      skip({"docker", "container", "jupyter", "servers", "container-port", "gpu"},
+           "no SSH connection");
+      return;
+    }
+    const std::string nonce = generate_nonce();
+    const auto docker = m_ctx.docker_command(m_host, m_o.container.value_or(""));
+    const auto deadline = ssh::deadline_in(45s);
+    std::string out;
+    bool timed_out = false;
+    {
+      auto process =
+          m_session->spawn(doctor::command(nonce, m_o.container, m_port, docker), deadline);
+      process.close_stdin(deadline);
+      try {
+        out = process.finish(deadline).out;
+      } catch (const Error& e) {
+        if (e.code() != Exit::timeout) {
+          throw;
+        }
+        timed_out = true;
+        out = std::string(process.out());
+      }
+    }
+    m_remote = doctor::parse(out, nonce);
+    const auto& r = m_remote;
+    const std::string late = timed_out ? " (the host's answer timed out after 45 s)" : "";
+
+    // docker
+    bool docker_ok = false;
+    switch (r.docker) {
+      case probe::Docker::missing:
+        add("docker", Status::fail,
+            fmt::format("{} is not installed on {} (not on the SSH user's PATH)", docker.front(),
+                        m_host),
+            "install Docker on the host, or add its directory to PATH for non-interactive SSH "
+            "sessions");
+        break;
+      case probe::Docker::permission_denied:
+        add("docker", Status::fail,
+            fmt::format("permission denied on the docker socket: {}",
+                        text::tail(r.docker_message, 1)),
+            fmt::format("add {} to the docker group on the host (sudo usermod -aG docker {}), then "
+                        "log in again",
+                        m_user, m_user));
+        break;
+      case probe::Docker::daemon_down:
+        add("docker", Status::fail,
+            fmt::format("the docker daemon is not running: {}", text::tail(r.docker_message, 1)),
+            "start it on the host (e.g. sudo systemctl start docker)");
+        break;
+      case probe::Docker::error:
+        add("docker", Status::fail,
+            fmt::format("docker failed: {}", text::tail(r.docker_message, 1)));
+        break;
+      case probe::Docker::ok:
+        if (!r.docker_listed) {
+          add("docker", Status::fail, "no answer from docker" + late,
+              "check docker on the host (docker ps)");
+        } else {
+          docker_ok = true;
+          add("docker", Status::ok,
+              fmt::format("Docker {}answers; {} running container{}",
+                          r.docker_version.empty() ? "" : r.docker_version + " ",
+                          r.running_containers.size(),
+                          r.running_containers.size() == 1 ? "" : "s"));
+        }
+        break;
+    }
+    if (!docker_ok) {
+      skip({"container", "jupyter", "servers", "container-port", "gpu"}, "docker is not usable");
+      return;
+    }
+
+    // container
+    if (!m_o.container) {
+      add("container", Status::info,
+          fmt::format("running: {} (name one to check it: jl doctor CONTAINER)",
+                      list_or_none(r.running_containers)));
+      skip({"jupyter", "servers", "container-port", "gpu"}, "no CONTAINER given");
+      return;
+    }
+    const auto& name = *m_o.container;
+    if (r.no_such_container) {
+      add("container", Status::fail,
+          fmt::format("no container named '{}'; running: {}", name,
+                      list_or_none(r.running_containers)),
+          "check the name with `docker ps` on the host");
+    } else if (!r.container) {
+      add("container", Status::fail, fmt::format("could not inspect '{}'{}", name, late));
+    } else if (!r.container->running) {
+      add("container", Status::fail,
+          fmt::format("'{}' is not running (status: {})", name,
+                      r.container->status.empty() ? "unknown" : r.container->status),
+          fmt::format("start it on the host: docker start {}", name));
+    } else if (!r.exec_started) {
+      add("container", Status::fail,
+          fmt::format("'{}' runs, but jl cannot run a command in it: {}{}", name,
+                      r.exec_error.empty() ? "no answer" : text::tail(r.exec_error, 1), late),
+          "jl runs sh in the container: the image needs a POSIX shell");
+    } else {
+      auto address = probe::server_address(*r.container);
+      add("container", Status::ok,
+          fmt::format("'{}' is running (network {}, {}; user {}, uid {})", name,
+                      r.container->network_mode, address.value_or("no address"), r.user, r.uid));
+    }
+    if (!r.exec_started) {
+      skip({"jupyter", "servers", "container-port", "gpu"},
+           "the container cannot be checked (see above)");
+      return;
+    }
+    check_jupyter(name);
+    check_container_port(name);
+    check_gpu(name, late);
+  }
+
+  void check_jupyter(const std::string& name) {
+    const auto& r = m_remote;
+    if (r.apps.empty()) {
+      add("jupyter", Status::fail,
+          fmt::format("Jupyter is not installed in '{}' (no jupyter-lab, jupyter-notebook or "
+                      "jupyter-server on its PATH)",
+                      name),
+          "install JupyterLab in the image (e.g. pip install jupyterlab)");
+    } else {
+      std::vector<std::string> apps;
+      for (const auto& a : r.apps) {
+        apps.push_back(fmt::format("{} {}", a.executable, a.version.empty() ? "?" : a.version));
+      }
+      add("jupyter", Status::ok, text::join(apps, ", "));
+    }
+    if (r.servers.empty()) {
+      add("servers", Status::info, fmt::format("no Jupyter server runs in '{}'", name));
+      return;
+    }
+    std::vector<std::string> servers;
+    for (const auto& s : r.servers) {
+      std::string whose;
+      std::string version = s.version;
+      if (const auto* known = m_state.find(m_host, name); known != nullptr && known->pid == s.pid) {
+        whose = ", jl's session";
+        version = version.empty() ? known->server_version : version;
+      }
+      servers.push_back(fmt::format(
+          "pid {} on {}:{} ({} {}{})", s.pid, s.hostname.empty() ? "*" : s.hostname, s.port,
+          s.legacy ? "notebook" : "jupyter_server", s.version.empty() ? "?" : s.version, whose));
+    }
+    add("servers", Status::info, fmt::format("running: {}", text::join(servers, "; ")));
+  }
+
+  void check_container_port(const std::string& name) {
+    const auto& r = m_remote;
+    const bool asked = m_o.port.has_value();
+    if (!r.busy_ports.contains(m_port)) {
+      add("container-port", Status::ok, fmt::format("port {} is free in '{}'", m_port, name));
+      return;
+    }
+    for (const auto& s : r.servers) {
+      if (s.port == m_port) {
+        add("container-port", Status::ok,
+            fmt::format("port {} is Jupyter's (pid {}): jl start reuses that server", m_port,
+                        s.pid));
+        return;
+      }
+    }
+    std::string who;
+    if (!r.port_holders.empty()) {
+      who = fmt::format(
+          "pid {} ({})", r.port_holders.front().pid,
+          r.port_holders.front().command.empty() ? "?" : r.port_holders.front().command);
+    } else {
+      who = r.container && r.container->network_mode == "host"
+                ? "a process outside the container (it shares the host's network)"
+                : "a process jl cannot see (another user's)";
+    }
+    auto next = jupyter::first_free_port(r.busy_ports, m_port);
+    add("container-port", asked ? Status::fail : Status::warn,
+        fmt::format("port {} in '{}' is held by {}", m_port, name, who),
+        asked ? std::string("choose another --port")
+              : fmt::format("jl start takes the next free port ({}); pass --port to choose one",
+                            next ? std::to_string(*next) : "none"));
+  }
+
+  void check_gpu(const std::string& name, const std::string& late) {
+    const auto& r = m_remote;
+    using G = doctor::Remote::Gpu;
+    switch (r.gpu) {
+      case G::none:
+        add("gpu", Status::info, fmt::format("no GPU (nvidia-smi is not in '{}')", name));
+        break;
+      case G::listed:
+        if (r.gpus.empty()) {
+          add("gpu", Status::warn, "nvidia-smi lists no GPU",
+              "start the container with GPU access (docker run --gpus all ...)");
+        } else {
+          add("gpu", Status::ok, text::join(r.gpus, "; "));
+        }
+        break;
+      case G::failed:
+        add("gpu", Status::warn, fmt::format("nvidia-smi is there but fails: {}", r.gpu_error),
+            "start the container with GPU access (docker run --gpus all ...) and check the "
+            "host's NVIDIA driver");
+        break;
+      case G::unknown:
+        add("gpu", Status::skip, "no report from the container" + late);
+        break;
+    }
+  }
+
+  void check_local_port() {
+    const SessionRecord* s = m_o.container ? m_state.find(m_host, *m_o.container) : nullptr;
+    int port = m_o.port.value_or(kDefaultContainerPort);
+    if (s != nullptr) {
+      port = s->local_port > 0 ? s->local_port : s->port;
+    }
+    if (s != nullptr) {
+      if (auto pid = tunnel::running_pid(m_ctx.store().tunnel_lock(s->host, s->container));
+          pid && s->local_port == port) {
+        add("local-port", Status::ok,
+            fmt::format("127.0.0.1:{} is the tunnel of {} (pid {})", port, session_label(*s),
+                        *pid));
+        return;
+      }
+    }
+    std::string error;
+    sys::Fd fd = sys::listen_loopback(port, &error);
+    if (fd.valid()) {
+      add("local-port", Status::ok, fmt::format("127.0.0.1:{} is free for the tunnel", port));
+      return;
+    }
+    auto who = local_port_holder(port);
+    add("local-port", Status::warn,
+        fmt::format("127.0.0.1:{} is in use{}", port, who.empty() ? ": " + error : " by " + who),
+        "jl open takes the next free port; or choose one with --local-port");
+  }
+
+  void check_browser() {
+    auto b = sys::find_browser(m_ctx.env());
+    const std::string tried = text::join(b.candidates, ", ");
+    const std::string fix =
+        "use --no-browser with jl up/open and open the URL it prints (or set $BROWSER)";
+    if (b.command.empty()) {
+      add("browser", Status::warn,
+          b.from_env
+              ? fmt::format("none of $BROWSER ({}) is found", tried)
+              : fmt::format("no browser opener: $BROWSER is not set and {} is not found", tried),
+          fix);
+      return;
+    }
+#ifndef __APPLE__
+    if (!b.from_env && !m_ctx.env().get("DISPLAY") && !m_ctx.env().get("WAYLAND_DISPLAY")) {
+      add("browser", Status::warn,
+          fmt::format("{} is there, but there is no display ($DISPLAY, $WAYLAND_DISPLAY)", b.path),
+          fix);
+      return;
+    }
+#endif
+    add("browser", Status::ok, fmt::format("{}{}", b.path, b.from_env ? " (from $BROWSER)" : ""));
+  }
+
+  void check_sessions() {
+    int elsewhere = 0;
+    int here = 0;
+    std::optional<remote::Host> host;
+    if (m_session) {
+      host.emplace(*m_session, m_host);
+    }
+    for (const auto& s : m_state.sessions) {
+      if (s.host != m_host) {
+        ++elsewhere;
+        continue;
+      }
+      ++here;
+      const auto label = session_label(s);
+      const auto tunnel_pid = tunnel::running_pid(m_ctx.store().tunnel_lock(s.host, s.container));
+      const bool tunnel_dead = s.tunnel_pid > 0 && !tunnel_pid;
+      std::string tunnel_text =
+          tunnel_pid    ? fmt::format("tunnel 127.0.0.1:{} (pid {})", s.local_port, *tunnel_pid)
+          : tunnel_dead ? fmt::format("its tunnel (pid {}) is dead", s.tunnel_pid)
+                        : "no tunnel";
+      if (!host) {
+        add("session", tunnel_dead ? Status::warn : Status::skip,
+            fmt::format("{}: server not checked (no SSH connection); {}", label, tunnel_text),
+            tunnel_dead ? fmt::format("jl open {}", s.container) : "");
+        continue;
+      }
+      auto health = host->status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(5s));
+      if (!health.answers()) {
+        add("session", Status::warn,
+            fmt::format("{}: stale: the server (pid {} at {}:{}) does not answer ({}); {}", label,
+                        s.pid, s.address, s.port, health.detail, tunnel_text),
+            fmt::format("jl stop {} (forgets it), then jl start {}", s.container, s.container));
+      } else if (tunnel_dead) {
+        add("session", Status::warn,
+            fmt::format("{}: the server answers at {}:{}; {}", label, s.address, s.port,
+                        tunnel_text),
+            fmt::format("jl open {}", s.container));
+      } else {
+        add("session", Status::ok,
+            fmt::format("{}: the server answers at {}:{}; {}", label, s.address, s.port,
+                        tunnel_text));
+      }
+    }
+    if (here == 0) {
+      add("session", Status::info,
+          elsewhere > 0
+              ? fmt::format("no known session on {} ({} on other hosts)", m_host, elsewhere)
+              : "no known sessions");
+    } else if (elsewhere > 0) {
+      add("session", Status::info,
+          fmt::format("{} session(s) on other hosts not checked (jl -H HOST doctor)", elsewhere));
+    }
+  }
+
+  Context& m_ctx;
+  const DoctorOptions& m_o;
+  doctor::Report m_report;
+  std::string m_host;
+  std::optional<std::string> m_ssh_config;
+  std::string m_user;
+  std::string m_endpoint;
+  std::string m_connect_error;
+  int m_port = kDefaultContainerPort;
+  State m_state;
+  std::optional<ssh::Session> m_session;
+  doctor::Remote m_remote;
+};
+
+}  // namespace
+
+int run_doctor(Context& ctx, const DoctorOptions& options) {
+  return Doctor(ctx, options).run();
+}
+
+}  // namespace jl::cmd

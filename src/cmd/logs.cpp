@@ -1,0 +1,173 @@
+// jl logs: the log Jupyter writes inside the container (jl start sends its output to a 0600
+// file there), the last N lines or followed live until Ctrl-C.
+
+#include "jl/core/logs.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "jl/cmd/commands.hpp"
+#include "jl/core/error.hpp"
+#include "jl/core/text.hpp"
+#include "jl/core/token.hpp"
+
+namespace jl::cmd {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kMaxLines = 1000000;
+
+std::string dump(const nlohmann::json& j) {
+  // Logs may hold bytes that are not UTF-8: replace them rather than fail.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Write one line to stdout; false when nobody reads any more (e.g. `jl logs -f | head`).
+bool emit(const std::string& line) {
+  return std::fwrite(line.data(), 1, line.size(), stdout) == line.size() &&
+         std::fputc('\n', stdout) != EOF && std::fflush(stdout) == 0;
+}
+
+// Why the script did not show the log, as an error.
+Error failure(const logs::Reader& reader, const SessionRecord& s, const std::string& err) {
+  using O = logs::Reader::Outcome;
+  if (reader.outcome() == O::missing) {
+    return Error(
+        Exit::remote,
+        fmt::format("the log file {} is not in container '{}' any more", s.log, s.container),
+        "it is gone when the container was recreated; `jl status` shows whether the "
+        "server still runs");
+  }
+  if (reader.outcome() == O::unreadable) {
+    return Error(Exit::remote,
+                 fmt::format("user {} cannot read the log file {} in container '{}'",
+                             reader.user().empty() ? "?" : reader.user(), s.log, s.container),
+                 "the log belongs to the container's default user, who started Jupyter");
+  }
+  const std::string said = text::tail(text::trim(reader.before() + err), 1);
+  if (said.find("is not running") != std::string::npos) {
+    return Error(Exit::remote,
+                 fmt::format("container '{}' on {} is not running", s.container, s.host),
+                 fmt::format("start it on the host with: docker start {}", s.container));
+  }
+  if (said.find("No such container") != std::string::npos) {
+    return Error(Exit::remote,
+                 fmt::format("there is no container '{}' on {} any more", s.container, s.host),
+                 fmt::format("forget the session with: jl stop {}", s.container));
+  }
+  return Error(Exit::remote, fmt::format("cannot read the log in container '{}' on {}: {}",
+                                         s.container, s.host, said.empty() ? "no answer" : said));
+}
+
+}  // namespace
+
+int run_logs(Context& ctx, const LogsOptions& o) {
+  if (o.lines < 0 || o.lines > kMaxLines) {
+    throw Error(Exit::usage, fmt::format("-n must be between 0 and {}", kMaxLines));
+  }
+  auto state = ctx.store().load();
+  const auto s = ctx.pick_session(state, o.container);
+  if (s.log.empty()) {
+    throw Error(Exit::usage,
+                fmt::format("jl did not start the Jupyter of {} (pid {}), so it knows no log file",
+                            session_label(s), s.pid),
+                fmt::format("its output went wherever it was started from; to run it under jl "
+                            "(this ends the running server): jl stop {0} && jl start {0}",
+                            s.container));
+  }
+  auto session = ctx.connect(s.host, s.ssh_config);
+  const std::string nonce = generate_nonce();
+  const auto docker = ctx.docker_command(s.host, s.container);
+  auto process = session.spawn(logs::command(nonce, s.container, s.log, o.lines, o.follow, docker),
+                               ssh::deadline_in(15s));
+  logs::Reader reader(nonce);
+  const bool json = ctx.ui().json();
+
+  if (!o.follow) {
+    process.close_stdin(ssh::deadline_in(10s));
+    auto result = process.finish(ssh::deadline_in(30s));
+    auto lines = reader.feed(result.out);
+    if (auto last = reader.finish()) {
+      lines.push_back(std::move(*last));
+    }
+    if (reader.outcome() != logs::Reader::Outcome::ended) {
+      throw failure(reader, s, result.err);
+    }
+    if (json) {
+      ctx.ui().out(dump(
+          {{"host", s.host}, {"container", s.container}, {"log_file", s.log}, {"lines", lines}}));
+      return 0;
+    }
+    for (const auto& l : lines) {
+      if (!emit(l)) {
+        break;
+      }
+    }
+    return 0;
+  }
+
+  // Follow: print lines as they arrive; Ctrl-C (an interrupt from the session's event loop)
+  // ends it. Closing the channel's stdin makes the script stop tail in the container.
+  ctx.ui().info(
+      fmt::format("following {} in {} on {} (Ctrl-C to stop)", s.log, s.container, s.host));
+  auto show = [&](const std::vector<std::string>& lines) {
+    for (const auto& l : lines) {
+      if (!(json ? emit(dump({{"container", s.container}, {"line", l}})) : emit(l))) {
+        return false;
+      }
+    }
+    return true;
+  };
+  bool reader_gone = false;
+  bool ended = false;
+  try {
+    while (!ended) {
+      auto chunk = process.read_some(ssh::deadline_in(1s), &ended);
+      if (!show(reader.feed(chunk))) {
+        reader_gone = true;
+        break;
+      }
+      const auto outcome = reader.outcome();
+      if (outcome == logs::Reader::Outcome::missing ||
+          outcome == logs::Reader::Outcome::unreadable) {
+        throw failure(reader, s, {});
+      }
+    }
+  } catch (const Error& e) {
+    if (e.code() != Exit::interrupted) {
+      throw;
+    }
+    ended = false;
+  }
+  if (!ended) {
+    // Interrupted, or stdout went away: stop the remote side and wait (briefly) for it to end.
+    try {
+      process.close_stdin(ssh::deadline_in(1s));
+      process.finish(ssh::deadline_in(2s));
+    } catch (const Error& e) {
+      ctx.ui().trace(fmt::format("the log's reader did not end cleanly: {}", e.what()));
+    }
+    return 0;
+  }
+  if (auto last = reader.finish()) {
+    show({*last});
+  }
+  if (reader_gone) {
+    return 0;
+  }
+  if (reader.outcome() != logs::Reader::Outcome::streaming &&
+      reader.outcome() != logs::Reader::Outcome::ended) {
+    throw failure(reader, s, {});
+  }
+  throw Error(Exit::remote,
+              fmt::format("following the log of {} stopped: the container or the connection went "
+                          "away",
+                          session_label(s)),
+              "check the container (docker ps on the host) and `jl status`");
+}
+
+}  // namespace jl::cmd

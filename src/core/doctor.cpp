@@ -1,0 +1,350 @@
+#include "jl/core/doctor.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "jl/core/shell.hpp"
+#include "jl/core/text.hpp"
+
+namespace jl::doctor {
+
+std::string_view to_string(Status s) {
+  switch (s) {
+    case Status::ok:
+      return "ok";
+    case Status::info:
+      return "info";
+    case Status::warn:
+      return "warn";
+    case Status::fail:
+      return "fail";
+    case Status::skip:
+      return "skip";
+  }
+  return "?";
+}
+
+bool Report::ok() const {
+  return std::none_of(checks.begin(), checks.end(),
+                      [](const Check& c) { return c.status == Status::fail; });
+}
+
+Check& Report::add(std::string name, Status status, std::string detail, std::string fix) {
+  checks.push_back(Check{std::move(name), status, std::move(detail), std::move(fix)});
+  return checks.back();
+}
+
+namespace {
+
+std::string label(std::string_view name) {
+  std::string s(name);
+  std::replace(s.begin(), s.end(), '-', ' ');
+  return s;
+}
+
+std::string shown(Status s) {
+  return s == Status::fail ? std::string("FAIL") : std::string(to_string(s));
+}
+
+std::string plural(std::size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+}  // namespace
+
+std::string render_check(const Check& c) {
+  // Wide enough for every check's name, so that lines printed one by one line up.
+  constexpr int kWidth = 14;
+  std::string out =
+      fmt::format("{:<5} {:<{}}  {}\n", shown(c.status), label(c.name), kWidth, c.detail);
+  if (!c.fix.empty()) {
+    out += fmt::format("{:<5} {:<{}}  fix: {}\n", "", "", kWidth, c.fix);
+  }
+  return out;
+}
+
+std::string render_summary(const Report& report) {
+  std::size_t failed = 0;
+  std::size_t warned = 0;
+  for (const auto& c : report.checks) {
+    failed += c.status == Status::fail ? 1 : 0;
+    warned += c.status == Status::warn ? 1 : 0;
+  }
+  if (failed == 0 && warned == 0) {
+    return fmt::format("doctor: all checks passed ({:.1f} s)\n", report.seconds);
+  }
+  return fmt::format("doctor: {} failed, {} ({:.1f} s)\n", failed,
+                     plural(warned, "warning", "warnings"), report.seconds);
+}
+
+std::string render_text(const Report& report, bool problems_only) {
+  std::string out;
+  for (const auto& c : report.checks) {
+    if (!problems_only || c.status == Status::fail || c.status == Status::warn) {
+      out += render_check(c);
+    }
+  }
+  if (!problems_only) {
+    out += render_summary(report);
+  }
+  return out;
+}
+
+nlohmann::json to_json(const Report& report) {
+  nlohmann::json checks = nlohmann::json::array();
+  for (const auto& c : report.checks) {
+    checks.push_back({{"name", c.name},
+                      {"status", std::string(to_string(c.status))},
+                      {"detail", c.detail},
+                      {"fix", c.fix.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.fix)}});
+  }
+  return {{"ok", report.ok()},
+          {"host", report.host},
+          {"container", report.container ? nlohmann::json(*report.container) : nullptr},
+          {"seconds", static_cast<double>(static_cast<long long>(report.seconds * 1000)) / 1000},
+          {"checks", std::move(checks)}};
+}
+
+namespace {
+
+// Runs on the host. Positional parameters: nonce, container (may be empty), port, the inner
+// script, then the docker command's words.
+constexpr std::string_view kOuter = R"SH(n=$1 c=$2 port=$3 inner=$4
+shift 4
+m() { printf '@@%s %s\n' "$n" "$*"; }
+t() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout "$s" "$@"; else "$@"; fi; }
+if ! command -v "$1" >/dev/null 2>&1; then m docker-missing "$1"; m end; exit 0; fi
+out=$(t 10 "$@" ps --format '{{.Names}}' 2>&1)
+rc=$?
+m ps "$rc"
+printf '%s\n' "$out"
+if [ "$rc" -ne 0 ]; then m end; exit 0; fi
+m docker-version "$(t 10 "$@" version --format '{{.Server.Version}}' 2>/dev/null | head -n 1)"
+if [ -n "$c" ]; then
+  out=$(t 10 "$@" inspect --type container --format '{{.State.Running}} {{json .}}' "$c" 2>&1)
+  rc=$?
+  m inspect "$rc"
+  printf '%s\n' "$out"
+  case $rc:$out in
+    '0:true '*)
+      m exec
+      t 60 "$@" exec "$c" sh -c "$inner" jl "$n" "$port" </dev/null 2>&1
+      m exec-rc "$?";;
+  esac
+fi
+m end
+)SH";
+
+// Runs inside the container as its default user. Positional parameters: nonce, port.
+constexpr std::string_view kInner = R"SH(n=$1 port=$2
+m() { printf '@@%s %s\n' "$n" "$*"; }
+t() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout "$s" "$@"; else "$@"; fi; }
+alive() {
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  case $st in ''|*') Z '*|*') X '*) return 1;; esac
+  return 0
+}
+m id "$(id -u 2>/dev/null)" "$(id -un 2>/dev/null)"
+for a in jupyter-lab:jupyterlab jupyter-notebook:notebook jupyter-server:jupyter_server; do
+  exe=${a%%:*} dist=${a#*:}
+  p=$(command -v "$exe" 2>/dev/null) || continue
+  m app "$exe" "$p"
+  v= first=
+  IFS= read -r first <"$p" 2>/dev/null
+  case $first in
+    '#!'*python*)
+      # The app's own interpreter knows its version without starting the app (much faster).
+      set -f
+      v=$(t 10 ${first#??} -c 'import sys, importlib.metadata as d; print(d.version(sys.argv[1]))' "$dist" 2>/dev/null </dev/null)
+      set +f;;
+  esac
+  [ -n "$v" ] || v=$(t 15 "$p" --version 2>/dev/null </dev/null | tail -n 1)
+  m app-version "$exe" "$v"
+done
+rt=${JUPYTER_RUNTIME_DIR:-${JUPYTER_DATA_DIR:-${XDG_DATA_HOME:-${HOME:-/}/.local/share}/jupyter}/runtime}
+for f in "$rt"/jpserver-*.json "$rt"/nbserver-*.json; do
+  [ -f "$f" ] || continue
+  b=${f##*/}; pid=${b#*-}; pid=${pid%.json}
+  case $pid in ''|*[!0-9]*) continue;; esac
+  alive "$pid" || continue
+  m runtime "$f"
+  cat "$f" 2>/dev/null
+  echo
+done
+m tcp
+cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
+m port "$port"
+hex=$(printf '%04X' "$port")
+for f in /proc/net/tcp /proc/net/tcp6; do
+  [ -r "$f" ] || continue
+  while read -r _ addr _ st _ _ _ _ _ inode _; do
+    [ "$st" = 0A ] || continue
+    case $addr in *:"$hex") ;; *) continue;; esac
+    if command -v find >/dev/null 2>&1; then
+      links=$(find /proc/[0-9]*/fd -lname "socket:\[$inode\]" 2>/dev/null)
+    else
+      links=
+      for l in /proc/[0-9]*/fd/*; do
+        [ "$(readlink "$l" 2>/dev/null)" = "socket:[$inode]" ] && links="$links $l"
+      done
+    fi
+    for l in $links; do
+      pid=${l#/proc/}; pid=${pid%%/*}
+      m holder "$pid"
+      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null
+      echo
+    done
+  done <"$f"
+done
+if command -v nvidia-smi >/dev/null 2>&1; then
+  out=$(t 10 nvidia-smi -L 2>&1 </dev/null)
+  m gpu "$?"
+  printf '%s\n' "$out"
+else
+  m gpu-none
+fi
+m inner-end
+)SH";
+
+}  // namespace
+
+std::string command(std::string_view nonce, const std::optional<std::string>& container, int port,
+                    const std::vector<std::string>& docker) {
+  if (docker.empty() || docker.front().empty()) {
+    throw std::invalid_argument("the docker command is empty");
+  }
+  std::vector<std::string> words = {"sh",
+                                    "-c",
+                                    std::string(kOuter),
+                                    "jl",
+                                    std::string(nonce),
+                                    container.value_or(""),
+                                    std::to_string(port),
+                                    std::string(kInner)};
+  words.insert(words.end(), docker.begin(), docker.end());
+  return shell::join(words);
+}
+
+Remote parse(std::string_view output, std::string_view nonce) {
+  Remote r;
+  for (const auto& s : probe::split_sections(output, nonce)) {
+    auto body = std::string(text::trim(s.body));
+    if (s.kind == "docker-missing") {
+      r.docker = probe::Docker::missing;
+    } else if (s.kind == "ps") {
+      if (!s.args.empty() && s.args.front() == "0") {
+        r.docker_listed = true;
+        for (auto line : text::lines(s.body)) {
+          auto name = text::trim(line);
+          if (!name.empty()) {
+            r.running_containers.emplace_back(name);
+          }
+        }
+      } else {
+        r.docker = probe::classify_docker_error(body);
+        r.docker_message = text::tail(body, 3);
+        if (s.args.empty() || s.args.front() == "124") {
+          r.docker = probe::Docker::error;
+          r.docker_message = "docker did not answer within 10 s";
+        }
+      }
+    } else if (s.kind == "docker-version") {
+      r.docker_version = s.rest;
+    } else if (s.kind == "inspect") {
+      r.inspected = true;
+      if (s.args.empty() || s.args.front() != "0") {
+        if (body.find("No such container") != std::string::npos ||
+            body.find("No such object") != std::string::npos) {
+          r.no_such_container = true;
+        } else {
+          r.docker = probe::classify_docker_error(body);
+          r.docker_message = text::tail(body, 3);
+        }
+        continue;
+      }
+      auto space = body.find(' ');
+      if (space == std::string::npos) {
+        continue;
+      }
+      try {
+        r.container = probe::parse_inspect(std::string_view(body).substr(space + 1));
+      } catch (const std::exception& e) {
+        r.docker = probe::Docker::error;
+        r.docker_message = e.what();
+      }
+    } else if (s.kind == "exec") {
+      r.exec_error = body;  // what docker said before the script inside started, if anything
+    } else if (s.kind == "exec-rc") {
+      if (!r.exec_started && r.exec_error.empty()) {
+        r.exec_error = fmt::format("docker exec ended with status {}", s.rest);
+      }
+    } else if (s.kind == "id") {
+      r.exec_started = true;
+      r.exec_error.clear();
+      if (!s.args.empty()) {
+        r.uid = text::parse_int(s.args.front(), 0, 1LL << 32).value_or(-1);
+      }
+      if (s.args.size() > 1) {
+        r.user = s.args[1];
+      }
+    } else if (s.kind == "app" && s.args.size() >= 2) {
+      r.apps.push_back(App{s.args[0], s.rest.substr(s.args[0].size() + 1), {}});
+    } else if (s.kind == "app-version" && !s.args.empty()) {
+      for (auto& app : r.apps) {
+        if (app.executable == s.args.front()) {
+          app.version = s.rest.size() > app.executable.size()
+                            ? std::string(text::trim(s.rest.substr(app.executable.size())))
+                            : std::string{};
+        }
+      }
+    } else if (s.kind == "runtime") {
+      if (auto info = jupyter::parse_runtime_file(s.body, s.rest)) {
+        r.servers.push_back(std::move(*info));
+      }
+    } else if (s.kind == "tcp") {
+      r.busy_ports = jupyter::listening_ports(s.body);
+    } else if (s.kind == "port") {
+      r.port_checked = true;
+    } else if (s.kind == "holder" && !s.args.empty()) {
+      r.port_holders.push_back(
+          PortHolder{text::parse_int(s.args.front(), 1, 1LL << 40).value_or(0), body});
+    } else if (s.kind == "gpu") {
+      auto lines = text::lines(s.body);
+      if (!s.args.empty() && s.args.front() == "0") {
+        r.gpu = Remote::Gpu::listed;
+        for (auto line : lines) {
+          if (!text::trim(line).empty()) {
+            r.gpus.emplace_back(text::trim(line));
+          }
+        }
+      } else {
+        r.gpu = Remote::Gpu::failed;
+        r.gpu_error = text::tail(body, 1);
+      }
+    } else if (s.kind == "gpu-none") {
+      r.gpu = Remote::Gpu::none;
+    } else if (s.kind == "end") {
+      r.complete = true;
+    }
+  }
+  return r;
+}
+
+std::set<unsigned long long> listening_inodes(std::string_view proc_net_tcp, int port) {
+  std::set<unsigned long long> out;
+  const std::string suffix = fmt::format(":{:04X}", port);
+  for (auto line : text::lines(proc_net_tcp)) {
+    auto f = text::fields(line);
+    if (f.size() < 10 || f[3] != "0A" || !f[1].ends_with(suffix)) {
+      continue;
+    }
+    if (auto inode = text::parse_int(f[9], 0, 1LL << 62)) {
+      out.insert(static_cast<unsigned long long>(*inode));
+    }
+  }
+  return out;
+}
+
+}  // namespace jl::doctor
