@@ -143,6 +143,7 @@ _jl() {
     stop | close) options="--all" ;;
     status | ls) options="--show-token" ;;
     logs) options="-f --follow -n --lines" ;;
+    doctor) options="--port" ;;
   esac
   if [[ $cur == -* ]]; then
     _jl_reply "$options -h --help" "$cur"

@@ -122,6 +122,7 @@ complete -c jl -n '__jl_in stop close' -l all -d 'Every session'
 complete -c jl -n '__jl_in status ls' -l show-token -d 'Show the whole token'
 complete -c jl -n '__jl_in logs' -s f -l follow -d 'Keep printing what Jupyter logs'
 complete -c jl -n '__jl_in logs' -s n -l lines -x -d 'How many lines to show'
+complete -c jl -n '__jl_in doctor' -l port -x -d 'Container port to check'
 
 # Their arguments.
 complete -c jl -n '__jl_arg start up' -a '(__jl_ask containers)' -d 'Running container'

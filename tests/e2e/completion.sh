@@ -88,7 +88,7 @@ for mode in bc plain; do
   bash_complete $mode "jl completion "
   expect_eq "$GOT" "bash fish zsh" "completion's shells"
   bash_complete $mode "jl config "
-  expect_eq "$GOT" "show" "config show"
+  expect_eq "$GOT" "path show" "config show and path"
   bash_complete $mode "jl start cont1 --port "
   expect_eq "$GOT" "" "nothing for a number"
 done
