@@ -90,7 +90,10 @@ class Doctor {
     } else {
       skip({"connect", "host-key", "auth"}, "the ssh config does not resolve");
     }
-    remote_checks();
+    {
+      auto busy = m_ctx.ui().activity(fmt::format("checking {}", m_host));
+      remote_checks();
+    }
     check_local_port();
     check_browser();
     check_sessions();
@@ -110,7 +113,17 @@ class Doctor {
     const auto& c = m_report.add(std::move(name), status, std::move(detail), std::move(fix));
     const bool problem = status == Status::fail || status == Status::warn;
     if (!m_ctx.ui().json() && (!m_ctx.ui().quiet() || problem)) {
-      print(doctor::render_check(c));
+      // The status word (padded to 5) in colour on a terminal.
+      std::string text = doctor::render_check(c);
+      Paint paint = Paint::dim;
+      if (status == Status::ok) {
+        paint = Paint::green;
+      } else if (status == Status::fail) {
+        paint = Paint::red;
+      } else if (status == Status::warn) {
+        paint = Paint::yellow;
+      }
+      print(m_ctx.ui().paint(paint, text.substr(0, 5)) + text.substr(5));
     }
   }
   void skip(std::initializer_list<const char*> names, const std::string& why) {
@@ -118,9 +131,12 @@ class Doctor {
       add(n, Status::skip, why);
     }
   }
-  static void print(const std::string& text) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+  // Through the Ui, which first clears the spinner's line.
+  void print(std::string text) const {
+    if (!text.empty() && text.back() == '\n') {
+      text.pop_back();
+    }
+    m_ctx.ui().out(text);
   }
 
   bool check_config() {
