@@ -138,7 +138,7 @@ for _ in $(seq 50); do docker exec jltb-root sh -c 'cat /proc/net/tcp' | grep -q
 run_jlh start jltb-root --port 9300 --app server
 expect_rc 4 "busy --port"; expect_error_shape "busy --port"
 expect_contains "$ERR" "already in use" "says the port is in use"
-docker exec jltb-root pkill -f 'http.server 9300' >/dev/null 2>&1
+docker exec jltb-root pkill -f 'http.server --bind 0.0.0.0 9300' >/dev/null 2>&1
 
 log "== invalid options"
 for args in "start" "start jltb-root --port 0" "start jltb-root --port 70000" "start jltb-root --port abc" \
