@@ -169,6 +169,22 @@ SessionRecord Context::pick_session(const State& state,
               container ? "pick the host with -H HOST" : "name the container (and -H HOST)");
 }
 
+std::vector<SessionRecord> Context::pick_sessions(const State& state,
+                                                  const std::optional<std::string>& container,
+                                                  bool all) {
+  if (!all) {
+    return {pick_session(state, container)};
+  }
+  if (container) {
+    throw Error(Exit::usage, "give either a CONTAINER or --all, not both");
+  }
+  std::vector<SessionRecord> out;
+  for (const auto* s : match_sessions(state, explicit_host(), std::nullopt)) {
+    out.push_back(*s);
+  }
+  return out;
+}
+
 std::string now_iso8601() {
   return text::utc_now("%Y-%m-%dT%H:%M:%SZ");
 }

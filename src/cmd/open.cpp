@@ -147,23 +147,24 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
     });
     announce(ctx, s, local_port, o.no_browser, false, pid, started);
   };
-  auto& store = ctx.store();
-  run.on_ended = [&store, host, container] {
+  // Update the session's record, if this process is still its tunnel (a newer one may have
+  // taken over).
+  auto if_mine = [&store = ctx.store(), host, container](auto change) {
     const long long me = ::getpid();
     store.update([&](State& st) {
       if (auto* rec = st.find(host, container); rec != nullptr && rec->tunnel_pid == me) {
-        rec->tunnel_pid = 0;  // keep local_port: the next open reuses it
-        rec->tunnel_note.clear();
+        change(*rec);
       }
     });
   };
-  run.on_note = [&store, host, container](const std::string& note) {
-    const long long me = ::getpid();
-    store.update([&](State& st) {
-      if (auto* rec = st.find(host, container); rec != nullptr && rec->tunnel_pid == me) {
-        rec->tunnel_note = note;
-      }
+  run.on_ended = [if_mine] {
+    if_mine([](SessionRecord& rec) {
+      rec.tunnel_pid = 0;  // keep local_port: the next open reuses it
+      rec.tunnel_note.clear();
     });
+  };
+  run.on_note = [if_mine](const std::string& note) {
+    if_mine([&note](SessionRecord& rec) { rec.tunnel_note = note; });
   };
   run.reconnect = reconnector(s.host, s.ssh_config);
   run.check_server = [s](ssh::Session& fresh, std::string* why) {
@@ -245,17 +246,7 @@ int run_up(Context& ctx, const UpOptions& options) {
 
 int run_close(Context& ctx, const CloseOptions& o) {
   auto state = ctx.store().load();
-  std::vector<SessionRecord> targets;
-  if (o.all) {
-    if (o.container) {
-      throw Error(Exit::usage, "give either a CONTAINER or --all, not both");
-    }
-    for (const auto* s : match_sessions(state, ctx.explicit_host(), std::nullopt)) {
-      targets.push_back(*s);
-    }
-  } else {
-    targets.push_back(ctx.pick_session(state, o.container));
-  }
+  const auto targets = ctx.pick_sessions(state, o.container, o.all);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& s : targets) {
     const std::string lock_path = ctx.store().tunnel_lock(s.host, s.container);

@@ -68,23 +68,13 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
 
 int run_stop(Context& ctx, const StopOptions& o) {
   auto state = ctx.store().load();
-  std::vector<SessionRecord> targets;
-  if (o.all) {
-    if (o.container) {
-      throw Error(Exit::usage, "give either a CONTAINER or --all, not both");
+  const auto targets = ctx.pick_sessions(state, o.container, o.all);
+  if (targets.empty()) {
+    ctx.ui().info("no known sessions; nothing to stop");
+    if (ctx.ui().json()) {
+      ctx.ui().out("[]");
     }
-    for (const auto* s : match_sessions(state, ctx.explicit_host(), std::nullopt)) {
-      targets.push_back(*s);
-    }
-    if (targets.empty()) {
-      ctx.ui().info("no known sessions; nothing to stop");
-      if (ctx.ui().json()) {
-        ctx.ui().out("[]");
-      }
-      return 0;
-    }
-  } else {
-    targets.push_back(ctx.pick_session(state, o.container));
+    return 0;
   }
 
   // One SSH connection per host.

@@ -4,10 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 
 cfg=$WORK/ssh_config
-entry() { # NAME KNOWN_HOSTS IDENTITY [EXTRA]
-  printf 'Host %s\n  HostName 127.0.0.1\n  Port %s\n  User root\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n%s\n' \
-    "$1" "$JL_TESTBED_PORT" "$3" "$2" "${4:-}"
-}
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/stranger" -C stranger
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/otherhostkey" -C other
 : >"$WORK/empty_known_hosts"
@@ -15,10 +11,10 @@ printf '[127.0.0.1]:%s %s\n' "$JL_TESTBED_PORT" "$(cut -d' ' -f1,2 "$WORK/otherh
 cp "$WORK/changed_known_hosts" "$WORK/changed_known_hosts.orig"
 {
   cat "$JL_TESTBED_SSH_CONFIG"
-  entry badkey "$JL_TESTBED_KNOWN_HOSTS" "$WORK/stranger"
-  entry unknownhost "$WORK/empty_known_hosts" "$JL_TESTBED_USERKEY"
-  entry acceptnew "$WORK/empty_known_hosts" "$JL_TESTBED_USERKEY" "  StrictHostKeyChecking accept-new"
-  entry changedkey "$WORK/changed_known_hosts" "$JL_TESTBED_USERKEY"
+  ssh_entry badkey identity="$WORK/stranger"
+  ssh_entry unknownhost known_hosts="$WORK/empty_known_hosts"
+  ssh_entry acceptnew known_hosts="$WORK/empty_known_hosts" strict=accept-new
+  ssh_entry changedkey known_hosts="$WORK/changed_known_hosts"
 } >"$cfg"
 jlc() { run_jl_raw -F "$cfg" "$@"; }
 

@@ -4,18 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 
 cfg=$WORK/ssh_config
-# Variants of the test bed's host entry, each with one thing wrong.
-entry() { # NAME PORT KNOWN_HOSTS IDENTITY
-  cat <<EOT
-Host $1
-  HostName 127.0.0.1
-  Port $2
-  User root
-  IdentityFile $4
-  IdentitiesOnly yes
-  UserKnownHostsFile $3
-EOT
-}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/stranger" -C stranger
@@ -41,11 +29,12 @@ for _ in $(seq 50); do [ -s "$WORK/silent_port" ] && break; sleep 0.1; done
 silent_port=$(cat "$WORK/silent_port")
 {
   cat "$JL_TESTBED_SSH_CONFIG"
-  entry refused "$refused_port" "$JL_TESTBED_KNOWN_HOSTS" "$JL_TESTBED_USERKEY"
-  entry silent "$silent_port" "$JL_TESTBED_KNOWN_HOSTS" "$JL_TESTBED_USERKEY"
-  entry badkey "$JL_TESTBED_PORT" "$JL_TESTBED_KNOWN_HOSTS" "$WORK/stranger"
-  entry unknownhost "$JL_TESTBED_PORT" "$WORK/empty_known_hosts" "$JL_TESTBED_USERKEY"
-  entry changedkey "$JL_TESTBED_PORT" "$WORK/changed_known_hosts" "$JL_TESTBED_USERKEY"
+  # Variants of the test bed's host entry, each with one thing wrong.
+  ssh_entry refused port="$refused_port"
+  ssh_entry silent port="$silent_port"
+  ssh_entry badkey identity="$WORK/stranger"
+  ssh_entry unknownhost known_hosts="$WORK/empty_known_hosts"
+  ssh_entry changedkey known_hosts="$WORK/changed_known_hosts"
 } >"$cfg"
 
 jlc() { run_jl_raw -F "$cfg" "$@"; }

@@ -6,31 +6,18 @@
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/otherhostkey" -C other
 real_fp=$(ssh-keygen -lf "$JL_TESTBED_HOSTKEY_PUB" | awk '{ print $2 }')
 changed_line=$(printf '[127.0.0.1]:%s %s' "$JL_TESTBED_PORT" "$(cut -d' ' -f1,2 "$WORK/otherhostkey.pub")")
-entry() { # NAME KNOWN_HOSTS STRICT
-  cat <<EOT
-Host $1
-  HostName 127.0.0.1
-  Port $JL_TESTBED_PORT
-  User root
-  IdentityFile $JL_TESTBED_USERKEY
-  IdentitiesOnly yes
-  UserKnownHostsFile $2
-EOT
-  [ -n "${3:-}" ] && printf '  StrictHostKeyChecking %s\n' "$3"
-  true
-}
 cfg=$WORK/ssh_config
 for f in ask_yes ask_no strict_yes accept_new strict_no; do : >"$WORK/kh_$f"; done
 printf '%s\n' "$changed_line" >"$WORK/kh_changed_no"
 printf '%s\n' "$changed_line" >"$WORK/kh_changed_flag"
 {
-  entry ask-yes "$WORK/kh_ask_yes"
-  entry ask-no "$WORK/kh_ask_no"
-  entry strict-yes "$WORK/kh_strict_yes" yes
-  entry accept-new-host "$WORK/kh_accept_new" accept-new
-  entry strict-no "$WORK/kh_strict_no" no
-  entry changed-no "$WORK/kh_changed_no" no
-  entry changed-flag "$WORK/kh_changed_flag"
+  ssh_entry ask-yes known_hosts="$WORK/kh_ask_yes"
+  ssh_entry ask-no known_hosts="$WORK/kh_ask_no"
+  ssh_entry strict-yes known_hosts="$WORK/kh_strict_yes" strict=yes
+  ssh_entry accept-new-host known_hosts="$WORK/kh_accept_new" strict=accept-new
+  ssh_entry strict-no known_hosts="$WORK/kh_strict_no" strict=no
+  ssh_entry changed-no known_hosts="$WORK/kh_changed_no" strict=no
+  ssh_entry changed-flag known_hosts="$WORK/kh_changed_flag"
 } >"$cfg"
 # Past SSH, `start` of a container that does not exist fails with 4: proof that SSH worked.
 probe_host() { run_jl_raw -F "$cfg" -H "$1" "${@:2}" start no-such-container; }

@@ -123,6 +123,27 @@ expect_within() {
   fi
 }
 
+# An ssh config entry for the test bed's sshd, with one thing changed for a test:
+#   ssh_entry NAME [port=N] [known_hosts=FILE] [identity=FILE] [strict=VALUE]
+ssh_entry() {
+  local name=$1 port=$JL_TESTBED_PORT known=$JL_TESTBED_KNOWN_HOSTS identity=$JL_TESTBED_USERKEY
+  local strict= arg
+  shift
+  for arg in "$@"; do
+    case $arg in
+      port=*) port=${arg#port=} ;;
+      known_hosts=*) known=${arg#known_hosts=} ;;
+      identity=*) identity=${arg#identity=} ;;
+      strict=*) strict=${arg#strict=} ;;
+      *) echo "ssh_entry: unknown argument $arg" >&2; return 1 ;;
+    esac
+  done
+  printf 'Host %s\n  HostName 127.0.0.1\n  Port %s\n  User root\n  IdentityFile %s\n' \
+    "$name" "$port" "$identity"
+  printf '  IdentitiesOnly yes\n  UserKnownHostsFile %s\n' "$known"
+  if [ -n "$strict" ]; then printf '  StrictHostKeyChecking %s\n' "$strict"; fi
+}
+
 # The state file as JSON, and a field of the only/first session.
 state_file() { printf '%s\n' "$XDG_STATE_HOME/jl/state.json"; }
 session_field() {

@@ -72,6 +72,10 @@ class Context {
   // The one session a command with an optional CONTAINER argument means. Throws a usage error
   // listing the known sessions when there is none or more than one.
   SessionRecord pick_session(const State& state, const std::optional<std::string>& container);
+  // The sessions a command with CONTAINER or --all means: with `all`, every known session (on
+  // the explicit host, if any; maybe none); else the one pick_session() finds.
+  std::vector<SessionRecord> pick_sessions(const State& state,
+                                           const std::optional<std::string>& container, bool all);
 
  private:
   GlobalOptions m_global;
