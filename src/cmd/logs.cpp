@@ -124,9 +124,26 @@ int run_logs(Context& ctx, const LogsOptions& o) {
   };
   bool reader_gone = false;
   bool ended = false;
+  // A quiet log must not hide a dead connection: after each ServerAliveInterval of silence ask
+  // the server for an answer (as ssh does); ServerAliveCountMax intervals without one end it.
+  session.detect_dead_peer();
+  const auto ka = session.keepalive();
+  const auto interval = std::chrono::seconds(ka.interval_s);
+  auto last_asked = ssh::Clock::now();
   try {
     while (!ended) {
       auto chunk = process.read_some(ssh::deadline_in(1s), &ended);
+      const auto silent = session.silent_for();
+      if (silent >= interval * ka.count_max) {
+        throw Error(Exit::ssh,
+                    fmt::format("no answer from {} for {} s; the connection is dead", s.host,
+                                ka.interval_s * ka.count_max),
+                    "check the network, then run the same command again");
+      }
+      if (silent >= interval && ssh::Clock::now() - last_asked >= interval) {
+        session.send_keepalive();
+        last_asked = ssh::Clock::now();
+      }
       if (!show(reader.feed(chunk))) {
         reader_gone = true;
         break;

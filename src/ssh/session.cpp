@@ -4,8 +4,12 @@
 #include <glob.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
+#include <libssh/server.h>  // ssh_send_keepalive, usable by clients
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,6 +269,7 @@ ResolvedHost resolve_host(const std::string& host, const std::optional<std::stri
 
 struct Session::Impl {
   SessionPtr session;
+  Clock::time_point last_heard = Clock::now();
   sys::Interrupts* interrupts = nullptr;
   bool interrupted = false;
   std::pair<sys::Interrupts*, bool*> interrupt_hook{nullptr, nullptr};
@@ -303,6 +308,9 @@ struct Session::Impl {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
     int ms = static_cast<int>(std::clamp<long long>(left, 1, 250));
     int rc = ssh_event_dopoll(event.get(), ms);
+    if (rc == SSH_OK) {
+      last_heard = Clock::now();  // something arrived (and was processed)
+    }
     if (interrupted) {
       interrupted = false;
       throw Error(Exit::interrupted, fmt::format("interrupted while {}", doing));
@@ -562,6 +570,28 @@ Session::~Session() = default;
 
 KeepaliveSettings Session::keepalive() const {
   return m_impl->keepalive;
+}
+
+void Session::detect_dead_peer() {
+  const auto ka = keepalive();
+  const int fd = this->fd();
+  int one = 1;
+  unsigned int user_timeout = static_cast<unsigned int>(ka.interval_s * ka.count_max * 1000);
+  int idle = ka.interval_s;
+  int count = ka.count_max;
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+}
+
+Clock::duration Session::silent_for() const {
+  return Clock::now() - m_impl->last_heard;
+}
+
+void Session::send_keepalive() {
+  ssh_send_keepalive(m_impl->session.get());
 }
 
 namespace {

@@ -362,18 +362,7 @@ End Forwarder::run(int stop_fd) {
   // Dead-peer detection: the kernel gives up on unacknowledged data after the same time, and
   // with nothing to send we ask the server for an answer every interval of silence.
   const auto ka = im.session.keepalive();
-  const int ssh_fd = im.session.fd();
-  {
-    int one = 1;
-    unsigned int user_timeout = static_cast<unsigned int>(ka.interval_s * ka.count_max * 1000);
-    int idle = ka.interval_s;
-    int count = ka.count_max;
-    ::setsockopt(ssh_fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-    ::setsockopt(ssh_fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-    ::setsockopt(ssh_fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle);
-    ::setsockopt(ssh_fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
-    ::setsockopt(ssh_fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
-  }
+  im.session.detect_dead_peer();
   using Clock = std::chrono::steady_clock;
   const auto interval = std::chrono::seconds(ka.interval_s);
   auto last_heard = Clock::now();
@@ -419,7 +408,7 @@ End Forwarder::run(int stop_fd) {
                            ka.interval_s * ka.count_max));
         return End::connection_lost;
       }
-      ssh_send_keepalive(im.session.native());
+      im.session.send_keepalive();
       ++unanswered;
       continue;
     }

@@ -124,10 +124,10 @@ expect_within() {
 }
 
 # An ssh config entry for the test bed's sshd, with one thing changed for a test:
-#   ssh_entry NAME [port=N] [known_hosts=FILE] [identity=FILE] [strict=VALUE]
+#   ssh_entry NAME [port=N] [known_hosts=FILE] [identity=FILE] [strict=VALUE] [alive=SECONDS]
 ssh_entry() {
   local name=$1 port=$JL_TESTBED_PORT known=$JL_TESTBED_KNOWN_HOSTS identity=$JL_TESTBED_USERKEY
-  local strict= arg
+  local strict= alive= arg
   shift
   for arg in "$@"; do
     case $arg in
@@ -135,6 +135,7 @@ ssh_entry() {
       known_hosts=*) known=${arg#known_hosts=} ;;
       identity=*) identity=${arg#identity=} ;;
       strict=*) strict=${arg#strict=} ;;
+      alive=*) alive=${arg#alive=} ;;
       *) echo "ssh_entry: unknown argument $arg" >&2; return 1 ;;
     esac
   done
@@ -142,6 +143,7 @@ ssh_entry() {
     "$name" "$port" "$identity"
   printf '  IdentitiesOnly yes\n  UserKnownHostsFile %s\n' "$known"
   if [ -n "$strict" ]; then printf '  StrictHostKeyChecking %s\n' "$strict"; fi
+  if [ -n "$alive" ]; then printf '  ServerAliveInterval %s\n  ServerAliveCountMax 2\n' "$alive"; fi
 }
 
 # The state file as JSON, and a field of the only/first session.

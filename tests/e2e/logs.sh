@@ -75,12 +75,51 @@ expect_eq "$?" 0 "--json -f ends with 0"
 expect_eq "$(python3 -c 'import json,sys; print(all(json.loads(l)["container"] == "cont1" and "line" in json.loads(l) for l in open(sys.argv[1])))' "$WORK/follow.jsonl")" \
   True "every line is a JSON object with container and line"
 
+log "== -f on a connection whose peer goes silent ends with an error, not a hang"
+cfg=$WORK/ssh_config
+{ cat "$JL_TESTBED_SSH_CONFIG"; ssh_entry quick-alive alive=1; } >"$cfg"
+run_jlh stop "$C"
+run_jl_raw -F "$cfg" -H quick-alive start "$C"
+expect_rc 0 "start through a host entry with ServerAliveInterval 1"
+"$JL_BIN" -F "$cfg" -H quick-alive logs -f -n 1 "$C" >"$WORK/silent.out" 2>"$WORK/silent.err" &
+jl_pid=$!
+for _ in $(seq 100); do [ -s "$WORK/silent.out" ] && break; sleep 0.05; done
+# The sshd process serving jl's connection: the peer of jl's socket to the bed's port.
+jl_port=$(ss -Htnp "dport = :$JL_TESTBED_PORT" | grep "pid=$jl_pid," | awk '{ print $4 }' | sed 's/.*://' | head -n 1)
+victim=$(ss -Htnp "sport = :$JL_TESTBED_PORT and dport = :$jl_port" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+if [ -n "$victim" ]; then pass "found the sshd process ($victim) serving jl logs -f"; else fail "no sshd process for jl logs -f"; fi
+t0=$(date +%s.%N)
+[ -n "$victim" ] && kill -STOP "$victim"
+rc=
+for _ in $(seq 200); do
+  if ! kill -0 "$jl_pid" 2>/dev/null; then wait "$jl_pid"; rc=$?; break; fi
+  sleep 0.05
+done
+dead_secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+[ -n "$victim" ] && { kill -CONT "$victim"; kill "$victim"; } 2>/dev/null
+if [ -z "$rc" ]; then fail "jl logs -f still runs 10 s after its peer went silent"; kill -KILL "$jl_pid"; fi
+expect_eq "$rc" 3 "a dead connection ends jl logs -f with the SSH exit code"
+if awk -v s="$dead_secs" 'BEGIN { exit !(s <= 6) }'; then pass "found dead after ${dead_secs}s (ServerAliveInterval 1 x 2)"; else fail "found dead only after ${dead_secs}s"; fi
+expect_contains "$(cat "$WORK/silent.err")" "jl: error:" "with an error on stderr"
+log "  silent peer: jl logs -f ended after ${dead_secs}s"
+run_jl_raw -F "$cfg" -H quick-alive stop "$C"
+expect_rc 0 "and the session can be stopped afterwards"
+
 log "== a session jl did not start"
 reset_container jltb-root
 docker exec -d jltb-root sh -c 'cd /tmp && JUPYTER_TOKEN=handmade-token-logs-0123456789 exec jupyter-server --allow-root --no-browser --ip=0.0.0.0 --port=8899 >/tmp/hand.log 2>&1'
-for _ in $(seq 100); do docker exec jltb-root sh -c 'cat /proc/net/tcp' | grep -q ':22C3 ' && break; sleep 0.1; done
+# Jupyter takes seconds to listen on a loaded machine: wait up to 60 s, or the start below would
+# start a server of its own.
+listening=no
+for _ in $(seq 600); do
+  if docker exec jltb-root sh -c 'cat /proc/net/tcp' | grep -q ':22C3 '; then listening=yes; break; fi
+  sleep 0.1
+done
+expect_eq "$listening" yes "the hand-started server listens on 8899"
 run_jlh start jltb-root
 expect_rc 0 "start reuses the hand-started server"
+expect_eq "$(python3 -c 'import json,sys; print([s["started_by_jl"] for s in json.load(open(sys.argv[1]))["sessions"] if s["container"] == "jltb-root"])' "$(state_file)")" \
+  "[False]" "the session records that jl did not start it"
 run_jlh logs jltb-root
 expect_rc 2 "logs of a session jl did not start"
 expect_error_shape "logs of a foreign session"

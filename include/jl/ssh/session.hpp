@@ -170,6 +170,17 @@ class Session {
   // ServerAliveInterval / ServerAliveCountMax for this host, with jl's defaults.
   KeepaliveSettings keepalive() const;
 
+  // For long waits (a tunnel, a followed log): the kernel gives up on data the server does not
+  // acknowledge within interval x count (TCP_USER_TIMEOUT, plus TCP keepalive), so a silent
+  // dead peer ends the connection instead of hanging it.
+  void detect_dead_peer();
+  // Ask the server for an answer (a keepalive request); with detect_dead_peer(), a peer that
+  // does not acknowledge it is found dead by the kernel.
+  void send_keepalive();
+  // How long nothing has arrived from the server while jl waited on it. A process that is
+  // frozen (or a peer behind a proxy) still acknowledges TCP, so this is the check that counts.
+  Clock::duration silent_for() const;
+
   // "user@hostname:port" as actually used after the ssh config was applied.
   const std::string& endpoint() const;
 
