@@ -108,14 +108,17 @@ expect_rc 0 "and the session can be stopped afterwards"
 log "== a session jl did not start"
 reset_container jltb-root
 docker exec -d jltb-root sh -c 'cd /tmp && JUPYTER_TOKEN=handmade-token-logs-0123456789 exec jupyter-server --allow-root --no-browser --ip=0.0.0.0 --port=8899 >/tmp/hand.log 2>&1'
-# Jupyter takes seconds to listen on a loaded machine: wait up to 60 s, or the start below would
-# start a server of its own.
+# Jupyter takes seconds to start on a loaded machine, and writes its runtime file (how jl finds
+# it) after it listens: wait up to 60 s for both, or the start below would start its own server.
 listening=no
 for _ in $(seq 600); do
-  if docker exec jltb-root sh -c 'cat /proc/net/tcp' | grep -q ':22C3 '; then listening=yes; break; fi
+  if docker exec jltb-root sh -c 'grep -q ":22C3 " /proc/net/tcp && ls /root/.local/share/jupyter/runtime/jpserver-*.json' >/dev/null 2>&1; then
+    listening=yes
+    break
+  fi
   sleep 0.1
 done
-expect_eq "$listening" yes "the hand-started server listens on 8899"
+expect_eq "$listening" yes "the hand-started server listens on 8899 and wrote its runtime file"
 run_jlh start jltb-root
 expect_rc 0 "start reuses the hand-started server"
 expect_eq "$(python3 -c 'import json,sys; print([s["started_by_jl"] for s in json.load(open(sys.argv[1]))["sessions"] if s["container"] == "jltb-root"])' "$(state_file)")" \
