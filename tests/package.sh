@@ -62,11 +62,17 @@ expected=(
 want=$(printf '%s\n' "${expected[@]}" | sort)
 
 step "cmake --install into a temporary prefix"
-cmake --install "$build" --prefix "$work/prefix" >"$work/install.log" 2>&1 ||
+# A prefix ending in /usr, like the package's; under /usr/local zsh's file goes to site-functions.
+cmake --install "$build" --prefix "$work/prefix/usr" >"$work/install.log" 2>&1 ||
   fail "cmake --install failed" "$(cat "$work/install.log")"
-files=$(cd "$work/prefix" && find . -type f -printf '%M %P\n' -o -type l -printf '%M %P\n' | sort)
+files=$(cd "$work/prefix/usr" && find . -type f -printf '%M %P\n' -o -type l -printf '%M %P\n' | sort)
 [ "$files" = "$want" ] || fail "cmake --install installed other files than expected" \
   "$(diff <(echo "$want") <(echo "$files") || true)"
+cmake --install "$build" --prefix "$work/prefix/local" >"$work/install-local.log" 2>&1 ||
+  fail "cmake --install to a /usr/local-like prefix failed" "$(cat "$work/install-local.log")"
+if [ -f "$root/shell/_jl" ] && [ ! -f "$work/prefix/local/share/zsh/site-functions/_jl" ]; then
+  fail "under a prefix other than /usr, zsh's completion is not in share/zsh/site-functions"
+fi
 
 step "cpack"
 cpack --config "$build/CPackConfig.cmake" -G DEB -B "$work/cpack" >"$work/cpack.log" 2>&1 ||
