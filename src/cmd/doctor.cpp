@@ -371,7 +371,7 @@ class Doctor {
       }
       servers.push_back(fmt::format(
           "pid {} on {}:{} ({} {}{})", s.pid, s.hostname.empty() ? "*" : s.hostname, s.port,
-          s.legacy ? "notebook" : "jupyter_server", s.version.empty() ? "?" : s.version, whose));
+          s.legacy ? "notebook" : "jupyter_server", version.empty() ? "?" : version, whose));
     }
     add("servers", Status::info, fmt::format("running: {}", text::join(servers, "; ")));
   }
