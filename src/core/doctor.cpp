@@ -138,14 +138,9 @@ m end
 )SH";
 
 // Runs inside the container as its default user. Positional parameters: nonce, port.
-constexpr std::string_view kInner = R"SH(n=$1 port=$2
-m() { printf '@@%s %s\n' "$n" "$*"; }
+// probe::container_prelude() comes first (m, alive, runtime_dir, live_servers).
+constexpr std::string_view kInner = R"SH(port=$2
 t() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout "$s" "$@"; else "$@"; fi; }
-alive() {
-  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  case $st in ''|*') Z '*|*') X '*) return 1;; esac
-  return 0
-}
 m id "$(id -u 2>/dev/null)" "$(id -un 2>/dev/null)"
 for a in jupyter-lab:jupyterlab jupyter-notebook:notebook jupyter-server:jupyter_server; do
   exe=${a%%:*} dist=${a#*:}
@@ -163,16 +158,7 @@ for a in jupyter-lab:jupyterlab jupyter-notebook:notebook jupyter-server:jupyter
   [ -n "$v" ] || v=$(t 15 "$p" --version 2>/dev/null </dev/null | tail -n 1)
   m app-version "$exe" "$v"
 done
-rt=${JUPYTER_RUNTIME_DIR:-${JUPYTER_DATA_DIR:-${XDG_DATA_HOME:-${HOME:-/}/.local/share}/jupyter}/runtime}
-for f in "$rt"/jpserver-*.json "$rt"/nbserver-*.json; do
-  [ -f "$f" ] || continue
-  b=${f##*/}; pid=${b#*-}; pid=${pid%.json}
-  case $pid in ''|*[!0-9]*) continue;; esac
-  alive "$pid" || continue
-  m runtime "$f"
-  cat "$f" 2>/dev/null
-  echo
-done
+live_servers "$(runtime_dir)"
 m tcp
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 m port "$port"
@@ -215,14 +201,15 @@ std::string command(std::string_view nonce, const std::optional<std::string>& co
   if (docker.empty() || docker.front().empty()) {
     throw std::invalid_argument("the docker command is empty");
   }
-  std::vector<std::string> words = {"sh",
-                                    "-c",
-                                    std::string(kOuter),
-                                    "jl",
-                                    std::string(nonce),
-                                    container.value_or(""),
-                                    std::to_string(port),
-                                    std::string(kInner)};
+  std::vector<std::string> words = {
+      "sh",
+      "-c",
+      std::string(kOuter),
+      "jl",
+      std::string(nonce),
+      container.value_or(""),
+      std::to_string(port),
+      "n=$1\n" + std::string(probe::container_prelude()) + std::string(kInner)};
   words.insert(words.end(), docker.begin(), docker.end());
   return shell::join(words);
 }

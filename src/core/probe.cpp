@@ -23,6 +23,19 @@ alive() {
 runtime_dir() {
   printf '%s' "${JUPYTER_RUNTIME_DIR:-${JUPYTER_DATA_DIR:-${XDG_DATA_HOME:-${HOME:-/}/.local/share}/jupyter}/runtime}"
 }
+# The runtime files in $1 whose server process lives, each as a "runtime FILE" marker and the
+# file's text.
+live_servers() {
+  for f in "$1"/jpserver-*.json "$1"/nbserver-*.json; do
+    [ -f "$f" ] || continue
+    b=${f##*/}; pid=${b#*-}; pid=${pid%.json}
+    case $pid in ''|*[!0-9]*) continue;; esac
+    alive "$pid" || continue
+    m runtime "$f"
+    cat "$f" 2>/dev/null
+    echo
+  done
+}
 )SH";
 
 // Runs on the host: docker's state, the container's state, then the inner probe.
@@ -62,15 +75,7 @@ for a in jupyter-lab jupyter-notebook jupyter-server; do
 done
 rt=$(runtime_dir)
 m runtime-dir "$rt"
-for f in "$rt"/jpserver-*.json "$rt"/nbserver-*.json; do
-  [ -f "$f" ] || continue
-  b=${f##*/}; pid=${b#*-}; pid=${pid%.json}
-  case $pid in ''|*[!0-9]*) continue;; esac
-  alive "$pid" || continue
-  m runtime "$f"
-  cat "$f" 2>/dev/null
-  echo
-done
+live_servers "$rt"
 m tcp
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 m end
@@ -184,6 +189,14 @@ std::string inner(std::string_view body) {
   s += body;
   return s;
 }
+
+}  // namespace
+
+std::string_view container_prelude() {
+  return kPrelude;
+}
+
+namespace {
 
 std::string sh_c(std::string_view script, const std::vector<std::string>& args) {
   std::string cmd = "sh -c " + shell::quote(script) + " jl";

@@ -69,6 +69,11 @@ struct Result {
   std::set<int> busy_ports;
 };
 
+// Shell functions for scripts that run in the container (they expect the nonce in $n): `m KIND
+// ARGS` prints a marker, `alive PID`, `runtime_dir`, and `live_servers DIR` prints the runtime
+// files of live servers as "runtime FILE" sections.
+std::string_view container_prelude();
+
 // The docker command when the user configured none.
 inline const std::vector<std::string> kDefaultDocker = {"docker"};
 
