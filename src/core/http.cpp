@@ -30,12 +30,7 @@ std::string request(std::string_view method, std::string_view host, int port, st
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using text::lower;
 
 struct Head {
   Response response;

@@ -9,12 +9,7 @@ namespace jl::sshcfg {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using text::lower;
 
 // fnmatch-style '*' and '?' (no character classes, as in OpenSSH's match_pattern).
 bool glob_match(std::string_view pattern, std::string_view s) {

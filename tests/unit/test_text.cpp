@@ -130,3 +130,9 @@ TEST(TextJoin, Table) {
 }
 
 }  // namespace
+
+TEST(Text, LowerTouchesOnlyAsciiLetters) {
+  EXPECT_EQ(jl::text::lower("HostName PORT x-Y_9"), "hostname port x-y_9");
+  EXPECT_EQ(jl::text::lower("\xc3\x84"), "\xc3\x84");  // UTF-8 bytes are left alone
+  EXPECT_EQ(jl::text::lower(""), "");
+}

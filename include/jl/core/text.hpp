@@ -24,6 +24,9 @@ std::string tail(std::string_view s, std::size_t n);
 // The current UTC time in a strftime format, e.g. "%Y-%m-%dT%H:%M:%SZ".
 std::string utc_now(const char* format);
 
+// ASCII lower case.
+std::string lower(std::string_view s);
+
 // Join with a separator.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
