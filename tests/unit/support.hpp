@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace jl_test {
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it at the end.
@@ -209,6 +211,49 @@ inline bool process_alive(pid_t pid) {
   }
   char state = stat[paren + 2];
   return state != 'Z' && state != 'X';
+}
+
+// A stand-in for docker on the PATH of the remote scripts under test: it records its arguments in
+// $FAKE_DOCKER_DIR/args-COMMAND, fails with $FAKE_DOCKER_DIR/fail when that file exists, answers
+// `ps` and `inspect` from files there, `version` with a fixed version, and runs
+// `exec [-i] CONTAINER CMD...` as plain `CMD...` here.
+inline constexpr const char* kFakeDocker = R"SH(#!/bin/sh
+d=$FAKE_DOCKER_DIR
+printf '%s\0' "$@" >"$d/args-$1"
+if [ -f "$d/fail" ]; then cat "$d/fail" >&2; exit 1; fi
+case $1 in
+  inspect)
+    if [ -f "$d/inspect" ]; then cat "$d/inspect"; exit 0; fi
+    for c; do :; done
+    echo "Error: No such container: $c" >&2
+    exit 1;;
+  ps)
+    cat "$d/ps" 2>/dev/null
+    exit 0;;
+  version)
+    echo 24.0.7
+    exit 0;;
+  exec)
+    shift
+    [ "$1" = -i ] && shift
+    shift
+    exec "$@";;
+esac
+echo "fake docker: unsupported command $1" >&2
+exit 125
+)SH";
+
+// What `docker inspect --format '{{.State.Running}} {{json .}}'` prints for container "box".
+inline std::string inspect_line(bool running) {
+  nlohmann::json j = {
+      {"Id", "5d1918fcea8c0e6a"},
+      {"Name", "/box"},
+      {"State", {{"Status", running ? "running" : "exited"}, {"Running", running}}},
+      {"Config", {{"User", ""}}},
+      {"HostConfig", {{"NetworkMode", "default"}}},
+      {"NetworkSettings", {{"Networks", {{"bridge", {{"IPAddress", "172.17.0.2"}}}}}}},
+  };
+  return std::string(running ? "true " : "false ") + j.dump() + "\n";
 }
 
 }  // namespace jl_test

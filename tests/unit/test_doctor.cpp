@@ -17,6 +17,8 @@
 namespace {
 
 using jl::doctor::Status;
+using jl_test::inspect_line;
+using jl_test::kFakeDocker;
 using jl_test::read_file;
 using jl_test::run_sh;
 using jl_test::split_nul;
@@ -93,40 +95,6 @@ TEST(DoctorProcNet, ListeningInodesOfOnePort) {
   EXPECT_EQ(jl::doctor::listening_inodes(tcp, 8889), (std::set<unsigned long long>{6161}));
   EXPECT_TRUE(jl::doctor::listening_inodes(tcp, 80).empty());
   EXPECT_TRUE(jl::doctor::listening_inodes("", 8888).empty());
-}
-
-// A stand-in for docker: `ps`, `version`, `inspect` from files, `exec` runs the command here.
-constexpr const char* kFakeDocker = R"SH(#!/bin/sh
-d=$FAKE_DOCKER_DIR
-printf '%s\0' "$@" >"$d/args-$1"
-if [ -f "$d/fail" ]; then cat "$d/fail" >&2; exit 1; fi
-case $1 in
-  ps) cat "$d/ps" 2>/dev/null; exit 0;;
-  version) echo 24.0.7; exit 0;;
-  inspect)
-    if [ -f "$d/inspect" ]; then cat "$d/inspect"; exit 0; fi
-    for c; do :; done
-    echo "Error: No such container: $c" >&2
-    exit 1;;
-  exec)
-    shift
-    [ "$1" = -i ] && shift
-    shift
-    exec "$@";;
-esac
-exit 125
-)SH";
-
-std::string inspect_line(bool running) {
-  nlohmann::json j = {
-      {"Id", "5d1918fcea8c0e6a"},
-      {"Name", "/box"},
-      {"State", {{"Status", running ? "running" : "exited"}, {"Running", running}}},
-      {"Config", {{"User", ""}}},
-      {"HostConfig", {{"NetworkMode", "default"}}},
-      {"NetworkSettings", {{"Networks", {{"bridge", {{"IPAddress", "172.17.0.2"}}}}}}},
-  };
-  return std::string(running ? "true " : "false ") + j.dump() + "\n";
 }
 
 class DoctorScript : public ::testing::Test {

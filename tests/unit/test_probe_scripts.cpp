@@ -29,36 +29,12 @@ namespace {
 using jl::probe::Docker;
 using jl::probe::StartResult;
 using jl_test::exists;
+using jl_test::inspect_line;
+using jl_test::kFakeDocker;
 using jl_test::read_file;
 using jl_test::run_sh;
 using jl_test::split_nul;
 using jl_test::write_file;
-
-std::string running_inspect_line();
-
-constexpr const char* kFakeDocker = R"SH(#!/bin/sh
-# A stand-in for docker: records its arguments, runs `exec` locally.
-d=$FAKE_DOCKER_DIR
-printf '%s\0' "$@" >"$d/args-$1"
-if [ -f "$d/fail" ]; then cat "$d/fail" >&2; exit 1; fi
-case $1 in
-  inspect)
-    if [ -f "$d/inspect" ]; then cat "$d/inspect"; exit 0; fi
-    for c; do :; done
-    echo "Error: No such container: $c" >&2
-    exit 1;;
-  ps)
-    cat "$d/ps" 2>/dev/null
-    exit 0;;
-  exec)
-    shift
-    [ "$1" = -i ] && shift
-    shift
-    exec "$@";;
-esac
-echo "fake docker: unsupported command $1" >&2
-exit 125
-)SH";
 
 // Writes a runtime file like jupyter_server's (no trailing newline) and stays alive with
 // "jupyter" in its command line, or dies, or never gets ready.
@@ -209,7 +185,7 @@ class Scripts : public ::testing::Test {
   StartResult start(const jl::probe::StartSpec& spec, const std::string& input,
                     std::map<std::string, std::string> e) {
     if (!exists(docker_dir + "/inspect")) {
-      write_file(docker_dir + "/inspect", running_inspect_line());
+      write_file(docker_dir + "/inspect", inspect_line(true));
     }
     std::string plan = jl::probe::start_plan(spec, "TOKEN");
     plan.resize(plan.size() - std::string("TOKEN\n").size());
@@ -240,22 +216,6 @@ class Scripts : public ::testing::Test {
 
 // ---------------------------------------------------------------------------------------------
 // probe_command
-
-std::string inspect_line(bool running) {
-  nlohmann::json j = {
-      {"Id", "5d1918fcea8c0e6a"},
-      {"Name", "/box"},
-      {"State", {{"Status", running ? "running" : "exited"}, {"Running", running}}},
-      {"Config", {{"User", ""}}},
-      {"HostConfig", {{"NetworkMode", "default"}}},
-      {"NetworkSettings", {{"Networks", {{"bridge", {{"IPAddress", "172.17.0.2"}}}}}}},
-  };
-  return std::string(running ? "true " : "false ") + j.dump() + "\n";
-}
-
-std::string running_inspect_line() {
-  return inspect_line(true);
-}
 
 TEST_F(Scripts, ProbeOfARunningContainer) {
   write_file(docker_dir + "/inspect", inspect_line(true));
