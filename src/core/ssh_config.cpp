@@ -79,14 +79,43 @@ bool split_line(std::string_view line, std::string& key, std::vector<std::string
   return !key.empty();
 }
 
+// Include, as OpenSSH does it: glob patterns, at most 8 levels deep and 64 files in all (the
+// recursion can branch).
+struct Includes {
+  const FileReader& read;
+  const Globber& glob;
+  int depth = 0;
+  int files = 0;
+
+  // Hand the text of each file an Include line names to `run`. False when the file limit
+  // stopped it.
+  template <typename Run>
+  bool expand(const std::vector<std::string>& args, Run&& run) {
+    if (depth >= 8 || !read) {
+      return true;
+    }
+    for (const auto& pattern : args) {
+      for (const auto& path : glob ? glob(pattern) : std::vector<std::string>{pattern}) {
+        if (++files > 64) {
+          return false;
+        }
+        if (auto content = read(path)) {
+          ++depth;
+          run(*content);
+          --depth;
+        }
+      }
+    }
+    return true;
+  }
+};
+
 struct Evaluator {
   std::string host;
   const std::vector<std::string>& keys;
-  const FileReader& read;
-  const Globber& glob;
+  Includes includes;
   Result result;
-  int depth = 0;
-  int files = 0;  // included files read so far; bounded, as recursion can branch
+  bool limit_noted = false;
 
   void run(std::string_view text, bool active_at_start) {
     bool active = active_at_start;
@@ -153,35 +182,18 @@ struct Evaluator {
   }
 
   void include(const std::vector<std::string>& args) {
-    if (depth >= 8 || !read) {
-      return;
-    }
-    for (const auto& pattern : args) {
-      std::vector<std::string> paths = glob ? glob(pattern) : std::vector<std::string>{pattern};
-      for (const auto& path : paths) {
-        if (++files > 64) {
-          if (files == 65) {
-            result.notes.push_back("more than 64 included files; the rest is ignored");
-          }
-          return;
-        }
-        if (auto content = read(path)) {
-          ++depth;
-          run(*content, true);
-          --depth;
-        }
-      }
+    if (!includes.expand(args, [this](std::string_view text) { run(text, true); }) &&
+        !limit_noted) {
+      result.notes.push_back("more than 64 included files; the rest is ignored");
+      limit_noted = true;
     }
   }
 };
 
 // Collects the plain names of Host lines, following Include like Evaluator does.
 struct HostLister {
-  const FileReader& read;
-  const Globber& glob;
+  Includes includes;
   std::vector<std::string> names;
-  int depth = 0;
-  int files = 0;
 
   void run(std::string_view text) {
     std::string key;
@@ -219,21 +231,7 @@ struct HostLister {
   }
 
   void include(const std::vector<std::string>& args) {
-    if (depth >= 8 || !read) {
-      return;
-    }
-    for (const auto& pattern : args) {
-      for (const auto& path : glob ? glob(pattern) : std::vector<std::string>{pattern}) {
-        if (++files > 64) {
-          return;
-        }
-        if (auto content = read(path)) {
-          ++depth;
-          run(*content);
-          --depth;
-        }
-      }
-    }
+    includes.expand(args, [this](std::string_view text) { run(text); });
   }
 };
 
@@ -241,7 +239,7 @@ struct HostLister {
 
 std::vector<std::string> host_names(std::string_view text, const FileReader& read,
                                     const Globber& glob) {
-  HostLister lister{read, glob, {}};
+  HostLister lister{Includes{read, glob}, {}};
   lister.run(text);
   return lister.names;
 }
@@ -286,7 +284,7 @@ bool host_matches(std::string_view patterns, std::string_view host) {
 
 Result evaluate(std::string_view text, std::string_view alias, const std::vector<std::string>& keys,
                 const FileReader& read, const Globber& glob) {
-  Evaluator ev{std::string(alias), keys, read, glob, {}, 0};
+  Evaluator ev{std::string(alias), keys, Includes{read, glob}, {}};
   ev.run(text, true);
   return ev.result;
 }

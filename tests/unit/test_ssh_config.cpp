@@ -112,6 +112,27 @@ TEST(SshConfigEvaluate, IncludeReadsFilesInPlace) {
   EXPECT_LE(asked.size(), 12U);
 }
 
+TEST(SshConfigEvaluate, IncludeReadsAtMost64FilesAndSaysSoOnce) {
+  int reads = 0;
+  auto reader = [&](const std::string&) -> std::optional<std::string> {
+    ++reads;
+    return "Host other\n  Port 1\n";
+  };
+  auto globber = [](const std::string&) {
+    std::vector<std::string> paths;
+    for (int i = 0; i < 50; ++i) {
+      paths.push_back("/cfg/" + std::to_string(i));
+    }
+    return paths;
+  };
+  auto r = evaluate("Include a\nInclude b\nInclude c\nHost box\n  Port 2222\n", "box", kKeys,
+                    reader, globber);
+  EXPECT_EQ(reads, 64);
+  EXPECT_EQ(r.get("port"), "2222") << "the file's own lines still count after the limit";
+  ASSERT_EQ(r.notes.size(), 1U);
+  EXPECT_NE(r.notes[0].find("more than 64 included files"), std::string::npos);
+}
+
 TEST(SshConfigPolicy, Values) {
   bool lax = true;
   EXPECT_EQ(jl::sshcfg::parse_host_key_policy("yes", &lax), HostKeyPolicy::yes);
