@@ -25,6 +25,7 @@
 #include "jl/core/error.hpp"
 #include "jl/core/shell.hpp"
 #include "jl/core/ssh_config.hpp"
+#include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
 #include "jl/ssh/prompt.hpp"
 #include "jl/sys/interrupts.hpp"
@@ -295,7 +296,7 @@ struct Session::Impl {
     }
   }
 
-  std::string error() const { return ssh_get_error(session.get()); }
+  std::string error() const { return sshwords::describe(ssh_get_error(session.get())); }
 
   // Let libssh move packets for a while; throw when the deadline has passed or the
   // connection is gone.
@@ -358,8 +359,8 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
   const bool accept_changed = options.accept_changed_host_key;
   ssh_key raw = nullptr;
   if (ssh_get_server_publickey(s, &raw) != SSH_OK) {
-    throw Error(Exit::ssh,
-                fmt::format("cannot read the host key of {}: {}", shown_host, ssh_get_error(s)));
+    throw Error(Exit::ssh, fmt::format("cannot read the host key of {}: {}", shown_host,
+                                       sshwords::describe(ssh_get_error(s))));
   }
   KeyPtr key(raw);
   unsigned char* hash = nullptr;
@@ -428,7 +429,7 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
         if (ssh_session_update_known_hosts(s) != SSH_OK) {
           throw Error(Exit::ssh, fmt::format("cannot add the host key to {}: {}",
                                              known_hosts.empty() ? "known_hosts" : known_hosts,
-                                             ssh_get_error(s)));
+                                             sshwords::describe(ssh_get_error(s))));
         }
         // Like ssh, say so even without a terminal: it changed a file of the user's.
         fmt::print(stderr, "jl: warning: permanently added {} ({} {}) to {}\n", shown_host, type,
@@ -462,7 +463,7 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
       if (ssh_session_update_known_hosts(s) != SSH_OK) {
         throw Error(Exit::ssh, fmt::format("cannot add the host key to {}: {}",
                                            known_hosts.empty() ? "known_hosts" : known_hosts,
-                                           ssh_get_error(s)));
+                                           sshwords::describe(ssh_get_error(s))));
       }
       terminal.say(fmt::format("Added {} to the list of known hosts.\n", shown_host));
       return;
@@ -470,8 +471,8 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
     case SSH_KNOWN_HOSTS_ERROR:
       break;
   }
-  throw Error(Exit::ssh,
-              fmt::format("cannot check the host key of {}: {}", shown_host, ssh_get_error(s)));
+  throw Error(Exit::ssh, fmt::format("cannot check the host key of {}: {}", shown_host,
+                                     sshwords::describe(ssh_get_error(s))));
 }
 
 std::string methods_text(int methods) {
@@ -503,8 +504,8 @@ void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& t
     return;
   }
   if (rc == SSH_AUTH_ERROR) {
-    throw Error(Exit::ssh,
-                fmt::format("authentication with {} failed: {}", shown_host, ssh_get_error(s)));
+    throw Error(Exit::ssh, fmt::format("authentication with {} failed: {}", shown_host,
+                                       sshwords::describe(ssh_get_error(s))));
   }
   int methods = ssh_userauth_list(s, nullptr);
   std::vector<std::string> tried;
@@ -520,7 +521,7 @@ void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& t
     }
     if (rc == SSH_AUTH_ERROR) {
       throw Error(Exit::ssh, fmt::format("publickey authentication with {} failed: {}", shown_host,
-                                         ssh_get_error(s)));
+                                         sshwords::describe(ssh_get_error(s))));
     }
   }
   if ((methods & SSH_AUTH_METHOD_INTERACTIVE) != 0 && terminal.interactive()) {
@@ -691,7 +692,7 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
     throw Error(Exit::ssh,
                 fmt::format("cannot use the ssh config{}: {}",
                             options.config_file ? " " + *options.config_file : std::string{},
-                            ssh_get_error(s)),
+                            sshwords::describe(ssh_get_error(s))),
                 "libssh does not support every ssh_config keyword (e.g. some Match criteria); "
                 "simplify the entry for this host");
   }
@@ -758,16 +759,18 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
   auto started = Clock::now();
   stage(ConnectStage::tcp);
   if (ssh_connect(s) != SSH_OK) {
-    std::string why = ssh_get_error(s);
-    if (why.find("resolve") != std::string::npos || why.find("getaddrinfo") != std::string::npos) {
+    // libssh says what went wrong only in text: classify by its text, show jl's words.
+    const std::string raw = ssh_get_error(s);
+    const std::string why = sshwords::describe(raw);
+    if (raw.find("resolve") != std::string::npos || raw.find("getaddrinfo") != std::string::npos) {
       throw Error(Exit::ssh, fmt::format("cannot resolve host '{}': {}", hostname, why),
                   "check the name, or define it as a Host alias in your ssh config");
     }
-    if (why.find("refused") != std::string::npos) {
+    if (raw.find("refused") != std::string::npos) {
       throw Error(Exit::ssh, fmt::format("connection to {} refused", impl->endpoint),
                   "is sshd running there, and is the port right?");
     }
-    if (why.find("imeout") != std::string::npos || why.find("timed out") != std::string::npos) {
+    if (raw.find("imeout") != std::string::npos || raw.find("timed out") != std::string::npos) {
       throw Error(
           Exit::timeout,
           fmt::format(
@@ -930,7 +933,9 @@ TcpResult Session::tcp_exchange(const std::string& host, int port, std::string_v
       throw Error(Exit::ssh,
                   fmt::format("the SSH connection to {} was lost ({})", im.endpoint, im.error()));
     }
-    result.error = im.error();
+    const std::string raw = ssh_get_error(im.session.get());
+    result.failure = sshwords::parse_channel_open_failure(raw);
+    result.error = sshwords::describe(raw);
     return result;
   }
   result.opened = true;

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "jl/core/ssh_words.hpp"
+
 struct ssh_session_struct;
 struct ssh_event_struct;
 
@@ -87,8 +89,9 @@ struct ExecResult {
 // The outcome of a TCP exchange through a direct-tcpip channel.
 struct TcpResult {
   bool opened = false;  // false: the host could not connect to the address (error says why)
-  std::string error;
-  std::string data;  // what the peer sent back
+  std::string error;    // in words
+  std::optional<sshwords::ChannelOpenFailure> failure;  // why the channel did not open
+  std::string data;                                     // what the peer sent back
 };
 
 class Session;
