@@ -549,4 +549,64 @@ StopResult parse_stop(std::string_view output, std::string_view nonce) {
   return r;
 }
 
+std::string container_id_command(std::string_view container,
+                                 const std::vector<std::string>& docker) {
+  std::vector<std::string> words = checked(docker);
+  for (std::string w : {std::string("inspect"), std::string("--type"), std::string("container"),
+                        std::string("--format"), std::string("{{.Id}}"), std::string(container)}) {
+    words.push_back(std::move(w));
+  }
+  return shell::join(words) + " 2>&1";
+}
+
+bool valid_container_id(std::string_view id) {
+  if (id.size() < 12 || id.size() > 64) {
+    return false;
+  }
+  return id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+Identity parse_container_id(int exit_status, std::string_view output, std::string_view recorded,
+                            std::string* now_id) {
+  const std::string_view out = text::trim(output);
+  if (exit_status != 0) {
+    return says_no_such_container(out) ? Identity::removed : Identity::unknown;
+  }
+  if (!valid_container_id(out)) {
+    return Identity::unknown;
+  }
+  if (now_id != nullptr) {
+    *now_id = std::string(out);
+  }
+  if (recorded.empty()) {
+    return Identity::unknown;
+  }
+  return out == recorded ? Identity::same : Identity::recreated;
+}
+
+std::string short_id(std::string_view id) {
+  return std::string(id.substr(0, 12));
+}
+
+IdentityWords identity_words(Identity identity, std::string_view container, std::string_view host,
+                             std::string_view recorded, std::string_view now_id) {
+  switch (identity) {
+    case Identity::recreated:
+      return {
+          fmt::format("container '{}' on {} was re-created since jl started Jupyter in it "
+                      "(it was {}, it is now {}): that server is gone with the old container",
+                      container, host, short_id(recorded), short_id(now_id)),
+          fmt::format("start Jupyter in the new container with: jl -H {} up {}", host, container)};
+    case Identity::removed:
+      return {fmt::format("container '{}' on {} no longer exists (jl started Jupyter in {}): "
+                          "that server is gone with it",
+                          container, host, short_id(recorded)),
+              fmt::format("forget the session with: jl -H {} stop {}", host, container)};
+    case Identity::same:
+    case Identity::unknown:
+      break;
+  }
+  return {};
+}
+
 }  // namespace jl::probe

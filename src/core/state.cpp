@@ -9,6 +9,7 @@
 #include "jl/core/config.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter.hpp"
+#include "jl/core/probe.hpp"
 
 namespace jl {
 
@@ -70,6 +71,7 @@ std::string serialize_state(const State& state) {
     nlohmann::json j = {
         {"host", s.host},
         {"container", s.container},
+        {"container_id", s.container_id},
         {"app", s.app},
         {"server_version", s.server_version},
         {"legacy", s.legacy},
@@ -200,6 +202,10 @@ State parse_state(std::string_view text) {
       throw std::runtime_error("a session has an invalid container name");
     }
     check_host(s.host);
+    s.container_id = field<std::string>(j, "container_id", "");
+    if (!s.container_id.empty() && !probe::valid_container_id(s.container_id)) {
+      throw std::runtime_error("a session has an invalid container id");
+    }
     if (j.contains("ssh_config") && !j["ssh_config"].is_null()) {
       s.ssh_config = field<std::string>(j, "ssh_config", "");
     }

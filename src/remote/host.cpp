@@ -6,6 +6,7 @@
 
 #include "jl/core/error.hpp"
 #include "jl/core/http.hpp"
+#include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 
@@ -165,12 +166,17 @@ void Host::skip_start(PendingStart& pending, ssh::Deadline deadline) {
 }
 
 Health Host::status(const std::string& address, int port, const std::string& base_url,
-                    const std::string& token, ssh::Deadline deadline) {
+                    const std::string& token, ssh::Deadline deadline, std::string_view container) {
   Health h;
   auto req = http::request("GET", address, port, base_url + "api/status", token);
   auto tcp = m_session.tcp_exchange(address, port, req, deadline, http::response_complete);
   if (!tcp.opened) {
-    h.detail = tcp.error.empty() ? "cannot connect" : tcp.error;
+    const std::string where =
+        container.empty() ? std::string{} : fmt::format("inside {}", container);
+    h.detail = tcp.failure ? sshwords::describe_open_failure(*tcp.failure, address, port, where)
+               : tcp.error.empty()
+                   ? fmt::format("the SSH host cannot connect to {}:{}", address, port)
+                   : tcp.error;
     return h;
   }
   h.reachable = true;
@@ -237,6 +243,25 @@ probe::StopResult Host::wait_gone(const std::string& container, long long pid,
     }
   }
   return r;
+}
+
+probe::Identity Host::identify(const std::string& container, const std::string& recorded,
+                               ssh::Deadline deadline, std::string* now_id) {
+  auto exec = m_session.exec(probe::container_id_command(container, m_docker), {}, deadline);
+  return probe::parse_container_id(exec.exit_status, exec.out + exec.err, recorded, now_id);
+}
+
+std::optional<Error> Host::replaced_container(const SessionRecord& s, ssh::Deadline deadline) {
+  if (s.container_id.empty()) {
+    return std::nullopt;
+  }
+  std::string now;
+  const auto identity = identify(s.container, s.container_id, deadline, &now);
+  auto words = probe::identity_words(identity, s.container, s.host, s.container_id, now);
+  if (words.message.empty()) {
+    return std::nullopt;
+  }
+  return Error(Exit::remote, words.message, words.hint);
 }
 
 }  // namespace jl::remote

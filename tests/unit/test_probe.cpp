@@ -582,4 +582,72 @@ TEST(ParseStop, Table) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Container identity
+
+constexpr const char* kOldId = "5d19e0c1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d";
+constexpr const char* kNewId = "9f00aa11bb22cc33dd44ee55ff66007788990011aabbccddeeff001122334455";
+
+TEST(ContainerId, CommandQuotesTheNameAndAsksForTheIdOnly) {
+  EXPECT_EQ(jl::probe::container_id_command("cont 1"),
+            "docker inspect --type container --format '{{.Id}}' 'cont 1' 2>&1");
+  EXPECT_EQ(jl::probe::container_id_command("c", {"sudo", "-n", "docker"}),
+            "sudo -n docker inspect --type container --format '{{.Id}}' c 2>&1");
+}
+
+TEST(ContainerId, ParseTable) {
+  using jl::probe::Identity;
+  struct Case {
+    int status;
+    std::string output;
+    std::string recorded;
+    Identity identity;
+    std::string now;
+  };
+  const std::vector<Case> cases = {
+      {0, std::string(kOldId) + "\n", kOldId, Identity::same, kOldId},
+      {0, std::string(kNewId) + "\n", kOldId, Identity::recreated, kNewId},
+      {0, std::string(kNewId) + "\n", "", Identity::unknown, kNewId},
+      {1, "Error: No such container: cont1\n", kOldId, Identity::removed, ""},
+      {1, "Error response from daemon: No such object: cont1\n", kOldId, Identity::removed, ""},
+      {1, "permission denied while trying to connect to the Docker daemon socket\n", kOldId,
+       Identity::unknown, ""},
+      {127, "sh: docker: not found\n", kOldId, Identity::unknown, ""},
+      {0, "template: :1: function \"Id\" not defined\n", kOldId, Identity::unknown, ""},
+      {0, "", kOldId, Identity::unknown, ""},
+  };
+  for (const auto& c : cases) {
+    std::string now;
+    EXPECT_EQ(jl::probe::parse_container_id(c.status, c.output, c.recorded, &now), c.identity)
+        << c.output;
+    EXPECT_EQ(now, c.now) << c.output;
+  }
+}
+
+TEST(ContainerId, Validity) {
+  EXPECT_TRUE(jl::probe::valid_container_id(kOldId));
+  EXPECT_TRUE(jl::probe::valid_container_id("5d19e0c1a2b3"));
+  EXPECT_FALSE(jl::probe::valid_container_id("5d19e0c1a2b"));
+  EXPECT_FALSE(jl::probe::valid_container_id(std::string(kOldId) + "0"));
+  EXPECT_FALSE(jl::probe::valid_container_id("5D19E0C1A2B3"));
+  EXPECT_FALSE(jl::probe::valid_container_id("5d19e0c1a2b3 "));
+  EXPECT_EQ(jl::probe::short_id(kOldId), "5d19e0c1a2b3");
+}
+
+TEST(ContainerId, WordsSayWhatHappenedAndWhatToDo) {
+  using jl::probe::Identity;
+  auto re = jl::probe::identity_words(Identity::recreated, "cont1", "gpu", kOldId, kNewId);
+  EXPECT_EQ(re.message,
+            "container 'cont1' on gpu was re-created since jl started Jupyter in it (it was "
+            "5d19e0c1a2b3, it is now 9f00aa11bb22): that server is gone with the old container");
+  EXPECT_EQ(re.hint, "start Jupyter in the new container with: jl -H gpu up cont1");
+  auto gone = jl::probe::identity_words(Identity::removed, "cont1", "gpu", kOldId, "");
+  EXPECT_EQ(gone.message,
+            "container 'cont1' on gpu no longer exists (jl started Jupyter in 5d19e0c1a2b3): that "
+            "server is gone with it");
+  EXPECT_EQ(gone.hint, "forget the session with: jl -H gpu stop cont1");
+  EXPECT_TRUE(jl::probe::identity_words(Identity::same, "c", "h", kOldId, kOldId).message.empty());
+  EXPECT_TRUE(jl::probe::identity_words(Identity::unknown, "c", "h", kOldId, "").message.empty());
+}
+
 }  // namespace

@@ -20,6 +20,7 @@ SessionRecord full_record() {
   s.host = "ann@gpu:2222";
   s.ssh_config = "/home/ann/.ssh/config with space";
   s.container = "torch-dev";
+  s.container_id = "5d19e0c1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d";
   s.app = "notebook";
   s.server_version = "6.5.4";
   s.legacy = true;
@@ -153,6 +154,10 @@ TEST(StateParse, CorruptInputsThrow) {
       R"({"version": 1, "sessions": [{"host": "h", "container": "c", "port": 70000}]})",
       R"({"version": 1, "sessions": [{"host": "h", "container": "c", "port": -1}]})",
       R"({"version": 1, "sessions": [{"host": "h", "container": "c", "local_port": 65536}]})",
+      R"({"version": 1, "sessions": [{"host": "h", "container": "c", "container_id": "xyz"}]})",
+      R"({"version": 1, "sessions": [{"host": "h", "container": "c", "container_id": 12}]})",
+      R"({"version": 1, "sessions": [{"host": "h", "container": "c",
+          "container_id": "5D19E0C1A2B3"}]})",
   };
   for (const auto& text : bad) {
     EXPECT_THROW(parse_state(text), std::runtime_error) << text;

@@ -133,4 +133,33 @@ struct StopResult {
 };
 StopResult parse_stop(std::string_view output, std::string_view nonce);
 
+// What became of a container since jl recorded its id: the same container, another one under
+// the same name (re-created, e.g. from a newer image), or none by that name.
+enum class Identity { same, recreated, removed, unknown };
+
+// The command that prints the id of the container named `container` (docker inspect).
+std::string container_id_command(std::string_view container,
+                                 const std::vector<std::string>& docker = kDefaultDocker);
+
+// Compare what container_id_command printed (and its exit status) with the id jl recorded.
+// `now_id` receives the id in force, when there is one. unknown: docker failed otherwise, or
+// nothing was recorded.
+Identity parse_container_id(int exit_status, std::string_view output, std::string_view recorded,
+                            std::string* now_id = nullptr);
+
+// A container id as `docker ps` shows it: the first 12 characters.
+std::string short_id(std::string_view id);
+
+// A valid container id: 12 to 64 lower-case hex digits.
+bool valid_container_id(std::string_view id);
+
+// In words, for a container that is not the one jl started Jupyter in: what happened and what
+// to do. Empty message for Identity::same and unknown.
+struct IdentityWords {
+  std::string message;
+  std::string hint;
+};
+IdentityWords identity_words(Identity identity, std::string_view container, std::string_view host,
+                             std::string_view recorded, std::string_view now_id);
+
 }  // namespace jl::probe

@@ -12,6 +12,7 @@ struct SessionRecord {
   std::string host;                       // as given with -H (alias, user@host, host:port)
   std::optional<std::string> ssh_config;  // the -F file used to reach it, if any
   std::string container;
+  std::string container_id;    // the container's full id when jl recorded it (empty: not known)
   std::string app;             // lab, notebook or server
   std::string server_version;  // from the runtime file
   bool legacy = false;         // notebook <= 6 (nbserver runtime file)

@@ -6,9 +6,12 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "jl/core/error.hpp"
 #include "jl/core/probe.hpp"
+#include "jl/core/state.hpp"
 #include "jl/ssh/session.hpp"
 
 namespace jl::remote {
@@ -53,9 +56,10 @@ class Host {
   // End the conversation without starting anything.
   void skip_start(PendingStart& pending, ssh::Deadline deadline);
 
-  // GET {base_url}api/status with the token, through a direct-tcpip channel.
+  // GET {base_url}api/status with the token, through a direct-tcpip channel. `container`, when
+  // given, names where the address is in the words of Health::detail.
   Health status(const std::string& address, int port, const std::string& base_url,
-                const std::string& token, ssh::Deadline deadline);
+                const std::string& token, ssh::Deadline deadline, std::string_view container = {});
 
   // The server's version from GET {base_url}api (which needs no token). Empty if unknown.
   std::string version(const std::string& address, int port, const std::string& base_url,
@@ -69,6 +73,15 @@ class Host {
   probe::StopResult wait_gone(const std::string& container, long long pid,
                               const std::string& runtime_file, bool shutdown_sent,
                               ssh::Deadline deadline);
+
+  // Whether the container named `container` is still the one with id `recorded`. Never throws
+  // for docker's answers (unknown when docker fails otherwise); `now_id` gets the current id.
+  probe::Identity identify(const std::string& container, const std::string& recorded,
+                           ssh::Deadline deadline, std::string* now_id = nullptr);
+
+  // For a session whose server does not answer: an error in words when its container was
+  // re-created or removed since jl recorded it, else nothing (no check without a recorded id).
+  std::optional<Error> replaced_container(const SessionRecord& s, ssh::Deadline deadline);
 
  private:
   void check_probe(const probe::Result& r, const std::string& container,
