@@ -12,6 +12,7 @@
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
+#include "jl/remote/host.hpp"
 
 namespace jl::cmd {
 
@@ -82,9 +83,19 @@ int run_logs(Context& ctx, const LogsOptions& o) {
   auto session = ctx.connect(s.host, s.ssh_config);
   const std::string nonce = generate_nonce();
   const auto docker = ctx.docker_command(s.host, s.container);
-  auto process = session.spawn(logs::command(nonce, s.container, s.log, o.lines, o.follow, docker),
-                               ssh::deadline_in(15s));
+  // By id when known: a container re-created under the same name does not hold this log.
+  const std::string& target = s.container_id.empty() ? s.container : s.container_id;
   logs::Reader reader(nonce);
+  auto process = session.spawn(logs::command(nonce, target, s.log, o.lines, o.follow, docker),
+                               ssh::deadline_in(15s));
+  // Why it failed, with the container's fate first: re-created or removed says it all.
+  auto failed = [&](const std::string& err) {
+    remote::Host host(session, s.host, docker);
+    if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
+      return *replaced;
+    }
+    return failure(reader, s, err);
+  };
   const bool json = ctx.ui().json();
 
   if (!o.follow) {
@@ -95,7 +106,7 @@ int run_logs(Context& ctx, const LogsOptions& o) {
       lines.push_back(std::move(*last));
     }
     if (reader.outcome() != logs::Reader::Outcome::ended) {
-      throw failure(reader, s, result.err);
+      throw failed(result.err);
     }
     if (json) {
       ctx.ui().out(dump(
@@ -151,7 +162,7 @@ int run_logs(Context& ctx, const LogsOptions& o) {
       const auto outcome = reader.outcome();
       if (outcome == logs::Reader::Outcome::missing ||
           outcome == logs::Reader::Outcome::unreadable) {
-        throw failure(reader, s, {});
+        throw failed({});
       }
     }
   } catch (const Error& e) {
@@ -178,7 +189,7 @@ int run_logs(Context& ctx, const LogsOptions& o) {
   }
   if (reader.outcome() != logs::Reader::Outcome::streaming &&
       reader.outcome() != logs::Reader::Outcome::ended) {
-    throw failure(reader, s, {});
+    throw failed({});
   }
   throw Error(Exit::remote,
               fmt::format("following the log of {} stopped: the container or the connection went "

@@ -85,14 +85,17 @@ void announce(Context& ctx, const SessionRecord& s, int local_port, bool no_brow
     return;
   }
   if (!ctx.ui().quiet()) {
-    if (!no_browser && opened.empty()) {
-      ctx.ui().out("no browser opener found (set $BROWSER, or install xdg-utils); open this URL:");
-    } else if (!no_browser) {
-      ctx.ui().out(fmt::format("opened in the browser ({})", opened));
-    }
+    // The tunnel first: the line that announces the URL must be right above it.
     ctx.ui().out(fmt::format("tunnel 127.0.0.1:{} -> {}:{} on {} ({}, pid {})", local_port,
                              s.address, s.port, s.host, reused ? "already running" : "started",
                              pid));
+    if (no_browser) {
+      ctx.ui().out("open this URL:");
+    } else if (opened.empty()) {
+      ctx.ui().out("no browser opener found (set $BROWSER, or install xdg-utils); open this URL:");
+    } else {
+      ctx.ui().out(fmt::format("opened in the browser ({}):", opened));
+    }
   }
   ctx.ui().out(url);
 }
@@ -169,7 +172,8 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
   run.reconnect = reconnector(s.host, s.ssh_config);
   run.check_server = [s](ssh::Session& fresh, std::string* why) {
     remote::Host h(fresh, s.host);  // HTTP only: no docker involved
-    auto health = h.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
+    auto health =
+        h.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s), s.container);
     if (!health.answers()) {
       *why = health.detail;
     }
@@ -203,8 +207,12 @@ int run_open(Context& ctx, const OpenOptions& o) {
   auto lock = ctx.store().lock_session(s.host, s.container, 60s);
   auto session = ctx.connect(s.host, s.ssh_config);
   remote::Host host(session, s.host, ctx.docker_command(s.host, s.container));
-  auto health = host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
+  auto health =
+      host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s), s.container);
   if (!health.answers()) {
+    if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
+      throw *replaced;
+    }
     throw Error(Exit::remote,
                 fmt::format("Jupyter in {} on {} does not answer at {}:{} ({})", s.container,
                             s.host, s.address, s.port, health.detail),

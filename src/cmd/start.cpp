@@ -154,6 +154,18 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
                 "run the container on a bridge network or with --network host");
   }
 
+  // A session recorded in an earlier container of this name: say so, its server is gone.
+  {
+    auto known = ctx.store().load();
+    if (const auto* before = known.find(host_name, o.container);
+        before != nullptr && !before->container_id.empty() &&
+        before->container_id != probe.container->id) {
+      ctx.ui().info(probe::identity_words(probe::Identity::recreated, o.container, host_name,
+                                          before->container_id, probe.container->id)
+                        .message);
+    }
+  }
+
   // Reuse a server that already runs and answers, whoever started it.
   for (const auto& server : probe.servers) {
     auto where = reachable_address(server, *probe.container, *address);
@@ -170,8 +182,8 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
                                 server.password ? " (it uses a password)" : ""));
       continue;
     }
-    auto health =
-        host.status(*where, server.port, server.base_url, server.token, ssh::deadline_in(10s));
+    auto health = host.status(*where, server.port, server.base_url, server.token,
+                              ssh::deadline_in(10s), o.container);
     ctx.ui().trace(fmt::format("existing server pid {} on {}:{}: {}", server.pid, *where,
                                server.port, health.answers() ? "answers" : health.detail));
     if (!health.answers()) {
@@ -180,7 +192,8 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     SessionRecord record;
     auto state = ctx.store().load();
     if (auto* known = state.find(host_name, o.container);
-        known != nullptr && known->pid == server.pid && known->port == server.port) {
+        known != nullptr && known->pid == server.pid && known->port == server.port &&
+        (known->container_id.empty() || known->container_id == probe.container->id)) {
       record = *known;  // keep what we knew (start time, log)
     } else {
       record.started_at = now_iso8601();
@@ -189,6 +202,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     record.host = host_name;
     record.ssh_config = ssh_config;
     record.container = o.container;
+    record.container_id = probe.container->id;
     if (server.legacy) {
       record.app = "notebook";
     } else if (record.app.empty()) {
@@ -334,7 +348,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     remote::Health health;
     auto ready_by = ssh::deadline_in(std::chrono::seconds(std::min(o.timeout_s, 30)));
     while (true) {
-      health = host.status(*address, port, rt.base_url, token, ready_by);
+      health = host.status(*address, port, rt.base_url, token, ready_by, o.container);
       if (health.answers() || ssh::Clock::now() >= ready_by) {
         break;
       }
@@ -351,6 +365,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     record.host = host_name;
     record.ssh_config = ssh_config;
     record.container = o.container;
+    record.container_id = probe.container->id;
     record.app = std::string(jupyter::to_string(app));
     record.server_version = rt.version.empty()
                                 ? host.version(*address, port, rt.base_url, ssh::deadline_in(5s))
@@ -388,6 +403,7 @@ nlohmann::json session_json(const SessionRecord& s, bool show_token) {
   return {
       {"host", s.host},
       {"container", s.container},
+      {"container_id", s.container_id},
       {"app", s.app},
       {"server_version", s.server_version},
       {"address", s.address},

@@ -77,10 +77,16 @@ int run_status(Context& ctx, const StatusOptions& o) {
       Row row{s, tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)), "unknown",
               connect_error};
       if (session) {
-        remote::Host host(*session, host_name);
-        auto health = host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
+        remote::Host host(*session, host_name, ctx.docker_command(s.host, s.container));
+        auto health =
+            host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s), s.container);
         row.answers = health.answers() ? "yes" : "no";
         row.detail = health.detail;
+        if (!health.answers()) {
+          if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
+            row.detail = fmt::format("{}; {}", replaced->what(), replaced->hint());
+          }
+        }
       }
       rows.push_back(std::move(row));
     }

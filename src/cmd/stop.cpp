@@ -16,6 +16,17 @@ using namespace std::chrono_literals;
 
 // Stop one server and verify that it is gone. Returns how it ended.
 std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
+  // A container re-created under the same name is not where this server ran: asking it to shut down
+  // or signalling the recorded pid there could hit another process.
+  if (!s.container_id.empty()) {
+    const auto identity = host.identify(s.container, s.container_id, ssh::deadline_in(10s));
+    if (identity == probe::Identity::recreated) {
+      return "the container was re-created since; the server went with the old one";
+    }
+    if (identity == probe::Identity::removed) {
+      return "the container no longer exists";
+    }
+  }
   bool shutdown_sent = false;
   if (!s.address.empty() && s.port > 0 && !s.token.empty()) {
     shutdown_sent =
@@ -25,8 +36,8 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
   }
   probe::StopResult result;
   if (s.pid > 0) {
-    result =
-        host.wait_gone(s.container, s.pid, s.runtime_file, shutdown_sent, ssh::deadline_in(20s));
+    result = host.wait_gone(s.container_id.empty() ? s.container : s.container_id, s.pid,
+                            s.runtime_file, shutdown_sent, ssh::deadline_in(20s));
     if (!result.gone) {
       throw Error(Exit::remote,
                   fmt::format("Jupyter (pid {}) in container '{}' on {} is still running after "
@@ -38,7 +49,8 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
   }
   // Verify from the outside: nothing may answer at the server's address any more.
   if (result.how != "container-gone" && !s.address.empty() && s.port > 0) {
-    auto health = host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s));
+    auto health =
+        host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s), s.container);
     if (health.answers()) {
       throw Error(Exit::remote,
                   fmt::format("Jupyter in container '{}' on {} still answers at {}:{}", s.container,
