@@ -467,7 +467,8 @@ expect_eq "$(jupyter_count "$C")" 0 "no Jupyter left in $C"
 log "== 8. the container stops while jl waits for Jupyter"
 own_up() {
   docker rm -f "$OWN" >/dev/null 2>&1
-  docker run -d --name "$OWN" jl-testbed/jupyter:1 sleep infinity >/dev/null
+  docker run -d --name "$OWN" --label jl-testbed=1 --label jl-testbed.spec=e2e \
+    jl-testbed/jupyter:1 sleep infinity >/dev/null
 }
 # Start jl in the background; WHEN is a delay in seconds, or "jupyter" to stop the container as
 # soon as Jupyter's process appears in it (jl then waits for the server to come up).
