@@ -512,15 +512,25 @@ class Doctor {
             tunnel_dead ? fmt::format("jl open {}", s.container) : "");
         continue;
       }
-      auto health =
-          host->status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(5s), s.container);
-      if (!health.answers()) {
-        remote::Host own(*m_session, m_host, m_ctx.docker_command(s.host, s.container));
-        if (auto replaced = own.replaced_container(s, ssh::deadline_in(5s))) {
-          add("session", Status::warn,
-              fmt::format("{}: {}; {}", label, replaced->what(), tunnel_text), replaced->hint());
-          continue;
+      // First whether the container is still the one Jupyter was started in: a removed
+      // one's address would only time out.
+      remote::Host own(*m_session, m_host, m_ctx.docker_command(s.host, s.container));
+      if (auto replaced = own.replaced_container(s, ssh::deadline_in(5s))) {
+        add("session", Status::warn,
+            fmt::format("{}: {}; {}", label, replaced->what(), tunnel_text), replaced->hint());
+        continue;
+      }
+      remote::Health health;
+      try {
+        health =
+            host->status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(5s), s.container);
+      } catch (const Error& e) {
+        if (e.code() != Exit::timeout) {
+          throw;
         }
+        health.detail = e.what();
+      }
+      if (!health.answers()) {
         add("session", Status::warn,
             fmt::format("{}: stale: the server (pid {} at {}:{}) does not answer ({}); {}", label,
                         s.pid, s.address, s.port, health.detail, tunnel_text),

@@ -207,12 +207,14 @@ int run_open(Context& ctx, const OpenOptions& o) {
   auto lock = ctx.store().lock_session(s.host, s.container, 60s);
   auto session = ctx.connect(s.host, s.ssh_config);
   remote::Host host(session, s.host, ctx.docker_command(s.host, s.container));
+  // First whether the container is still the one Jupyter was started in: a removed one's
+  // address would only time out.
+  if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
+    throw *replaced;
+  }
   auto health =
       host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s), s.container);
   if (!health.answers()) {
-    if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
-      throw *replaced;
-    }
     throw Error(Exit::remote,
                 fmt::format("Jupyter in {} on {} does not answer at {}:{} ({})", s.container,
                             s.host, s.address, s.port, health.detail),

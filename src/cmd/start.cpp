@@ -160,7 +160,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     if (const auto* before = known.find(host_name, o.container);
         before != nullptr && !before->container_id.empty() &&
         before->container_id != probe.container->id) {
-      ctx.ui().info(probe::identity_words(probe::Identity::recreated, o.container, host_name,
+      ctx.ui().warn(probe::identity_words(probe::Identity::recreated, o.container, host_name,
                                           before->container_id, probe.container->id)
                         .message);
     }

@@ -78,14 +78,27 @@ int run_status(Context& ctx, const StatusOptions& o) {
               connect_error};
       if (session) {
         remote::Host host(*session, host_name, ctx.docker_command(s.host, s.container));
-        auto health =
-            host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s), s.container);
-        row.answers = health.answers() ? "yes" : "no";
-        row.detail = health.detail;
-        if (!health.answers()) {
-          if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
-            row.detail = fmt::format("{}; {}", replaced->what(), replaced->hint());
+        // First whether the container is still the one Jupyter was started in: a removed
+        // one's address would only time out.
+        if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
+          row.answers = "no";
+          row.detail = fmt::format("{}; {}", replaced->what(), replaced->hint());
+          rows.push_back(std::move(row));
+          continue;
+        }
+        try {
+          auto health = host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s),
+                                    s.container);
+          row.answers = health.answers() ? "yes" : "no";
+          row.detail = health.detail;
+        } catch (const Error& e) {
+          // One server that does not answer in time is that row's state, not the command's
+          // failure.
+          if (e.code() != Exit::timeout) {
+            throw;
           }
+          row.answers = "no";
+          row.detail = e.what();
         }
       }
       rows.push_back(std::move(row));
