@@ -16,6 +16,7 @@
 #include <cstring>
 #include <vector>
 
+#include "jl/core/ssh_words.hpp"
 #include "jl/sys/net.hpp"
 
 namespace jl::tunnel {
@@ -200,7 +201,8 @@ void Forwarder::Impl::adopt(sys::Fd fd_in) {
     sys::tune_socket(fd);
     c->ch = ssh_channel_new(session.native());
     if (c->ch == nullptr) {
-      say(fmt::format("cannot create a channel: {}", ssh_get_error(session.native())));
+      say(fmt::format("cannot create a channel: {}",
+                      sshwords::describe(ssh_get_error(session.native()))));
       return;  // closes the socket
     }
     c->cb.userdata = c.get();
@@ -286,8 +288,14 @@ void Forwarder::Impl::service(Conn& c) {
     }
     if (rc != SSH_OK) {
       ++stats.open_failures;
-      say(fmt::format("connection {}: cannot reach {}:{} through the host: {}", c.id, target.host,
-                      target.port, ssh_get_error(session.native())));
+      const std::string raw = ssh_get_error(session.native());
+      if (auto f = sshwords::parse_channel_open_failure(raw)) {
+        say(fmt::format("connection {}: {}", c.id,
+                        sshwords::describe_open_failure(*f, target.host, target.port, {})));
+      } else {
+        say(fmt::format("connection {}: cannot reach {}:{} through the host: {}", c.id, target.host,
+                        target.port, sshwords::describe(raw)));
+      }
       c.dead = true;
       return;
     }
