@@ -175,7 +175,13 @@ int run_complete(Context& ctx, const CompleteOptions& o) {
   }
   try {
     if (o.kind == "hosts") {
-      print_lines(ctx, complete::merge_unique(ssh::config_host_names(ctx.ssh_config()),
+      // The hosts of the ssh config in use, then the default host when it is the local test
+      // bed (what -H falls back to), then those of known sessions.
+      auto names = ssh::config_host_names(ctx.ssh_config());
+      if (auto host = ctx.host_setting(); host && host->source == Source::testbed) {
+        names = complete::merge_unique(std::move(names), {host->value});
+      }
+      print_lines(ctx, complete::merge_unique(std::move(names),
                                               complete::session_hosts(ctx.store().peek())));
     } else if (o.kind == "sessions") {
       print_lines(ctx, complete::session_containers(ctx.store().peek(), ctx.explicit_host()));

@@ -64,11 +64,15 @@ std::vector<std::string> Context::docker_command(const std::string& host,
 
 std::optional<Setting<std::string>> Context::host_setting() {
   auto host = resolve_host(m_global.host, m_env, file_config());
-  if (!host && !resolve_ssh_config(m_global.ssh_config, m_env, file_config()) &&
-      ::access(std::string(kTestbedSshConfig).c_str(), R_OK) == 0) {
+  const bool testbed_config = !resolve_ssh_config(m_global.ssh_config, m_env, file_config()) &&
+                              ::access(std::string(kTestbedSshConfig).c_str(), R_OK) == 0;
+  if (!host && testbed_config) {
     m_using_testbed = true;
     host = Setting<std::string>{std::string(kTestbedHost), Source::testbed,
                                 std::string(kTestbedSshConfig)};
+  } else if (host && host->value == kTestbedHost && testbed_config) {
+    // The default host named explicitly (as completion offers it) means the same bed.
+    m_using_testbed = true;
   }
   return host;
 }

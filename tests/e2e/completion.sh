@@ -139,6 +139,25 @@ expect_eq "$GOT" "alpha beta-1 gamma" "zsh: -H hosts"
 fish_complete "jl -F $WORK/ssh_config -H "
 expect_eq "$GOT" "alpha beta-1 gamma" "fish: -H hosts"
 
+log "== -H with no host and no ssh config set: the default host, the local test bed, is offered"
+offers_testbed() { # WHAT
+  case " $GOT " in
+    *" $JL_TESTBED_HOST "*) pass "$1 offers $JL_TESTBED_HOST" ;;
+    *) fail "$1 does not offer $JL_TESTBED_HOST: '$GOT'" ;;
+  esac
+}
+for mode in bc plain; do
+  bash_complete $mode "jl -H "
+  offers_testbed "bash($mode): jl -H <Tab>"
+done
+zsh_complete "jl -H jl-"
+offers_testbed "zsh: jl -H jl-<Tab>"
+fish_complete "jl -H jl-"
+offers_testbed "fish: jl -H jl-<Tab>"
+# and the name offered works as typed: past SSH, a missing container is exit 4
+XDG_STATE_HOME=$WORK/reach-state run_jl_raw -H "$JL_TESTBED_HOST" start no-such-container
+expect_rc 4 "jl -H $JL_TESTBED_HOST (no -F) reaches the bed"
+
 log "== known sessions: none yet, and completing creates no state"
 bash_complete bc "jl stop "
 expect_eq "$GOT" "" "no sessions, nothing offered"
