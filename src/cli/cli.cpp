@@ -36,9 +36,11 @@ constexpr const char* kDescription =
     "  jl doctor cont1              check everything jl needs, with fixes\n"
     "  jl logs -f cont1             follow Jupyter's log\n"
     "\n"
-    "The host is -H, else $JL_HOST, else \"host\" in ~/.config/jl/config.json. It is anything\n"
-    "`ssh` reaches: an alias from ~/.ssh/config, user@host, or host:port.\n"
-    "Exit codes: 0 ok, 1 other, 2 usage, 3 SSH, 4 remote (docker, container, Jupyter), 5 timeout.";
+    "The host is -H, else $JL_HOST, else \"host\" in ~/.config/jl/config.json, else the local\n"
+    "test bed (jl-testbed) when it has been brought up. It is anything `ssh` reaches: an alias\n"
+    "from ~/.ssh/config, user@host, or host:port.\n"
+    "Exit codes: 0 ok, 1 other, 2 usage, 3 SSH, 4 remote (docker, container, Jupyter), 5 timeout,\n"
+    "130 interrupted (Ctrl-C, SIGTERM, SIGHUP).";
 
 // Print an error; on a terminal (and without NO_COLOR) "jl: error:" is red and "hint:" cyan.
 int print_error(const Error& e, bool color) {
