@@ -148,8 +148,12 @@ struct Evaluator {
       if (args.empty()) {
         continue;
       }
-      if (std::find(keys.begin(), keys.end(), key) != keys.end() && !result.values.contains(key)) {
-        result.values[key] = args.front();
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+        result.every[key].push_back(args.front());
+        if (!result.values.contains(key)) {
+          result.values[key] = args.front();
+          result.args[key] = args;
+        }
       }
     }
   }

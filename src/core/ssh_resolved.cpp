@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <span>
 #include <stdexcept>
 
+#include "jl/core/ssh_config.hpp"
 #include "jl/core/text.hpp"
 
 namespace jl::sshcfg {
@@ -55,6 +58,7 @@ Resolved parse_dump(std::string_view text) {
     const std::string key = text::lower(line.substr(0, sp));
     const std::string_view v =
         sp == std::string_view::npos ? std::string_view{} : text::trim(line.substr(sp + 1));
+    r.lines.emplace_back(key, std::string(v));
     if (key == "host") {
       r.host = std::string(v);
     } else if (key == "hostname") {
@@ -133,6 +137,247 @@ Resolved parse_dump(std::string_view text) {
   if (!have_hostname) {
     throw std::runtime_error("ssh -G printed no hostname");
   }
+  return r;
+}
+
+namespace {
+
+// The keywords parse_dump reads into fields.
+constexpr std::string_view kHonoured[] = {
+    "host",
+    "hostname",
+    "port",
+    "user",
+    "identityfile",
+    "identitiesonly",
+    "identityagent",
+    "certificatefile",
+    "pubkeyauthentication",
+    "hostkeyalias",
+    "userknownhostsfile",
+    "globalknownhostsfile",
+    "stricthostkeychecking",
+    "proxyjump",
+    "proxycommand",
+    "connecttimeout",
+    "connectionattempts",
+    "serveraliveinterval",
+    "serveralivecountmax",
+    "addressfamily",
+    "ciphers",
+    "kexalgorithms",
+    "hostkeyalgorithms",
+    "pubkeyacceptedalgorithms",
+    "pubkeyacceptedkeytypes",
+    "macs",
+    "preferredauthentications",
+    "passwordauthentication",
+    "kbdinteractiveauthentication",
+    "batchmode",
+    "numberofpasswordprompts",
+};
+
+// Settings that cannot change what jl does: logging, and the client features jl never uses
+// (X11, agent or port forwarding it is not asked for, escape characters, a local command...).
+// ForwardAgent, LocalForward, RemoteForward, DynamicForward and ControlMaster are NOT here: a
+// user who set them expects something, and hears that jl does not do it.
+constexpr std::string_view kIrrelevant[] = {
+    "loglevel",
+    "logverbose",
+    "escapechar",
+    "requesttty",
+    "sessiontype",
+    "stdinnull",
+    "forkafterauthentication",
+    "visualhostkey",
+    "fingerprinthash",
+    "hashknownhosts",
+    "updatehostkeys",
+    "forwardx11",
+    "forwardx11trusted",
+    "forwardx11timeout",
+    "xauthlocation",
+    "permitlocalcommand",
+    "localcommand",
+    "clearallforwardings",
+    "exitonforwardfailure",
+    "gatewayports",
+    "streamlocalbindmask",
+    "streamlocalbindunlink",
+    "syslogfacility",
+    "addkeystoagent",
+    "securitykeyprovider",
+    "canonicalizefallbacklocal",
+    "canonicalizehostname",
+    "canonicalizemaxdots",
+    "canonicalizepermittedcnames",
+    "canonicaldomains",
+    "obscurekeystroketiming",
+    "tag",
+    "enableescapecommandline",
+};
+
+bool listed(std::span<const std::string_view> list, std::string_view key) {
+  return std::find(list.begin(), list.end(), key) != list.end();
+}
+
+}  // namespace
+
+bool honoured(std::string_view keyword) {
+  return listed(kHonoured, keyword);
+}
+
+std::vector<std::string> unhonoured(const Resolved& r, const Resolved& baseline) {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : r.lines) {
+    if (honoured(key) || listed(kIrrelevant, key)) {
+      continue;
+    }
+    bool same = false;
+    for (const auto& [bkey, bvalue] : baseline.lines) {
+      if (bkey == key && bvalue == value) {
+        same = true;
+        break;
+      }
+    }
+    if (!same) {
+      out.push_back(fmt::format("{} {}", key, value));
+    }
+  }
+  return out;
+}
+
+void drop_default_algorithms(Resolved& r, const Resolved& baseline) {
+  auto drop = [](std::string& mine, const std::string& theirs) {
+    if (mine == theirs) {
+      mine.clear();
+    }
+  };
+  drop(r.ciphers, baseline.ciphers);
+  drop(r.kex_algorithms, baseline.kex_algorithms);
+  drop(r.host_key_algorithms, baseline.host_key_algorithms);
+  drop(r.pubkey_accepted_algorithms, baseline.pubkey_accepted_algorithms);
+  drop(r.macs, baseline.macs);
+}
+
+Resolved resolve_own(std::string_view config_text, std::string_view host,
+                     const std::optional<std::string>& user, std::optional<int> port,
+                     const Local& local, const FileReader& read, const Globber& glob,
+                     std::vector<std::string>* notes) {
+  std::vector<std::string> keys;
+  for (auto k : kHonoured) {
+    keys.emplace_back(k);
+  }
+  const Result cfg = evaluate(config_text, host, keys, read, glob);
+  if (notes != nullptr) {
+    notes->insert(notes->end(), cfg.notes.begin(), cfg.notes.end());
+  }
+  auto first = [&](std::string_view key) { return cfg.get(key); };
+  auto all_args = [&](const std::string& key) -> std::vector<std::string> {
+    auto it = cfg.args.find(key);
+    return it == cfg.args.end() ? std::vector<std::string>{} : it->second;
+  };
+  auto every = [&](const std::string& key) -> std::vector<std::string> {
+    auto it = cfg.every.find(key);
+    return it == cfg.every.end() ? std::vector<std::string>{} : it->second;
+  };
+  auto yes = [&](std::string_view key, bool fallback) {
+    auto v = first(key);
+    if (!v) {
+      return fallback;
+    }
+    auto l = text::lower(*v);
+    return l == "yes" || l == "true";
+  };
+  auto num = [&](std::string_view key, int fallback, long long lo, long long hi) {
+    auto v = first(key);
+    if (!v) {
+      return fallback;
+    }
+    auto n = text::parse_int(*v, lo, hi);
+    if (!n) {
+      throw std::runtime_error(fmt::format("bad {} '{}' for {} in the ssh config", key, *v, host));
+    }
+    return static_cast<int>(*n);
+  };
+
+  Resolved r;
+  r.host = std::string(host);
+  Tokens t;
+  t.original = r.host;
+  t.host = r.host;
+  t.local_user = local.user;
+  t.home = local.home;
+  t.local_host = local.host;
+  r.hostname = first("hostname") ? expand_tokens(*first("hostname"), t) : r.host;
+  r.port = port ? *port : num("port", 22, 1, 65535);
+  r.user = user ? *user : first("user").value_or(local.user);
+  t.host = r.hostname;
+  t.port = r.port;
+  t.remote_user = r.user;
+
+  r.identity_files = every("identityfile");
+  if (r.identity_files.empty()) {
+    r.identity_files = {"~/.ssh/id_rsa",     "~/.ssh/id_ecdsa",      "~/.ssh/id_ecdsa_sk",
+                        "~/.ssh/id_ed25519", "~/.ssh/id_ed25519_sk", "~/.ssh/id_xmss",
+                        "~/.ssh/id_dsa"};
+  }
+  r.identities_only = yes("identitiesonly", false);
+  if (auto v = first("identityagent")) {
+    r.identity_agent = expand_tokens(*v, t);
+  }
+  r.certificate_files = every("certificatefile");
+  r.pubkey_authentication = yes("pubkeyauthentication", true);
+  if (auto v = first("hostkeyalias")) {
+    r.host_key_alias = *v;
+  }
+  auto files = [&](const std::string& key, std::vector<std::string> fallback) {
+    auto v = all_args(key);
+    if (v.empty()) {
+      v = std::move(fallback);
+    }
+    for (auto& f : v) {
+      f = expand_tokens(f, t);
+    }
+    return v;
+  };
+  r.user_known_hosts_files =
+      files("userknownhostsfile", {"~/.ssh/known_hosts", "~/.ssh/known_hosts2"});
+  r.global_known_hosts_files =
+      files("globalknownhostsfile", {"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"});
+  if (auto v = first("stricthostkeychecking")) {
+    auto l = text::lower(*v);
+    r.strict_host_key_checking = l == "yes" || l == "true"                 ? "yes"
+                                 : l == "no" || l == "false" || l == "off" ? "no"
+                                                                           : l;
+  }
+  if (auto v = first("proxyjump"); v && text::lower(*v) != "none") {
+    r.proxy_jump = split_on(*v, ',');
+    t.jump = *v;
+  }
+  if (auto v = all_args("proxycommand"); !v.empty() && text::lower(v.front()) != "none") {
+    r.proxy_command = text::join(v, " ");
+  }
+  if (auto v = first("connecttimeout"); v && text::lower(*v) != "none") {
+    r.connect_timeout_s = num("connecttimeout", 0, 0, 1LL << 30);
+  }
+  r.connection_attempts = num("connectionattempts", 1, 1, 1000);
+  r.server_alive_interval_s = num("serveraliveinterval", 0, 0, 1LL << 30);
+  r.server_alive_count_max = num("serveralivecountmax", 3, 0, 1LL << 30);
+  r.address_family = text::lower(first("addressfamily").value_or("any"));
+  r.ciphers = first("ciphers").value_or("");
+  r.kex_algorithms = first("kexalgorithms").value_or("");
+  r.host_key_algorithms = first("hostkeyalgorithms").value_or("");
+  r.pubkey_accepted_algorithms =
+      first("pubkeyacceptedalgorithms").value_or(first("pubkeyacceptedkeytypes").value_or(""));
+  r.macs = first("macs").value_or("");
+  if (auto v = first("preferredauthentications")) {
+    r.preferred_authentications = split_on(*v, ',');
+  }
+  r.password_authentication = yes("passwordauthentication", true);
+  r.kbd_interactive_authentication = yes("kbdinteractiveauthentication", true);
+  r.batch_mode = yes("batchmode", false);
+  r.number_of_password_prompts = num("numberofpasswordprompts", 3, 0, 1000);
   return r;
 }
 

@@ -3,12 +3,41 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "jl/core/ssh_config.hpp"
+
+namespace jl::sshcfg {
+// For readable failures: the fields one per line.
+void PrintTo(const Resolved& r, std::ostream* os) {
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) {
+      out += s + ",";
+    }
+    return out;
+  };
+  *os << "\nhost=" << r.host << " hostname=" << r.hostname << " port=" << r.port
+      << " user=" << r.user << "\nids=" << list(r.identity_files) << " only=" << r.identities_only
+      << " agent=" << r.identity_agent.value_or("-") << " certs=" << list(r.certificate_files)
+      << " pubkey=" << r.pubkey_authentication << "\nalias=" << r.host_key_alias.value_or("-")
+      << " ukh=" << list(r.user_known_hosts_files) << " gkh=" << list(r.global_known_hosts_files)
+      << " strict=" << r.strict_host_key_checking << "\njump=" << list(r.proxy_jump)
+      << " pc=" << r.proxy_command.value_or("-") << " ct=" << r.connect_timeout_s.value_or(-1)
+      << " attempts=" << r.connection_attempts << " alive=" << r.server_alive_interval_s << "x"
+      << r.server_alive_count_max << "\naf=" << r.address_family << " ciphers=" << r.ciphers
+      << " kex=" << r.kex_algorithms << " hka=" << r.host_key_algorithms
+      << " pka=" << r.pubkey_accepted_algorithms << " macs=" << r.macs
+      << "\nprefs=" << list(r.preferred_authentications) << " pw=" << r.password_authentication
+      << " kbd=" << r.kbd_interactive_authentication << " batch=" << r.batch_mode
+      << " prompts=" << r.number_of_password_prompts << " lines=" << r.lines.size();
+}
+}  // namespace jl::sshcfg
 
 namespace {
 
@@ -205,50 +234,75 @@ TEST(SshResolved, Hops) {
   }
 }
 
-// jl's own reader (for when there is no ssh binary, and for completion) agrees with ssh -G on
-// the settings it reads, for configs without Match (which only ssh -G evaluates).
+// jl's own reader (for when there is no ssh binary) resolves the same settings as ssh -G did
+// when the fixtures were recorded (as root, home /root), for configs without Match (which only
+// ssh -G evaluates): every field jl uses, the command line's user and port included.
 TEST(SshResolved, OwnReaderAgreesWithSsh) {
   struct Case {
     const char* conf;
     const char* host;
+    std::optional<std::string> user;
+    std::optional<int> port;
     const char* dump;
   };
   const std::vector<Case> cases = {
-      {"many-options.conf", "gpu", "many-options.gpu.G"},
-      {"proxy.conf", "pc", "proxy.pc.G"},
-      {"proxy.conf", "v6", "proxy.v6.G"},
+      {"many-options.conf", "gpu", {}, {}, "many-options.gpu.G"},
+      {"proxy.conf", "pc", {}, {}, "proxy.pc.G"},
+      {"proxy.conf", "v6", {}, {}, "proxy.v6.G"},
+      {"empty.conf", "plain.example", "bob", 2201, "empty.plain.G"},
+      {"order.conf", "work", {}, {}, "order.work.G"},
+      {"order.conf", "lab", "bob", 2999, "order.lab.p2999.lbob.G"},
+      {"order.conf", "other", {}, {}, "order.other.G"},
   };
-  const std::vector<std::string> keys = {"hostname",
-                                         "port",
-                                         "user",
-                                         "stricthostkeychecking",
-                                         "serveraliveinterval",
-                                         "serveralivecountmax",
-                                         "proxyjump",
-                                         "hostkeyalias",
-                                         "identitiesonly"};
+  const jl::sshcfg::Local local{"root", "/root", "laptop"};
   for (const auto& c : cases) {
-    const Resolved ssh = parse_dump(fixture(c.dump));
-    const auto own = jl::sshcfg::evaluate(fixture(c.conf), c.host, keys);
-    EXPECT_EQ(own.get("hostname").value_or(c.host), ssh.hostname) << c.dump;
-    EXPECT_EQ(std::stoi(own.get("port").value_or("22")), ssh.port) << c.dump;
-    if (auto user = own.get("user")) {
-      EXPECT_EQ(*user, ssh.user) << c.dump;
+    Resolved ssh = parse_dump(fixture(c.dump));
+    std::vector<std::string> notes;
+    Resolved own =
+        jl::sshcfg::resolve_own(fixture(c.conf), c.host, c.user, c.port, local, {}, {}, &notes);
+    EXPECT_TRUE(notes.empty()) << c.dump;
+    // ssh -G prints its full algorithm lists; jl's reader only what the config names.
+    for (auto [mine, theirs] : {std::pair{&own.ciphers, &ssh.ciphers},
+                                {&own.kex_algorithms, &ssh.kex_algorithms},
+                                {&own.host_key_algorithms, &ssh.host_key_algorithms},
+                                {&own.pubkey_accepted_algorithms, &ssh.pubkey_accepted_algorithms},
+                                {&own.macs, &ssh.macs}}) {
+      if (mine->empty()) {
+        theirs->clear();
+      }
     }
-    EXPECT_EQ(std::stoi(own.get("serveraliveinterval").value_or("0")), ssh.server_alive_interval_s)
-        << c.dump;
-    EXPECT_EQ(std::stoi(own.get("serveralivecountmax").value_or("3")), ssh.server_alive_count_max)
-        << c.dump;
-    EXPECT_EQ(own.get("stricthostkeychecking").value_or("ask"), ssh.strict_host_key_checking)
-        << c.dump;
-    std::string jump;
-    for (const auto& h : ssh.proxy_jump) {
-      jump += (jump.empty() ? "" : ",") + h;
-    }
-    EXPECT_EQ(own.get("proxyjump").value_or(""), jump) << c.dump;
-    EXPECT_EQ(own.get("hostkeyalias"), ssh.host_key_alias) << c.dump;
-    EXPECT_EQ(own.get("identitiesonly").value_or("no") == "yes", ssh.identities_only) << c.dump;
+    ssh.lines.clear();
+    EXPECT_EQ(own.host, ssh.host) << c.dump;
+    EXPECT_EQ(own.hostname, ssh.hostname) << c.dump;
+    EXPECT_EQ(own.port, ssh.port) << c.dump;
+    EXPECT_EQ(own.user, ssh.user) << c.dump;
+    EXPECT_EQ(own.identity_files, ssh.identity_files) << c.dump;
+    EXPECT_EQ(own.certificate_files, ssh.certificate_files) << c.dump;
+    EXPECT_EQ(own.user_known_hosts_files, ssh.user_known_hosts_files) << c.dump;
+    EXPECT_EQ(own.global_known_hosts_files, ssh.global_known_hosts_files) << c.dump;
+    EXPECT_EQ(own.proxy_jump, ssh.proxy_jump) << c.dump;
+    EXPECT_EQ(own.proxy_command, ssh.proxy_command) << c.dump;
+    EXPECT_EQ(own, ssh) << c.dump << ": some other field differs";
   }
+}
+
+// What the config sets that jl does not use is named; what it honours, or what cannot matter,
+// is not; algorithm lists equal to OpenSSH's own defaults count as not configured.
+TEST(SshResolved, UnhonouredAndDefaultAlgorithms) {
+  Resolved r = parse_dump(fixture("order.work.G"));
+  const Resolved base = parse_dump(fixture("none.work.G"));
+  EXPECT_EQ(jl::sshcfg::unhonoured(r, base),
+            (std::vector<std::string>{"compression yes", "forwardagent yes"}));
+  EXPECT_TRUE(jl::sshcfg::unhonoured(base, base).empty());
+  EXPECT_FALSE(r.ciphers.empty());
+  jl::sshcfg::drop_default_algorithms(r, base);
+  EXPECT_TRUE(r.ciphers.empty());
+  EXPECT_TRUE(r.macs.empty());
+  Resolved gpu = parse_dump(fixture("many-options.gpu.G"));
+  jl::sshcfg::drop_default_algorithms(gpu, base);
+  EXPECT_EQ(gpu.ciphers, "aes256-gcm@openssh.com");
+  EXPECT_TRUE(jl::sshcfg::honoured("identitiesonly"));
+  EXPECT_FALSE(jl::sshcfg::honoured("forwardagent"));
 }
 
 }  // namespace

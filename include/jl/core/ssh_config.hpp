@@ -23,6 +23,12 @@ using Globber = std::function<std::vector<std::string>(const std::string& patter
 struct Result {
   // Keyword (lower case) -> first value obtained, for the keywords jl asked for.
   std::map<std::string, std::string> values;
+  // Keyword -> every argument of the line that gave the first value (UserKnownHostsFile takes
+  // several; ProxyCommand is the rest of its line).
+  std::map<std::string, std::vector<std::string>> args;
+  // Keyword -> the first argument of every line that applies, in order (IdentityFile and
+  // CertificateFile accumulate instead of the first one winning).
+  std::map<std::string, std::vector<std::string>> every;
   // Problems worth a warning (e.g. a Match criterion jl does not evaluate).
   std::vector<std::string> notes;
 

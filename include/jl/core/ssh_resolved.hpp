@@ -11,7 +11,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "jl/core/ssh_config.hpp"
 
 namespace jl::sshcfg {
 
@@ -53,8 +56,23 @@ struct Resolved {
   bool batch_mode = false;
   int number_of_password_prompts = 3;
 
+  // Every "keyword value" line as printed, in order (for naming what jl does not honour).
+  std::vector<std::pair<std::string, std::string>> lines;
+
   bool operator==(const Resolved&) const = default;
 };
+
+// The keywords whose values jl uses (the fields above).
+bool honoured(std::string_view keyword);
+
+// What `r` sets differently from `baseline` (ssh -G of the same host with no config at all)
+// that jl does not honour, as "Keyword value" texts, for -v. Keywords that cannot change what
+// jl does (logging, X11 when jl never asks for it, ...) are left out.
+std::vector<std::string> unhonoured(const Resolved& r, const Resolved& baseline);
+
+// ssh -G prints OpenSSH's own algorithm lists when the config names none. Clear each list that
+// equals the baseline's, so that empty means "not configured: jl's and libssh's defaults".
+void drop_default_algorithms(Resolved& r, const Resolved& baseline);
 
 // Parse `ssh -G` output. Throws std::runtime_error when a line jl relies on is malformed (a
 // port or count that is not a number) or when there is no hostname.
@@ -76,6 +94,20 @@ struct Tokens {
 // jl does not expand (such as %C, a hash), which is left as written.
 std::string expand_tokens(std::string_view s, const Tokens& t,
                           std::vector<std::string>* unknown = nullptr);
+
+// jl's own reading, for when there is no ssh binary: the same fields from the config text
+// (Host and Match host/originalhost/all; other Match criteria skip their block, with a note),
+// the command line's user and port winning as with ssh, and OpenSSH's defaults filled in as
+// ssh -G prints them (known_hosts files expanded, identity files not).
+struct Local {
+  std::string user;  // the local user (%u, and the default remote user)
+  std::string home;  // ~ and %d
+  std::string host;  // the local host name (%l, %L)
+};
+Resolved resolve_own(std::string_view config_text, std::string_view host,
+                     const std::optional<std::string>& user, std::optional<int> port,
+                     const Local& local, const FileReader& read, const Globber& glob,
+                     std::vector<std::string>* notes);
 
 // Split a ProxyJump hop "[user@]host[:port]" (an ssh:// URI is accepted too).
 struct Hop {
