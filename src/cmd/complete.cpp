@@ -147,6 +147,7 @@ std::vector<std::string> running_containers(Context& ctx) {
     ssh::ConnectOptions options;
     options.host = host;
     options.config_file = ssh_config;
+    options.ssh_client = ctx.ssh_client();
     options.timeout = kConnectTimeout;
     options.never_prompt = true;  // no host-key question, no password, no passphrase
     ssh::Trace trace;

@@ -11,6 +11,7 @@
 
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
+#include "jl/sys/process.hpp"
 
 namespace jl::cmd {
 
@@ -116,11 +117,16 @@ std::optional<std::string> Context::ssh_config() {
   return ec ? path : absolute.lexically_normal().string();
 }
 
+std::string Context::ssh_client() const {
+  return sys::find_program("ssh", m_env);
+}
+
 ssh::Session Context::connect(const std::string& host, const std::optional<std::string>& ssh_config,
                               const std::function<void(ssh::ConnectOptions&)>& adjust) {
   ssh::ConnectOptions options;
   options.host = host;
   options.config_file = ssh_config;
+  options.ssh_client = ssh_client();
   options.accept_changed_host_key = m_global.accept_changed_host_key;
   if (adjust) {
     adjust(options);

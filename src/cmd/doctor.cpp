@@ -5,6 +5,7 @@
 #include "jl/core/doctor.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -141,14 +142,41 @@ class Doctor {
 
   bool check_config() {
     try {
-      auto r = ssh::resolve_host(m_host, m_ssh_config);
+      auto r = ssh::resolve_host(m_host, m_ssh_config, m_ctx.ssh_client());
       m_user = r.user;
+      const auto& c = r.resolution.settings;
       std::string from = m_ssh_config ? *m_ssh_config : std::string("~/.ssh/config");
-      std::string detail = fmt::format("{} -> {}@{}:{} ({})", m_host, r.user, r.hostname, r.port,
-                                       r.matched ? "from " + from : "no entry in " + from);
+      std::vector<std::string> parts = {
+          fmt::format("{} -> {}@{}:{}", m_host, r.user, r.hostname, r.port)};
+      parts.push_back(r.resolution.by_openssh ? "resolved by ssh -G from " + from
+                                              : "read by jl from " + from);
+      if (!c.proxy_jump.empty()) {
+        parts.push_back("through " + text::join(c.proxy_jump, " -> "));
+      } else if (c.proxy_command) {
+        parts.push_back("through ProxyCommand " + *c.proxy_command);
+      }
+      if (c.host_key_alias) {
+        parts.push_back("host key alias " + *c.host_key_alias);
+      }
+      std::vector<std::string> kh;
+      for (const auto& f : c.user_known_hosts_files) {
+        kh.push_back(f);
+      }
+      parts.push_back("known_hosts " + text::join(kh, " "));
+      std::vector<std::string> ids;
+      for (const auto& f : c.identity_files) {
+        const auto path = ssh::expand_path(r.resolution, f);
+        if (::access(path.c_str(), R_OK) == 0) {
+          ids.push_back(path);
+        }
+      }
+      parts.push_back(
+          fmt::format("identities{} {}", c.identities_only ? " (only these)" : "",
+                      ids.empty() ? std::string("none on disk") : text::join(ids, " ")));
+      const std::string detail = text::join(parts, "; ");
       if (!r.notes.empty()) {
         add("ssh-config", Status::warn, detail + "; " + text::join(r.notes, "; "),
-            "simplify the entry for this host");
+            "jl connects without these settings; remove them for this host if they matter");
       } else {
         add("ssh-config", Status::ok, detail);
       }

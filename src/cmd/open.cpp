@@ -102,11 +102,13 @@ void announce(Context& ctx, const SessionRecord& s, int local_port, bool no_brow
 
 // A new connection for a tunnel whose connection died: same host and config, and never a
 // prompt (nobody is there to answer it).
-std::function<ssh::Session()> reconnector(std::string host, std::optional<std::string> config) {
-  return [host = std::move(host), config = std::move(config)] {
+std::function<ssh::Session()> reconnector(std::string host, std::optional<std::string> config,
+                                          std::string ssh_client) {
+  return [host = std::move(host), config = std::move(config), ssh_client = std::move(ssh_client)] {
     ssh::ConnectOptions options;
     options.host = host;
     options.config_file = config;
+    options.ssh_client = ssh_client;
     options.never_prompt = true;
     sys::Terminal none = sys::Terminal::open(false);
     return ssh::Session::connect(options, none, {});
@@ -169,7 +171,7 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
   run.on_note = [if_mine](const std::string& note) {
     if_mine([&note](SessionRecord& rec) { rec.tunnel_note = note; });
   };
-  run.reconnect = reconnector(s.host, s.ssh_config);
+  run.reconnect = reconnector(s.host, s.ssh_config, ctx.ssh_client());
   run.check_server = [s](ssh::Session& fresh, std::string* why) {
     remote::Host h(fresh, s.host);  // HTTP only: no docker involved
     auto health =
@@ -417,7 +419,7 @@ int run_forward(Context& ctx, const ForwardOptions& o) {
   };
   auto& store = ctx.store();
   const std::string label = o.spec;
-  run.reconnect = reconnector(host_name, ssh_config);
+  run.reconnect = reconnector(host_name, ssh_config, ctx.ssh_client());
   run.on_ended = [&store, host_name, label] {
     const long long me = ::getpid();
     store.update([&](State& st) {

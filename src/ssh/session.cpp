@@ -1,7 +1,6 @@
 #include "jl/ssh/session.hpp"
 
 #include <fmt/format.h>
-#include <glob.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>  // ssh_send_keepalive, usable by clients
@@ -28,7 +27,9 @@
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
 #include "jl/ssh/prompt.hpp"
+#include "jl/ssh/resolve.hpp"
 #include "jl/sys/interrupts.hpp"
+#include "jl/sys/net.hpp"
 #include "jl/sys/terminal.hpp"
 
 namespace jl::ssh {
@@ -61,15 +62,6 @@ using EventPtr = std::unique_ptr<ssh_event_struct, EventDeleter>;
 using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelDeleter>;
 using KeyPtr = std::unique_ptr<ssh_key_struct, KeyDeleter>;
 using CharPtr = std::unique_ptr<char, CharDeleter>;
-
-std::string option_string(ssh_session s, ssh_options_e what) {
-  char* value = nullptr;
-  if (ssh_options_get(s, what, &value) != SSH_OK || value == nullptr) {
-    return {};
-  }
-  CharPtr owned(value);
-  return owned.get();
-}
 
 // What a channel's callbacks have seen.
 struct ChannelState {
@@ -154,117 +146,23 @@ std::string describe_connect_error(const std::string& libssh_error) {
   return libssh_error.empty() ? std::string("unknown error") : libssh_error;
 }
 
-// The user's home as the passwd entry says (where ssh and libssh look for ~/.ssh).
-std::string passwd_home() {
-  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_dir != nullptr) {
-    return pw->pw_dir;
-  }
-  const char* home = std::getenv("HOME");
-  return home != nullptr ? home : "/";
-}
-
-std::optional<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// An Include pattern as OpenSSH expands it: ~ and paths relative to ~/.ssh, then globbing.
-std::vector<std::string> expand_include(const std::string& pattern) {
-  std::string p = pattern;
-  if (p.starts_with("~/")) {
-    p = passwd_home() + p.substr(1);
-  } else if (!p.empty() && p.front() != '/') {
-    p = passwd_home() + "/.ssh/" + p;
-  }
-  std::vector<std::string> out;
-  glob_t g{};
-  if (::glob(p.c_str(), 0, nullptr, &g) == 0) {
-    for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-      out.emplace_back(g.gl_pathv[i]);
-    }
-  }
-  ::globfree(&g);
-  return out;
-}
-
-// The text OpenSSH would read: the -F file alone, else the user's file then the system's.
-std::string ssh_config_text(const std::optional<std::string>& file) {
-  if (file) {
-    return read_text_file(*file).value_or("");
-  }
-  std::string text = read_text_file(passwd_home() + "/.ssh/config").value_or("");
-  text += "\nHost *\n";  // end any open block: the system file starts afresh
-  text += read_text_file("/etc/ssh/ssh_config").value_or("");
-  return text;
-}
-
-// What OpenSSH would read for `alias` (first value wins across both files).
-sshcfg::Result read_ssh_config(const std::optional<std::string>& file, const std::string& alias) {
-  static const std::vector<std::string> keys = {
-      "hostname",           "port", "user", "stricthostkeychecking", "serveraliveinterval",
-      "serveralivecountmax"};
-  return sshcfg::evaluate(ssh_config_text(file), alias, keys, read_text_file, expand_include);
-}
-
-void check_config_file(const std::optional<std::string>& file) {
-  if (!file) {
-    return;
-  }
-  struct stat st {};
-  if (::stat(file->c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    throw Error(Exit::usage, fmt::format("ssh config '{}' is not a file", *file),
-                "pass the config file itself with -F");
-  }
-  if (::stat(file->c_str(), &st) != 0) {
-    throw Error(Exit::usage, fmt::format("ssh config file '{}' does not exist", *file),
-                "check the -F argument (or JL_SSH_CONFIG / \"ssh_config\" in jl's config)");
-  }
-}
-
-int parse_config_port(const std::string& value, const std::string& host) {
-  auto n = text::parse_int(value, 1, 65535);
-  if (!n) {
-    throw Error(Exit::usage, fmt::format("bad Port '{}' for {} in the ssh config", value, host),
-                "a port is a number from 1 to 65535 (ssh refuses this config too)");
-  }
-  return static_cast<int>(*n);
-}
-
 }  // namespace
 
 std::vector<std::string> config_host_names(const std::optional<std::string>& config_file) {
   return sshcfg::host_names(ssh_config_text(config_file), read_text_file, expand_include);
 }
 
-ResolvedHost resolve_host(const std::string& host, const std::optional<std::string>& config_file) {
-  check_config_file(config_file);
-  HostSpec spec = parse_host_spec(host);
-  auto cfg = read_ssh_config(config_file, spec.host);
+ResolvedHost resolve_host(const std::string& host, const std::optional<std::string>& config_file,
+                          const std::string& ssh_client) {
+  const auto res = resolve(host, config_file, ssh_client, std::chrono::seconds(10));
   ResolvedHost r;
   r.alias = host;
   r.config_file = config_file;
-  r.notes = cfg.notes;
-  r.hostname = cfg.get("hostname").value_or(spec.host);
-  if (auto v = cfg.get("port")) {
-    r.port = parse_config_port(*v, spec.host);
-  }
-  if (auto v = cfg.get("user")) {
-    r.user = *v;
-  } else if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_name != nullptr) {
-    r.user = pw->pw_name;
-  }
-  r.matched = cfg.get("hostname") || cfg.get("port") || cfg.get("user");
-  if (spec.user) {
-    r.user = *spec.user;
-  }
-  if (spec.port) {
-    r.port = *spec.port;
-  }
+  r.resolution = res;
+  r.hostname = res.settings.hostname;
+  r.user = res.settings.user;
+  r.port = res.settings.port;
+  r.notes = res.notes;
   return r;
 }
 
@@ -354,8 +252,79 @@ struct Session::Impl {
 
 namespace {
 
+// known_hosts as OpenSSH reads it: every UserKnownHostsFile, then every GlobalKnownHostsFile,
+// all at once (a key found in any is known; else a different key of the type anywhere means
+// CHANGED), under HostKeyAlias when there is one (then without the port, as ssh does). Leaves
+// the session pointing at the name and the first user file, where a new key is written.
+// HostKeyGuard puts the real name and port back.
+struct HostKeyGuard {
+  ssh_session s;
+  const sshcfg::Resolved& cfg;
+  HostKeyGuard(ssh_session session, const sshcfg::Resolved& c) : s(session), cfg(c) {
+    if (cfg.host_key_alias) {
+      ssh_options_set(s, SSH_OPTIONS_HOST, cfg.host_key_alias->c_str());
+      unsigned int p = 22;
+      ssh_options_set(s, SSH_OPTIONS_PORT, &p);
+    }
+  }
+  HostKeyGuard(const HostKeyGuard&) = delete;
+  HostKeyGuard& operator=(const HostKeyGuard&) = delete;
+  ~HostKeyGuard() {
+    if (cfg.host_key_alias) {
+      ssh_options_set(s, SSH_OPTIONS_HOST, cfg.hostname.c_str());
+      unsigned int p = static_cast<unsigned int>(cfg.port);
+      ssh_options_set(s, SSH_OPTIONS_PORT, &p);
+    }
+  }
+};
+
+int known_rank(ssh_known_hosts_e e) {
+  switch (e) {
+    case SSH_KNOWN_HOSTS_OK:
+      return 4;
+    case SSH_KNOWN_HOSTS_CHANGED:
+      return 3;
+    case SSH_KNOWN_HOSTS_OTHER:
+      return 2;
+    case SSH_KNOWN_HOSTS_ERROR:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+ssh_known_hosts_e check_known_hosts(ssh_session s, const sshcfg::Resolved& cfg, std::string* file) {
+  std::vector<std::string> files = cfg.user_known_hosts_files;
+  files.insert(files.end(), cfg.global_known_hosts_files.begin(),
+               cfg.global_known_hosts_files.end());
+  const std::string first_user = cfg.user_known_hosts_files.empty()
+                                     ? passwd_home() + "/.ssh/known_hosts"
+                                     : cfg.user_known_hosts_files.front();
+  ssh_known_hosts_e best = SSH_KNOWN_HOSTS_NOT_FOUND;
+  *file = first_user;
+  ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+  for (const auto& f : files) {
+    if (::access(f.c_str(), R_OK) != 0) {
+      continue;
+    }
+    ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, f.c_str());
+    const auto verdict = ssh_session_is_known_server(s);
+    if (known_rank(verdict) > known_rank(best)) {
+      best = verdict;
+      *file = f;
+    }
+    if (best == SSH_KNOWN_HOSTS_OK) {
+      break;
+    }
+  }
+  ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, first_user.c_str());
+  return best;
+}
+
 void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal& terminal,
-                     sshcfg::HostKeyPolicy policy, const ConnectOptions& options) {
+                     sshcfg::HostKeyPolicy policy, const ConnectOptions& options,
+                     const sshcfg::Resolved& cfg) {
+  HostKeyGuard guard(s, cfg);
   const bool accept_changed = options.accept_changed_host_key;
   ssh_key raw = nullptr;
   if (ssh_get_server_publickey(s, &raw) != SSH_OK) {
@@ -372,9 +341,8 @@ void verify_host_key(ssh_session s, const std::string& shown_host, sys::Terminal
   ssh_clean_pubkey_hash(&hash);
   std::string fp = fingerprint ? fingerprint.get() : "?";
   std::string type = ssh_key_type_to_char(ssh_key_type(key.get()));
-  std::string known_hosts = option_string(s, SSH_OPTIONS_KNOWNHOSTS);
-
-  const auto known = ssh_session_is_known_server(s);
+  std::string known_hosts;
+  const auto known = check_known_hosts(s, cfg, &known_hosts);
   if (options.on_host_key && known != SSH_KNOWN_HOSTS_ERROR) {
     using V = HostKeyInfo::Verdict;
     V verdict = known == SSH_KNOWN_HOSTS_OK        ? V::known
@@ -495,8 +463,118 @@ std::string methods_text(int methods) {
   return names.empty() ? std::string("none") : text::join(names, ", ");
 }
 
+enum class Tried { success, partial, denied };
+
+// Public keys from files, as ssh offers them: each IdentityFile in order (with its certificate:
+// CertificateFile, or KEY-cert.pub next to KEY), asking the server first with the public half
+// (KEY.pub, else derived from the key) so that a passphrase is asked only for a key the server
+// would take.
+Tried publickey_files(ssh_session s, const Resolution& res, PromptContext& prompt,
+                      const Trace& trace) {
+  std::vector<std::string> certs;
+  for (const auto& c : res.settings.certificate_files) {
+    certs.push_back(expand_path(res, c));
+  }
+  for (const auto& file : res.settings.identity_files) {
+    const std::string path = expand_path(res, file);
+    if (::access(path.c_str(), R_OK) != 0) {
+      continue;
+    }
+    ssh_key raw = nullptr;
+    KeyPtr priv;
+    KeyPtr pub;
+    if (ssh_pki_import_pubkey_file((path + ".pub").c_str(), &raw) == SSH_OK) {
+      pub.reset(raw);
+    } else if (ssh_pki_import_privkey_file(path.c_str(), nullptr, passphrase_callback, &prompt,
+                                           &raw) == SSH_OK) {
+      priv.reset(raw);
+      ssh_key derived = nullptr;
+      if (ssh_pki_export_privkey_to_pubkey(priv.get(), &derived) == SSH_OK) {
+        pub.reset(derived);
+      }
+    }
+    if (!pub) {
+      if (trace) {
+        trace(fmt::format("identity {}: cannot read it (or no passphrase was given)", path));
+      }
+      continue;
+    }
+    // Its certificate first, then the plain key, as ssh does.
+    std::vector<KeyPtr> offers;
+    std::vector<std::string> cert_paths = certs;
+    cert_paths.push_back(path + "-cert.pub");
+    for (const auto& c : cert_paths) {
+      ssh_key cert = nullptr;
+      if (::access(c.c_str(), R_OK) == 0 && ssh_pki_import_cert_file(c.c_str(), &cert) == SSH_OK) {
+        KeyPtr owned(cert);
+        if (ssh_key_cmp(owned.get(), pub.get(), SSH_KEY_CMP_PUBLIC) == 0) {
+          offers.push_back(std::move(owned));
+        }
+      }
+    }
+    std::vector<ssh_key> order;
+    for (auto& o : offers) {
+      order.push_back(o.get());
+    }
+    order.push_back(pub.get());
+    for (ssh_key offer : order) {
+      const bool is_cert = offer != pub.get();
+      if (trace) {
+        trace(fmt::format("offering {}{}", path, is_cert ? " (certificate)" : ""));
+      }
+      int rc = ssh_userauth_try_publickey(s, nullptr, offer);
+      if (rc == SSH_AUTH_ERROR) {
+        throw Error(Exit::ssh, fmt::format("publickey authentication failed: {}",
+                                           sshwords::describe(ssh_get_error(s))));
+      }
+      if (rc != SSH_AUTH_SUCCESS) {
+        continue;
+      }
+      if (!priv) {
+        if (ssh_pki_import_privkey_file(path.c_str(), nullptr, passphrase_callback, &prompt,
+                                        &raw) != SSH_OK) {
+          if (trace) {
+            trace(
+                fmt::format("identity {}: the server would take it, but it cannot be "
+                            "unlocked (no passphrase given)",
+                            path));
+          }
+          break;
+        }
+        priv.reset(raw);
+      }
+      KeyPtr signer;
+      ssh_key use = priv.get();
+      if (is_cert) {
+        ssh_key copy = nullptr;
+        if (ssh_pki_import_privkey_file(path.c_str(), nullptr, passphrase_callback, &prompt,
+                                        &copy) != SSH_OK ||
+            ssh_pki_copy_cert_to_privkey(offer, copy) != SSH_OK) {
+          ssh_key_free(copy);
+          continue;
+        }
+        signer.reset(copy);
+        use = signer.get();
+      }
+      rc = ssh_userauth_publickey(s, nullptr, use);
+      if (rc == SSH_AUTH_SUCCESS) {
+        return Tried::success;
+      }
+      if (rc == SSH_AUTH_PARTIAL) {
+        return Tried::partial;
+      }
+      if (rc == SSH_AUTH_ERROR) {
+        throw Error(Exit::ssh, fmt::format("publickey authentication failed: {}",
+                                           sshwords::describe(ssh_get_error(s))));
+      }
+    }
+  }
+  return Tried::denied;
+}
+
 void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& terminal,
-                  const Trace& trace) {
+                  const Trace& trace, const Resolution& res, PromptContext& prompt) {
+  const auto& cfg = res.settings;
   // "none" first: libssh 0.10 otherwise picks RSA signature algorithms before it knows the
   // server's list.
   int rc = ssh_userauth_none(s, nullptr);
@@ -507,47 +585,67 @@ void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& t
     throw Error(Exit::ssh, fmt::format("authentication with {} failed: {}", shown_host,
                                        sshwords::describe(ssh_get_error(s))));
   }
-  int methods = ssh_userauth_list(s, nullptr);
   std::vector<std::string> tried;
-
-  if ((methods & SSH_AUTH_METHOD_PUBLICKEY) != 0) {
-    tried.emplace_back("publickey");
-    if (trace) {
-      trace("trying publickey authentication (agent, then identity files)");
-    }
-    rc = ssh_userauth_publickey_auto(s, nullptr, nullptr);
-    if (rc == SSH_AUTH_SUCCESS) {
-      return;
-    }
-    if (rc == SSH_AUTH_ERROR) {
-      throw Error(Exit::ssh, fmt::format("publickey authentication with {} failed: {}", shown_host,
-                                         sshwords::describe(ssh_get_error(s))));
-    }
+  // PreferredAuthentications, else ssh's order; each method only if the config allows it.
+  std::vector<std::string> order = cfg.preferred_authentications;
+  if (order.empty()) {
+    order = {"publickey", "keyboard-interactive", "password"};
   }
-  if ((methods & SSH_AUTH_METHOD_INTERACTIVE) != 0 && terminal.interactive()) {
-    tried.emplace_back("keyboard-interactive");
-    if (keyboard_interactive(s, terminal)) {
-      return;
-    }
-  }
-  if ((methods & SSH_AUTH_METHOD_PASSWORD) != 0 && terminal.interactive()) {
-    tried.emplace_back("password");
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      auto password = terminal.ask(fmt::format("{}'s password: ", shown_host), false);
-      if (!password) {
-        break;
+  for (const auto& method : order) {
+    const int methods = ssh_userauth_list(s, nullptr);
+    if (method == "publickey" && cfg.pubkey_authentication &&
+        (methods & SSH_AUTH_METHOD_PUBLICKEY) != 0) {
+      tried.emplace_back("publickey");
+      // The agent's keys (all of them, in the agent's order, as ssh offers them), unless the
+      // config says IdentitiesOnly or IdentityAgent none; then the identity files.
+      const bool agent = !cfg.identities_only && cfg.identity_agent.value_or("") != "none";
+      if (agent) {
+        if (trace) {
+          trace("trying the agent's keys");
+        }
+        rc = ssh_userauth_agent(s, nullptr);
+        if (rc == SSH_AUTH_SUCCESS) {
+          return;
+        }
+        if (rc == SSH_AUTH_PARTIAL) {
+          continue;
+        }
+        if (rc == SSH_AUTH_ERROR && ssh_is_connected(s) == 0) {
+          throw Error(Exit::ssh, fmt::format("publickey authentication with {} failed: {}",
+                                             shown_host, sshwords::describe(ssh_get_error(s))));
+        }
       }
-      rc = ssh_userauth_password(s, nullptr, password->c_str());
-      std::fill(password->begin(), password->end(), '\0');
-      if (rc == SSH_AUTH_SUCCESS) {
+      const Tried t = publickey_files(s, res, prompt, trace);
+      if (t == Tried::success) {
         return;
       }
-      if (rc == SSH_AUTH_ERROR) {
-        break;
+    } else if (method == "keyboard-interactive" && cfg.kbd_interactive_authentication &&
+               (methods & SSH_AUTH_METHOD_INTERACTIVE) != 0 && terminal.interactive()) {
+      tried.emplace_back("keyboard-interactive");
+      if (keyboard_interactive(s, terminal)) {
+        return;
       }
-      terminal.say("Permission denied, please try again.\n");
+    } else if (method == "password" && cfg.password_authentication &&
+               (methods & SSH_AUTH_METHOD_PASSWORD) != 0 && terminal.interactive()) {
+      tried.emplace_back("password");
+      for (int attempt = 0; attempt < cfg.number_of_password_prompts; ++attempt) {
+        auto password = terminal.ask(fmt::format("{}'s password: ", shown_host), false);
+        if (!password) {
+          break;
+        }
+        rc = ssh_userauth_password(s, nullptr, password->c_str());
+        std::fill(password->begin(), password->end(), '\0');
+        if (rc == SSH_AUTH_SUCCESS) {
+          return;
+        }
+        if (rc == SSH_AUTH_ERROR || rc == SSH_AUTH_PARTIAL) {
+          break;
+        }
+        terminal.say("Permission denied, please try again.\n");
+      }
     }
   }
+  const int methods = ssh_userauth_list(s, nullptr);
   std::string hint =
       terminal.interactive()
           ? "check the user name and the key (IdentityFile) in your ssh config, or load the key "
@@ -656,98 +754,172 @@ void Session::disconnect() {
   }
 }
 
+namespace {
+
+// Set an algorithm list the ssh config names; libssh keeps the ones it knows.
+void set_algorithms(ssh_session s, const std::string& list,
+                    std::initializer_list<ssh_options_e> what, const char* keyword) {
+  if (list.empty()) {
+    return;
+  }
+  for (auto w : what) {
+    if (ssh_options_set(s, w, list.c_str()) != SSH_OK) {
+      throw Error(
+          Exit::usage,
+          fmt::format("none of the {} your ssh config names is one jl supports: {}", keyword, list),
+          fmt::format("add an algorithm libssh knows to {} (ssh -Q {} lists OpenSSH's)", keyword,
+                      text::lower(keyword) == "macs" ? "mac" : "cipher"));
+    }
+  }
+}
+
+// The ProxyCommand that makes a ProxyJump chain with OpenSSH's client, reading the same -F
+// file: ssh [-F FILE] [-J HOP1,...] -W [%h]:%p LASTHOP. libssh expands %h and %p.
+std::string jump_command(const std::string& ssh_client, const std::optional<std::string>& config,
+                         const std::vector<std::string>& hops) {
+  std::vector<std::string> words = {ssh_client};
+  if (config) {
+    words.insert(words.end(), {"-F", *config});
+  }
+  if (hops.size() > 1) {
+    std::vector<std::string> first(hops.begin(), hops.end() - 1);
+    words.insert(words.end(), {"-J", text::join(first, ",")});
+  }
+  words.insert(words.end(), {"-o", "BatchMode=yes", "-W"});
+  std::string out;
+  for (const auto& w : words) {
+    std::string q = shell::quote(w);
+    for (char c : q) {
+      out += c;
+      if (c == '%') {
+        out += '%';  // libssh expands % escapes in the whole command
+      }
+    }
+    out += ' ';
+  }
+  return out + "'[%h]:%p' " + shell::quote(hops.back());
+}
+
+}  // namespace
+
 Session Session::connect(const ConnectOptions& options, sys::Terminal& user_terminal, Trace trace) {
-  sys::Terminal silent = sys::Terminal::open(false);
-  sys::Terminal& terminal = options.never_prompt ? silent : user_terminal;
   auto stage = [&](ConnectStage st) {
     if (options.on_stage) {
       options.on_stage(st);
     }
   };
   stage(ConnectStage::config);
-  HostSpec spec = parse_host_spec(options.host);
   auto impl = std::make_unique<Impl>();
   impl->trace = std::move(trace);
   impl->alias = options.host;
+  const Resolution res =
+      resolve(options.host, options.config_file, options.ssh_client,
+              std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout));
+  const sshcfg::Resolved& cfg = res.settings;
+  impl->log(res.by_openssh ? "ssh config resolved by OpenSSH's ssh -G"
+                           : "ssh config read by jl (no OpenSSH client found)");
+  for (const auto& note : res.notes) {
+    impl->log(note);
+  }
+  sys::Terminal silent = sys::Terminal::open(false);
+  // BatchMode: never ask anything, as ssh does.
+  sys::Terminal& terminal = options.never_prompt || cfg.batch_mode ? silent : user_terminal;
+
   impl->session.reset(ssh_new());
   ssh_session s = impl->session.get();
   if (s == nullptr) {
     throw Error(Exit::other, "cannot create an SSH session (out of memory?)");
   }
-
-  check_config_file(options.config_file);
-  if (ssh_options_set(s, SSH_OPTIONS_HOST, spec.host.c_str()) != SSH_OK) {
-    throw Error(Exit::usage, fmt::format("libssh cannot use the host name '{}'", spec.host),
-                "libssh accepts only letters, digits, '-' and '.' in host names and aliases; "
-                "rename the Host alias (e.g. '_' to '-')");
+  if (ssh_options_set(s, SSH_OPTIONS_HOST, cfg.hostname.c_str()) != SSH_OK) {
+    throw Error(Exit::usage, fmt::format("libssh cannot use the host name '{}'", cfg.hostname),
+                "libssh accepts only letters, digits, '-' and '.' in host names; check HostName");
   }
-  // On CPUs with AES instructions AES-GCM is much faster than the default chacha20-poly1305.
-  // Set before the config is read, so that a Ciphers line there still wins.
-  if (cpu_has_aes()) {
+  ssh_options_set(s, SSH_OPTIONS_USER, cfg.user.c_str());
+  unsigned int port_option = static_cast<unsigned int>(cfg.port);
+  ssh_options_set(s, SSH_OPTIONS_PORT, &port_option);
+  // On CPUs with AES instructions AES-GCM is much faster than the default chacha20-poly1305;
+  // a Ciphers line in the config still wins.
+  if (cfg.ciphers.empty() && cpu_has_aes()) {
     ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, kFastCiphers);
     ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, kFastCiphers);
   }
-  if (ssh_options_parse_config(s, options.config_file ? options.config_file->c_str() : nullptr) <
-      0) {
-    throw Error(Exit::ssh,
-                fmt::format("cannot use the ssh config{}: {}",
-                            options.config_file ? " " + *options.config_file : std::string{},
-                            sshwords::describe(ssh_get_error(s))),
-                "libssh does not support every ssh_config keyword (e.g. some Match criteria); "
-                "simplify the entry for this host");
-  }
-  // jl's own reading of the same config, with OpenSSH's semantics, for what libssh 0.10 gets
-  // wrong or ignores.
-  auto cfg = read_ssh_config(options.config_file, spec.host);
-  if (auto v = cfg.get("hostname")) {
-    ssh_options_set(s, SSH_OPTIONS_HOST, v->c_str());
-  }
-  if (auto v = cfg.get("user")) {
-    ssh_options_set(s, SSH_OPTIONS_USER, v->c_str());
-  }
-  if (auto v = cfg.get("port")) {
-    unsigned int p = static_cast<unsigned int>(parse_config_port(*v, spec.host));
-    ssh_options_set(s, SSH_OPTIONS_PORT, &p);
+  set_algorithms(s, cfg.ciphers, {SSH_OPTIONS_CIPHERS_C_S, SSH_OPTIONS_CIPHERS_S_C}, "Ciphers");
+  set_algorithms(s, cfg.kex_algorithms, {SSH_OPTIONS_KEY_EXCHANGE}, "KexAlgorithms");
+  set_algorithms(s, cfg.host_key_algorithms, {SSH_OPTIONS_HOSTKEYS}, "HostKeyAlgorithms");
+  set_algorithms(s, cfg.pubkey_accepted_algorithms, {SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES},
+                 "PubkeyAcceptedAlgorithms");
+  set_algorithms(s, cfg.macs, {SSH_OPTIONS_HMAC_C_S, SSH_OPTIONS_HMAC_S_C}, "MACs");
+  if (cfg.identity_agent) {
+    if (*cfg.identity_agent == "none") {
+      ssh_options_set(s, SSH_OPTIONS_IDENTITY_AGENT, "");
+    } else if (*cfg.identity_agent != "SSH_AUTH_SOCK") {
+      const std::string agent = expand_path(res, *cfg.identity_agent);
+      ssh_options_set(s, SSH_OPTIONS_IDENTITY_AGENT, agent.c_str());
+    }
   }
   bool lax = false;
-  const auto policy =
-      sshcfg::parse_host_key_policy(cfg.get("stricthostkeychecking").value_or("ask"), &lax);
-  const auto keepalive = sshcfg::parse_keepalive(cfg);
-  impl->keepalive = KeepaliveSettings{keepalive.interval_s, keepalive.count_max};
+  const auto policy = sshcfg::parse_host_key_policy(cfg.strict_host_key_checking, &lax);
   if (lax) {
     impl->log("StrictHostKeyChecking no is laxer than jl allows; asking instead");
   }
-  for (const auto& note : cfg.notes) {
-    impl->log(note);
-  }
-  // Command-line parts win over the config file, as with ssh.
-  if (spec.user) {
-    ssh_options_set(s, SSH_OPTIONS_USER, spec.user->c_str());
-  }
-  if (spec.port) {
-    unsigned int port = static_cast<unsigned int>(*spec.port);
-    ssh_options_set(s, SSH_OPTIONS_PORT, &port);
-  }
-  long timeout = static_cast<long>(options.timeout.count());
+  // No interval configured: jl's own dead-peer check (15 s x 2), as before.
+  impl->keepalive =
+      cfg.server_alive_interval_s > 0
+          ? KeepaliveSettings{cfg.server_alive_interval_s, std::max(1, cfg.server_alive_count_max)}
+          : KeepaliveSettings{};
+  const auto connect_timeout = cfg.connect_timeout_s && *cfg.connect_timeout_s > 0
+                                   ? std::chrono::seconds(std::min<long long>(
+                                         *cfg.connect_timeout_s, options.timeout.count()))
+                                   : options.timeout;
+  long timeout = static_cast<long>(connect_timeout.count());
   ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout);
   int one = 1;
   ssh_options_set(s, SSH_OPTIONS_NODELAY, &one);
-  // jl applies its own host-key policy; make libssh report unknown hosts as unknown even when
-  // the config says StrictHostKeyChecking no.
+  // jl applies its own host-key policy; make libssh report unknown hosts as unknown.
   ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &one);
   int verbosity = SSH_LOG_NOLOG;
   ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
 
-  unsigned int port = 22;
-  ssh_options_get_port(s, &port);
-  std::string hostname = option_string(s, SSH_OPTIONS_HOST);
-  std::string user = option_string(s, SSH_OPTIONS_USER);
+  const std::string& hostname = cfg.hostname;
+  const std::string& user = cfg.user;
   impl->endpoint = fmt::format("{}{}{}", user.empty() ? "" : user + "@", hostname,
-                               port == 22 ? std::string{} : fmt::format(":{}", port));
+                               cfg.port == 22 ? std::string{} : fmt::format(":{}", cfg.port));
   std::string shown = options.host == hostname || options.host == impl->endpoint
                           ? impl->endpoint
                           : fmt::format("{} ({})", options.host, impl->endpoint);
-  impl->log(fmt::format("connecting to {}", shown));
+
+  // The transport: a ProxyCommand, a ProxyJump chain made by OpenSSH's client, or jl's own
+  // TCP connection (every address, the family the config asks for, ConnectionAttempts).
+  bool proxied = false;
+  if (cfg.proxy_command) {
+    std::string command = expand_path(res, *cfg.proxy_command);
+    std::string escaped;
+    for (char c : command) {
+      escaped += c;
+      if (c == '%') {
+        escaped += '%';
+      }
+    }
+    ssh_options_set(s, SSH_OPTIONS_PROXYCOMMAND, escaped.c_str());
+    impl->log(fmt::format("connecting to {} through ProxyCommand {}", shown, command));
+    proxied = true;
+  } else if (!cfg.proxy_jump.empty()) {
+    if (options.ssh_client.empty()) {
+      throw Error(Exit::usage,
+                  fmt::format("{} is reached through ProxyJump {}, and jl makes jumps with "
+                              "OpenSSH's ssh, which is not installed",
+                              options.host, text::join(cfg.proxy_jump, ",")),
+                  "install the OpenSSH client (openssh-client), or connect without the jump");
+    }
+    const std::string command =
+        jump_command(options.ssh_client, options.config_file, cfg.proxy_jump);
+    ssh_options_set(s, SSH_OPTIONS_PROXYCOMMAND, command.c_str());
+    impl->log(fmt::format("connecting to {} through ProxyJump {}", shown,
+                          text::join(cfg.proxy_jump, ",")));
+    proxied = true;
+  } else {
+    impl->log(fmt::format("connecting to {}", shown));
+  }
 
   PromptContext prompt{&terminal};
   ssh_callbacks_struct callbacks{};
@@ -758,6 +930,48 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
 
   auto started = Clock::now();
   stage(ConnectStage::tcp);
+  if (!proxied) {
+    const int family = cfg.address_family == "inet" ? 4 : cfg.address_family == "inet6" ? 6 : 0;
+    sys::TcpConnect tcp;
+    for (int attempt = 1; attempt <= std::max(1, cfg.connection_attempts); ++attempt) {
+      if (attempt > 1) {
+        impl->log(
+            fmt::format("attempt {} of {} ({})", attempt, cfg.connection_attempts, tcp.error));
+        ::sleep(1);  // as ssh waits between ConnectionAttempts
+      }
+      tcp =
+          sys::connect_tcp(hostname, cfg.port, family,
+                           std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout));
+      if (tcp.fd.valid() || tcp.failure == sys::TcpConnect::Failure::resolve) {
+        break;
+      }
+    }
+    using F = sys::TcpConnect::Failure;
+    switch (tcp.failure) {
+      case F::none:
+        break;
+      case F::resolve:
+        throw Error(Exit::ssh, fmt::format("cannot resolve host '{}': {}", hostname, tcp.error),
+                    "check the name, or define it as a Host alias in your ssh config");
+      case F::refused:
+        throw Error(Exit::ssh, fmt::format("connection to {} refused", impl->endpoint),
+                    "is sshd running there, and is the port right?");
+      case F::timeout:
+        throw Error(
+            Exit::timeout,
+            fmt::format(
+                "connecting to {} timed out after {} s", impl->endpoint,
+                std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count()),
+            "check that the host is up and that SSH is reachable on that port");
+      case F::other:
+        throw Error(
+            Exit::ssh,
+            fmt::format("cannot connect to {} ({}): {}", impl->endpoint, tcp.address, tcp.error),
+            "check the network path to the host");
+    }
+    socket_t fd = tcp.fd.release();  // libssh closes it with the session
+    ssh_options_set(s, SSH_OPTIONS_FD, &fd);
+  }
   if (ssh_connect(s) != SSH_OK) {
     // libssh says what went wrong only in text: classify by its text, show jl's words.
     const std::string raw = ssh_get_error(s);
@@ -779,6 +993,15 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
               why),
           "check that the host is up and that SSH is reachable on that port");
     }
+    if (proxied) {
+      throw Error(Exit::ssh,
+                  fmt::format("cannot connect to {} through {}: {}", impl->endpoint,
+                              cfg.proxy_command ? "its ProxyCommand"
+                                                : "ProxyJump " + text::join(cfg.proxy_jump, ","),
+                              why),
+                  "check the jump with `ssh -v HOST true` (with -F FILE if you use one): the "
+                  "jump host's login or its path to the host fails");
+    }
     throw Error(Exit::ssh, fmt::format("cannot connect to {}: {}", impl->endpoint, why),
                 "is it an SSH server on that port?");
   }
@@ -786,9 +1009,9 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
       "connected in {} ms",
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()));
   stage(ConnectStage::host_key);
-  verify_host_key(s, shown, terminal, policy, options);
+  verify_host_key(s, shown, terminal, policy, options, cfg);
   stage(ConnectStage::auth);
-  authenticate(s, shown, terminal, impl->trace);
+  authenticate(s, shown, terminal, impl->trace, res, prompt);
   // The passphrase callback's context lives on this stack frame only.
   ssh_callbacks_struct none{};
   ssh_callbacks_init(&none);

@@ -10,37 +10,11 @@
 #include <vector>
 
 #include "jl/core/text.hpp"
+#include "jl/sys/process.hpp"
 
 namespace jl::sys {
 
 namespace {
-
-// The full path of an executable found on PATH (or the name itself if it has a '/').
-std::string find_program(const std::string& name, const Env& env) {
-  if (name.find('/') != std::string::npos) {
-    return ::access(name.c_str(), X_OK) == 0 ? name : std::string{};
-  }
-  std::string path = env.get("PATH").value_or("/usr/local/bin:/usr/bin:/bin");
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    auto end = path.find(':', start);
-    std::string dir =
-        path.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!dir.empty()) {
-      std::string candidate = dir + "/" + name;
-      struct stat st {};
-      if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-          ::access(candidate.c_str(), X_OK) == 0) {
-        return candidate;
-      }
-    }
-    if (end == std::string::npos) {
-      break;
-    }
-    start = end + 1;
-  }
-  return {};
-}
 
 // Start a program detached (double fork, so no zombie is left), stdio on /dev/null.
 bool spawn_detached(const std::string& program, const std::vector<std::string>& args) {

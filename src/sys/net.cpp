@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace jl::sys {
 
@@ -21,6 +23,10 @@ sockaddr_in loopback(int port) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   return addr;
+}
+
+std::string fmt_address6(const char* text, int port) {
+  return std::string("[") + text + "]:" + std::to_string(port);
 }
 
 }  // namespace
@@ -135,6 +141,94 @@ std::optional<std::string> exchange_loopback(int port, std::string_view request,
     }
   }
   return reply;
+}
+
+TcpConnect connect_tcp(const std::string& host, int port, int family,
+                       std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  TcpConnect result;
+  const auto deadline = Clock::now() + timeout;
+  addrinfo hints{};
+  hints.ai_family = family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  // A name that is an address is taken as one; a bracketed IPv6 address too.
+  std::string name = host;
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
+    name = name.substr(1, name.size() - 2);
+  }
+  int rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &found);
+  if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME || rc == EAI_NODATA) {
+    hints.ai_flags = 0;  // AI_ADDRCONFIG hides 127.0.0.1 on a host with no other address
+    rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &found);
+  }
+  if (rc != 0) {
+    result.failure = TcpConnect::Failure::resolve;
+    result.error = rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
+    return result;
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, &::freeaddrinfo);
+  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    char text[INET6_ADDRSTRLEN] = "?";
+    const void* where =
+        ai->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr);
+    ::inet_ntop(ai->ai_family, where, text, sizeof text);
+    result.address =
+        ai->ai_family == AF_INET6 ? fmt_address6(text, port) : std::string(text) + ":" + service;
+    Fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
+    if (!fd.valid()) {
+      result.failure = TcpConnect::Failure::other;
+      result.error = std::strerror(errno);
+      continue;
+    }
+    int err = 0;
+    if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
+      err = errno;
+      if (err == EINPROGRESS) {
+        while (true) {
+          const auto left =
+              std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+                  .count();
+          if (left <= 0) {
+            err = ETIMEDOUT;
+            break;
+          }
+          pollfd p{fd.get(), POLLOUT, 0};
+          int n = ::poll(&p, 1, static_cast<int>(left));
+          if (n < 0 && errno == EINTR) {
+            continue;
+          }
+          if (n <= 0) {
+            err = n == 0 ? ETIMEDOUT : errno;
+            break;
+          }
+          socklen_t len = sizeof err;
+          ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+          break;
+        }
+      }
+    }
+    if (err == 0) {
+      int flags = ::fcntl(fd.get(), F_GETFL);
+      ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+      result.fd = std::move(fd);
+      result.failure = TcpConnect::Failure::none;
+      result.error.clear();
+      return result;
+    }
+    result.failure = err == ECONNREFUSED ? TcpConnect::Failure::refused
+                     : err == ETIMEDOUT  ? TcpConnect::Failure::timeout
+                                         : TcpConnect::Failure::other;
+    result.error = std::strerror(err);
+    if (err == ETIMEDOUT) {
+      break;  // the whole budget is spent
+    }
+  }
+  return result;
 }
 
 }  // namespace jl::sys

@@ -60,6 +60,8 @@ class Context {
   std::optional<std::string> explicit_host() const;
   // The ssh config file (-F, $JL_SSH_CONFIG, config file), as an absolute path.
   std::optional<std::string> ssh_config();
+  // OpenSSH's client on $PATH (it resolves the ssh config and makes jumps); empty if none.
+  std::string ssh_client() const;
 
   sys::StateStore& store() { return m_store; }
   sys::Terminal& terminal() { return m_terminal; }

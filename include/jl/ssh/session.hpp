@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "jl/core/ssh_words.hpp"
+#include "jl/ssh/resolve.hpp"
 
 struct ssh_session_struct;
 struct ssh_event_struct;
@@ -45,7 +46,10 @@ struct HostKeyInfo {
 struct ConnectOptions {
   std::string host;                        // alias, user@host, host:port
   std::optional<std::string> config_file;  // like ssh -F; otherwise ~/.ssh/config
-  std::chrono::seconds timeout{10};        // TCP connect + key exchange, and each auth step
+  // OpenSSH's client, which resolves the config (ssh -G) and makes ProxyJump hops; empty: jl
+  // reads the config itself.
+  std::string ssh_client;
+  std::chrono::seconds timeout{10};  // TCP connect + key exchange, and each auth step
   // Connect even though the host key CHANGED (this run only; the known key is not replaced).
   bool accept_changed_host_key = false;
   // Never ask anything (background reconnects): a prompt needed means failure.
@@ -59,20 +63,21 @@ struct ConnectOptions {
   std::function<void(const HostKeyInfo&)> on_host_key;
 };
 
-// A host as jl's own ssh config reader resolves it (the values connect uses).
+// A host as connect resolves it (ssh -G, else jl's own reader).
 struct ResolvedHost {
   std::string alias;  // as given
   std::string hostname;
   std::string user;
   int port = 22;
   std::optional<std::string> config_file;  // -F, or nothing for ~/.ssh/config + the system file
-  bool matched = false;                    // the config gave at least one of HostName, User, Port
+  Resolution resolution;                   // everything else
   std::vector<std::string> notes;
 };
 
-// Resolve `host` with the ssh config (-F file alone, else the user's then the system's), the
-// way connect does. Throws jl::Error (usage) for a missing -F file, a bad Port or host.
-ResolvedHost resolve_host(const std::string& host, const std::optional<std::string>& config_file);
+// Resolve `host` as connect does. Throws jl::Error (usage) for a missing -F file or a config
+// ssh refuses.
+ResolvedHost resolve_host(const std::string& host, const std::optional<std::string>& config_file,
+                          const std::string& ssh_client);
 
 // The dead-peer check the user's ssh config asks for (ServerAliveInterval x CountMax).
 struct KeepaliveSettings {

@@ -25,6 +25,18 @@ std::optional<std::string> exchange_loopback(int port, std::string_view request,
                                              std::chrono::milliseconds timeout,
                                              bool (*complete)(std::string_view));
 
+// A TCP connection to host:port as ssh makes it: every address the name resolves to (of the
+// family asked for: 0 any, 4 IPv4, 6 IPv6), in order, until one accepts, all within `timeout`.
+// The socket is left blocking.
+struct TcpConnect {
+  Fd fd;
+  enum class Failure { none, resolve, refused, timeout, other } failure = Failure::none;
+  std::string error;    // in words, when fd is invalid
+  std::string address;  // the address connected to (or last tried)
+};
+TcpConnect connect_tcp(const std::string& host, int port, int family,
+                       std::chrono::milliseconds timeout);
+
 // Set O_NONBLOCK and TCP_NODELAY on a connected socket.
 void tune_socket(int fd);
 

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# OpenSSH is the oracle: for each ssh config in a table, `ssh -F CFG -o BatchMode=yes HOST true`
+# decides, and jl must connect exactly where ssh does (start and stop Jupyter in a container)
+# and fail (at SSH, exit 3) where ssh fails. Then the same table without an ssh binary on PATH
+# (jl's own reader) for the cases that need no OpenSSH feature, and -v naming a setting jl does
+# not honour.
+. "$(dirname "$0")/lib.sh"
+
+CONTAINER=jltb-root
+cfg=$WORK/ssh_config
+key_line=$(cut -d' ' -f1,2 "$JL_TESTBED_HOSTKEY_PUB")
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/otherkey" -C other
+other_line=$(cut -d' ' -f1,2 "$WORK/otherkey.pub")
+: >"$WORK/kh_empty"
+printf 'bed-alias %s\n' "$key_line" >"$WORK/kh_alias"
+printf '[127.0.0.1]:%s %s\n' "$JL_TESTBED_PORT" "$key_line" >"$WORK/kh_real"
+printf '[127.0.0.1]:%s %s\n' "$JL_TESTBED_PORT" "$other_line" >"$WORK/kh_changed"
+printf 'Host inc-host\n  HostName 127.0.0.1\n' >"$WORK/included.conf"
+
+common() { # the login everyone shares
+  printf '  User root\n  IdentityFile %s\n  IdentitiesOnly yes\n  BatchMode yes\n' "$JL_TESTBED_USERKEY"
+}
+{
+  # HostKeyAlias: the key is known only under the alias (no port, as ssh writes it).
+  printf 'Host alias-kh\n  HostName 127.0.0.1\n  Port %s\n  HostKeyAlias bed-alias\n' "$JL_TESTBED_PORT"
+  printf '  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n' "$WORK/kh_alias"
+  common
+  # Several UserKnownHostsFile: the key is in the second.
+  printf 'Host second-kh\n  HostName 127.0.0.1\n  Port %s\n' "$JL_TESTBED_PORT"
+  printf '  UserKnownHostsFile %s %s\n  StrictHostKeyChecking yes\n' "$WORK/kh_empty" "$WORK/kh_real"
+  common
+  # The key only in a GlobalKnownHostsFile.
+  printf 'Host global-kh\n  HostName 127.0.0.1\n  Port %s\n' "$JL_TESTBED_PORT"
+  printf '  UserKnownHostsFile %s\n  GlobalKnownHostsFile %s\n  StrictHostKeyChecking yes\n' \
+    "$WORK/kh_empty" "$WORK/kh_real"
+  common
+  # A changed key: both refuse.
+  printf 'Host changed-kh\n  HostName 127.0.0.1\n  Port %s\n' "$JL_TESTBED_PORT"
+  printf '  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n' "$WORK/kh_changed"
+  common
+  # The alias names a key that is not there: both refuse.
+  printf 'Host wrong-alias\n  HostName 127.0.0.1\n  Port %s\n  HostKeyAlias nobody-knows-me\n' "$JL_TESTBED_PORT"
+  printf '  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n' "$WORK/kh_alias"
+  common
+  # Match exec and a %-token in HostName: only ssh -G evaluates them.
+  printf 'Match host matched exec "test -r %s"\n  HostName 127.0.0.1\n  Port %s\n' "$cfg" "$JL_TESTBED_PORT"
+  printf '  UserKnownHostsFile %s\n' "$WORK/kh_real"
+  common
+  # Include of a file that holds the HostName.
+  printf 'Host inc-host\n  Include %s\n  Port %s\n  UserKnownHostsFile %s\n' "$WORK/included.conf" \
+    "$JL_TESTBED_PORT" "$WORK/kh_real"
+  common
+  # ProxyJump to a host defined only in this -F file: the jump must read it too.
+  printf 'Host jump-box\n  HostName 127.0.0.1\n  Port %s\n  UserKnownHostsFile %s\n' \
+    "$JL_TESTBED_PORT" "$WORK/kh_real"
+  common
+  printf 'Host jumped\n  HostName 127.0.0.1\n  Port %s\n  ProxyJump jump-box\n  UserKnownHostsFile %s\n' \
+    "$JL_TESTBED_PORT" "$WORK/kh_real"
+  common
+  # A port nothing listens on: both fail.
+  printf 'Host closed-port\n  HostName 127.0.0.1\n  Port 1\n  UserKnownHostsFile %s\n' "$WORK/kh_real"
+  common
+  # A setting jl does not honour (named under -v), on an otherwise working entry.
+  printf 'Host forwards\n  HostName 127.0.0.1\n  Port %s\n  ForwardAgent yes\n  UserKnownHostsFile %s\n' \
+    "$JL_TESTBED_PORT" "$WORK/kh_real"
+  common
+} >"$cfg"
+
+# jl where ssh works: start, then stop, in the container; where ssh fails, jl fails at SSH.
+ORACLE_RC=
+oracle() { # HOST [PATH for jl]; sets ORACLE_RC to ssh's exit code
+  local host=$1 path=${2:-$PATH} ssh_rc
+  timeout 30 ssh -F "$cfg" -o BatchMode=yes "$host" true </dev/null >/dev/null 2>"$WORK/ssh.err"
+  ssh_rc=$?
+  if [ "$ssh_rc" -eq 0 ]; then
+    PATH=$path run_jl_raw -F "$cfg" -H "$host" start "$CONTAINER" --app server
+    expect_rc 0 "$host: ssh logs in, and jl start works too"
+    PATH=$path run_jl_raw -F "$cfg" -H "$host" stop "$CONTAINER"
+    expect_rc 0 "$host: jl stop works"
+  else
+    PATH=$path run_jl_raw -F "$cfg" -H "$host" start "$CONTAINER" --app server
+    expect_rc 3 "$host: ssh fails ($(grep -v "^@" "$WORK/ssh.err" | head -n1)), and jl fails at SSH too"
+    expect_error_shape "$host"
+  fi
+  ORACLE_RC=$ssh_rc
+}
+
+log "== the table, with OpenSSH's ssh -G resolving"
+works=0 fails=0
+for host in alias-kh second-kh global-kh changed-kh wrong-alias matched inc-host jumped \
+  closed-port forwards; do
+  oracle "$host"
+  if [ "$ORACLE_RC" -eq 0 ]; then works=$((works + 1)); else fails=$((fails + 1)); fi
+done
+log "  table: $((works + fails)) cases, $works where ssh logs in, $fails where it does not"
+expect_eq "$works/$fails" "7/3" "the table has the cases it was written for (7 logins, 3 refusals)"
+
+log "== without an ssh binary: jl reads the config itself"
+nossh=$WORK/nossh
+mkdir -p "$nossh"
+for tool in docker python3 sh bash cat timeout; do
+  p=$(command -v "$tool") && ln -sf "$p" "$nossh/$tool"
+done
+for host in alias-kh second-kh global-kh inc-host changed-kh; do
+  oracle "$host" "$nossh"
+done
+PATH=$nossh run_jl_raw -F "$cfg" -H jumped start "$CONTAINER" --app server
+expect_rc 2 "ProxyJump without OpenSSH's client is a usage error"
+expect_contains "$ERR" "OpenSSH's ssh, which is not installed" "and says what is missing"
+PATH=$nossh run_jl_raw -F "$cfg" -H matched start "$CONTAINER" --app server
+expect_rc 3 "Match exec is not evaluated by jl's reader: no such host"
+PATH=$nossh run_jl_raw -v -F "$cfg" -H matched start "$CONTAINER" --app server
+expect_contains "$ERR" "is not evaluated by jl" "-v says the Match block was skipped"
+
+log "== -v names what jl does not honour"
+run_jl_raw -v -F "$cfg" -H forwards start "$CONTAINER" --app server
+expect_rc 0 "the entry works"
+expect_contains "$ERR" "jl does not use this setting of the ssh config: forwardagent yes" \
+  "ForwardAgent is named"
+expect_not_contains "$ERR" "does not use this setting of the ssh config: user" "honoured settings are not"
+run_jl_raw -F "$cfg" -H forwards stop "$CONTAINER"
+expect_rc 0 "stopped"
+run_jl_raw -F "$cfg" -H forwards doctor "$CONTAINER"
+expect_contains "$OUT" "root@127.0.0.1:$JL_TESTBED_PORT; resolved by ssh -G" "doctor shows user@host:port and who resolved it"
+expect_contains "$OUT" "jl does not use this setting" "doctor names the setting too"
+run_jl_raw -F "$cfg" -H alias-kh doctor "$CONTAINER"
+expect_contains "$OUT" "host key alias bed-alias" "doctor shows the alias in use"
+expect_contains "$OUT" "known_hosts $WORK/kh_alias" "and the known_hosts file"
+run_jl_raw -F "$cfg" -H jumped doctor "$CONTAINER"
+expect_contains "$OUT" "through jump-box" "and the jump chain"
+
+finish
