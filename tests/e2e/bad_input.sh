@@ -281,12 +281,14 @@ ssh_config_case() {
 ssh_config_case "'Port notanumber'" notanumber "Port notanumber"
 ssh_config_case "'Port 99999'" 99999 "Port 99999"
 ssh_config_case "'Port -5'" "-5" "Port -5"
-ssh_config_case "'Host' without a pattern" Host "Host" "  User nobody"
-ssh_config_case "garbage lines" garbage "this is garbage" '=== ;;; "unterminated' "Port"
-ssh_config_case "binary junk" junk "$(printf '\001\377\376 junk')"
+# With OpenSSH's client there, its own words name the line; each must name it.
+ssh_config_case "'Host' without a pattern" 'line 1: no argument after keyword "host"' "Host" "  User nobody"
+ssh_config_case "garbage lines" "line 1: Bad configuration option: this" "this is garbage" '=== ;;; "unterminated' "Port"
+ssh_config_case "binary junk" "line 1: Bad configuration option" "$(printf '\001\377\376 junk')"
 ssh_config_case "'Match localnetwork'" localnetwork "Match localnetwork 10.0.0.0/8" "  Port 1" "Host *"
-ssh_config_case "'Match exec'" exec 'Match exec "true"' "  Port 1" "Host *"
-ssh_config_case "an Include of itself" Include "Include $cfg"
+# Match exec is evaluated as ssh does: "true" matches, so the block's Port 1 applies.
+ssh_config_case "'Match exec'" "127.0.0.1:1 refused" 'Match exec "true"' "  Port 1" "Host *"
+ssh_config_case "an Include of itself" "recursive configuration includes" "Include $cfg"
 expect_no_canary "broken ssh configs"
 
 # --------------------------------------------------------------------------------------------
