@@ -16,9 +16,14 @@ trap 'sshd_restore; cleanup' EXIT
 tunnel_pid() { session_field tunnel_pid; }
 # The sshd process that serves the tunnel's connection.
 sshd_of_tunnel() {
+  # Every process holding the server's end of each established connection of the tunnel (a
+  # connection being replaced may still be listed beside the new one).
   local port
-  port=$(ss -Htnp "dport = :$JL_TESTBED_PORT" | grep "pid=$1," | awk '{ print $4 }' | sed 's/.*://' | head -n 1)
-  ss -Htnp "sport = :$JL_TESTBED_PORT and dport = :$port" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2
+  for port in $(ss -Htnp state established "dport = :$JL_TESTBED_PORT" | grep "pid=$1," |
+    awk '{ print $3 }' | sed 's/.*://'); do
+    ss -Htnp state established "sport = :$JL_TESTBED_PORT and dport = :$port" | grep -o 'pid=[0-9]*' |
+      cut -d= -f2
+  done | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 get() { curl -s -o /dev/null -m 20 -w '%{http_code}' -H "@$WORK/hdr" "$1"; }
 
@@ -35,7 +40,7 @@ log "== kill the sshd process serving the tunnel"
 tp=$(tunnel_pid)
 victim=$(sshd_of_tunnel "$tp")
 if [ -n "$victim" ]; then pass "found sshd pid $victim serving tunnel $tp"; else fail "no sshd process for the tunnel"; fi
-kill "$victim"
+kill $victim
 sleep 5
 expect_eq "$(get "$base/api/status")" 200 "a request 5 s later succeeds through the same URL"
 if pid_alive "$tp"; then pass "the same tunnel process ($tp) reconnected"; else fail "the tunnel died"; fi
@@ -49,7 +54,7 @@ expect_contains "$(cat "$XDG_STATE_HOME"/jl/tunnels/*.log)" "reconnected" "the t
 log "== a silent peer (the sshd process frozen): found dead within 30 s by default"
 victim=$(sshd_of_tunnel "$tp")
 start=$(date +%s.%N)
-kill -STOP "$victim"
+kill -STOP $victim
 for _ in $(seq 80); do grep -q "connection is dead" "$XDG_STATE_HOME"/jl/tunnels/*.log && break; sleep 0.5; done
 secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 if awk -v s="$secs" 'BEGIN { exit !(s <= 31) }'; then
@@ -57,14 +62,14 @@ if awk -v s="$secs" 'BEGIN { exit !(s <= 31) }'; then
 else
   fail "the frozen connection was declared dead only after ${secs}s"
 fi
-kill -CONT "$victim"
-kill "$victim"
+kill -CONT $victim
+kill $victim
 expect_eq "$(get "$base/api/status")" 200 "and the tunnel reconnected: the URL works"
 
 log "== sshd down for 20 s"
 kill "$(cat "$JL_TESTBED_DIR/sshd.pid")"
 victim=$(sshd_of_tunnel "$tp")
-[ -n "$victim" ] && kill "$victim"
+if [ -n "$victim" ]; then kill $victim; else fail "no sshd process for the tunnel"; fi
 sleep 2
 expect_eq "$(get "$base/api/status")" 000 "while sshd is down the request fails cleanly (no hang past its limit)"
 sleep 18
