@@ -546,14 +546,21 @@ Tried publickey_files(ssh_session s, const Resolution& res, PromptContext& promp
       KeyPtr signer;
       ssh_key use = priv.get();
       if (is_cert) {
+        // A copy of the key already unlocked (in memory, so no second passphrase prompt),
+        // carrying the certificate; the plain key stays plain for the offer after it.
         ssh_key copy = nullptr;
-        if (ssh_pki_import_privkey_file(path.c_str(), nullptr, passphrase_callback, &prompt,
-                                        &copy) != SSH_OK ||
-            ssh_pki_copy_cert_to_privkey(offer, copy) != SSH_OK) {
-          ssh_key_free(copy);
-          continue;
+        char* pem = nullptr;
+        const bool copied =
+            ssh_pki_export_privkey_base64(priv.get(), nullptr, nullptr, nullptr, &pem) == SSH_OK &&
+            ssh_pki_import_privkey_base64(pem, nullptr, nullptr, nullptr, &copy) == SSH_OK;
+        if (pem != nullptr) {
+          std::memset(pem, 0, std::strlen(pem));
+          ssh_string_free_char(pem);
         }
         signer.reset(copy);
+        if (!copied || ssh_pki_copy_cert_to_privkey(offer, signer.get()) != SSH_OK) {
+          continue;
+        }
         use = signer.get();
       }
       rc = ssh_userauth_publickey(s, nullptr, use);
@@ -773,6 +780,18 @@ void set_algorithms(ssh_session s, const std::string& list,
   }
 }
 
+// libssh expands % escapes in a whole ProxyCommand: make every '%' literal.
+std::string escape_percent(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    out += c;
+    if (c == '%') {
+      out += '%';
+    }
+  }
+  return out;
+}
+
 // The ProxyCommand that makes a ProxyJump chain with OpenSSH's client, reading the same -F
 // file: ssh [-F FILE] [-J HOP1,...] -W [%h]:%p LASTHOP. libssh expands %h and %p.
 std::string jump_command(const std::string& ssh_client, const std::optional<std::string>& config,
@@ -788,14 +807,7 @@ std::string jump_command(const std::string& ssh_client, const std::optional<std:
   words.insert(words.end(), {"-o", "BatchMode=yes", "-W"});
   std::string out;
   for (const auto& w : words) {
-    std::string q = shell::quote(w);
-    for (char c : q) {
-      out += c;
-      if (c == '%') {
-        out += '%';  // libssh expands % escapes in the whole command
-      }
-    }
-    out += ' ';
+    out += escape_percent(shell::quote(w)) + ' ';
   }
   return out + "'[%h]:%p' " + shell::quote(hops.back());
 }
@@ -893,14 +905,7 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
   bool proxied = false;
   if (cfg.proxy_command) {
     std::string command = expand_path(res, *cfg.proxy_command);
-    std::string escaped;
-    for (char c : command) {
-      escaped += c;
-      if (c == '%') {
-        escaped += '%';
-      }
-    }
-    ssh_options_set(s, SSH_OPTIONS_PROXYCOMMAND, escaped.c_str());
+    ssh_options_set(s, SSH_OPTIONS_PROXYCOMMAND, escape_percent(command).c_str());
     impl->log(fmt::format("connecting to {} through ProxyCommand {}", shown, command));
     proxied = true;
   } else if (!cfg.proxy_jump.empty()) {
