@@ -135,4 +135,60 @@ std::string abbreviate(std::string_view line, std::size_t max_word) {
   return out;
 }
 
+std::string_view boot_line() {
+  // `read -r` and dd with bs=1 read stdin one byte at a time, so what follows the command
+  // stays on stdin for it. A command cut short lacks the trailer that boot_payload() ends it
+  // with, and is not run at all.
+  return "exec /bin/sh -c 'echo @@jl-boot-1; read -r n || exit 97; "
+         "s=$(dd bs=1 count=\"$n\" 2>/dev/null); "
+         "case $s in *\"#jl-end\") eval \"$s\";; *) exit 97;; esac'";
+}
+
+std::string boot_payload(std::string_view command) {
+  std::string body(command);
+  body += "\n#jl-end";
+  std::string out = std::to_string(body.size());
+  out += '\n';
+  out += body;
+  return out;
+}
+
+std::string_view BootFilter::feed(std::string_view chunk) {
+  if (m_started) {
+    return chunk;
+  }
+  // The marker may arrive split over chunks, and after noise without a final newline (a
+  // .bashrc that prints "hello" without one): match it byte by byte, moving what can no
+  // longer be part of it to the noise.
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    const char c = chunk[i];
+    while (m_matched > 0 && c != kBootMarker[m_matched]) {
+      // The longest shorter prefix of the marker that ends what was matched.
+      std::size_t k = m_matched - 1;
+      while (k > 0 && kBootMarker.substr(0, k) != kBootMarker.substr(m_matched - k, k)) {
+        --k;
+      }
+      m_noise.append(kBootMarker.substr(0, m_matched - k));
+      m_matched = k;
+    }
+    if (c == kBootMarker[m_matched]) {
+      ++m_matched;
+    } else {
+      m_noise += c;
+    }
+    if (m_matched == kBootMarker.size()) {
+      m_started = true;
+      m_matched = 0;
+      if (m_noise.size() > kNoiseLimit) {
+        m_noise.erase(0, m_noise.size() - kNoiseLimit);
+      }
+      return chunk.substr(i + 1);
+    }
+    if (m_noise.size() > 2 * kNoiseLimit) {
+      m_noise.erase(0, m_noise.size() - kNoiseLimit);
+    }
+  }
+  return {};
+}
+
 }  // namespace jl::shell

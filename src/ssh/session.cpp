@@ -72,15 +72,33 @@ struct ChannelState {
   std::optional<int> exit_status;
   std::size_t limit = 64 * 1024 * 1024;  // never hold more than this from one channel
   bool overflow = false;
+  // For commands started through shell::boot_line(): splits the login's noise from the
+  // command's output.
+  std::optional<shell::BootFilter> boot;
+  std::string boot_err;  // stderr before the command started (login noise), bounded
+
+  bool ended() const { return closed || (eof && exit_status); }
+  // Ended without the bootstrap's /bin/sh ever running: the login shell refused.
+  bool refused() const { return boot && !boot->started() && ended(); }
 };
 
 int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* user) {
   auto* st = static_cast<ChannelState*>(user);
+  std::string_view chunk(static_cast<const char*>(data), len);
+  if (st->boot && !st->boot->started()) {
+    if (is_stderr != 0) {
+      if (st->boot_err.size() < shell::BootFilter::kNoiseLimit) {
+        st->boot_err.append(chunk.substr(0, shell::BootFilter::kNoiseLimit - st->boot_err.size()));
+      }
+      return static_cast<int>(len);
+    }
+    chunk = st->boot->feed(chunk);
+  }
   auto& buf = is_stderr != 0 ? st->err : st->out;
-  if (buf.size() + len > st->limit) {
+  if (buf.size() + chunk.size() > st->limit) {
     st->overflow = true;
   } else {
-    buf.append(static_cast<const char*>(data), len);
+    buf.append(chunk);
   }
   return static_cast<int>(len);
 }
@@ -186,6 +204,7 @@ struct Session::Impl {
   EventPtr event;
   std::string endpoint;
   std::string alias;
+  std::string user;  // the account logged in as
   Trace trace;
 
   void log(std::string_view what) const {
@@ -894,6 +913,7 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
 
   const std::string& hostname = cfg.hostname;
   const std::string& user = cfg.user;
+  impl->user = user;
   impl->endpoint = fmt::format("{}{}{}", user.empty() ? "" : user + "@", hostname,
                                cfg.port == 22 ? std::string{} : fmt::format(":{}", cfg.port));
   std::string shown = options.host == hostname || options.host == impl->endpoint
@@ -1041,6 +1061,45 @@ struct RemoteProcess::State {
   std::unique_ptr<Channel> channel;
   bool stdin_closed = false;
   Clock::time_point started = Clock::now();
+
+  // The command ended before the bootstrap's /bin/sh ran: the account's login shell (nologin,
+  // git-shell, /bin/false) or a ForceCommand ran something else. Say so, with what it printed.
+  void check_refused() const {
+    if (!st.refused()) {
+      return;
+    }
+    std::string printed(text::trim(st.boot->noise()));
+    const std::string err(text::trim(st.boot_err));
+    if (!err.empty()) {
+      printed += printed.empty() ? err : "\n" + err;
+    }
+    std::vector<std::string> lines;
+    for (auto l : text::lines(printed)) {
+      if (!text::trim(l).empty()) {
+        lines.emplace_back(text::trim(l));
+      }
+    }
+    if (lines.size() > 3) {
+      lines.erase(lines.begin(), lines.end() - 3);
+    }
+    for (auto& l : lines) {
+      if (l.size() > 160) {
+        l = l.substr(0, 157) + "...";
+      }
+    }
+    const auto at = session->endpoint.find('@');
+    const std::string where =
+        at == std::string::npos ? session->endpoint : session->endpoint.substr(at + 1);
+    const std::string shown = lines.empty() ? "nothing" : "\"" + text::join(lines, " / ") + "\"";
+    throw Error(Exit::ssh,
+                fmt::format("the account {} on {} cannot run commands: its login shell or a "
+                            "ForceCommand refused them (exit {}; the server printed {})",
+                            session->user.empty() ? "(default)" : session->user, where,
+                            st.exit_status ? std::to_string(*st.exit_status) : "unknown", shown),
+                "jl runs its commands through the account's login shell: log in with an "
+                "account whose shell runs commands (see its shell with `getent passwd USER` on "
+                "the host), or lift the ForceCommand for it in sshd_config");
+  }
 };
 
 RemoteProcess::RemoteProcess(std::unique_ptr<State> state) : m_state(std::move(state)) {}
@@ -1053,7 +1112,13 @@ std::string_view RemoteProcess::out() const {
 }
 
 void RemoteProcess::write(std::string_view data, Deadline deadline) {
-  m_state->session->write_all(m_state->channel->get(), data, deadline);
+  try {
+    m_state->session->write_all(m_state->channel->get(), data, deadline);
+  } catch (const Error&) {
+    // A login shell that refused closes the channel under the write: that is the news.
+    m_state->check_refused();
+    throw;
+  }
 }
 
 void RemoteProcess::close_stdin(Deadline deadline) {
@@ -1069,7 +1134,8 @@ bool RemoteProcess::wait_for(const std::function<bool(std::string_view)>& ready,
                              Deadline deadline) {
   auto& st = m_state->st;
   while (!ready(st.out)) {
-    if (st.closed || (st.eof && st.exit_status)) {
+    if (st.ended()) {
+      m_state->check_refused();
       return ready(st.out);
     }
     m_state->session->pump(deadline, "waiting for a remote command");
@@ -1079,12 +1145,13 @@ bool RemoteProcess::wait_for(const std::function<bool(std::string_view)>& ready,
 
 std::string RemoteProcess::read_some(Deadline until, bool* ended) {
   auto& st = m_state->st;
-  while (st.out.empty() && !st.closed && !(st.eof && st.exit_status) && Clock::now() < until) {
+  while (st.out.empty() && !st.ended() && Clock::now() < until) {
     // A little slack: the loop, not pump, decides that `until` has passed.
     m_state->session->pump(until + std::chrono::milliseconds(50), "waiting for a remote command");
   }
+  m_state->check_refused();
   if (ended != nullptr) {
-    *ended = st.closed || (st.eof && st.exit_status);
+    *ended = st.ended();
   }
   std::string out;
   out.swap(st.out);
@@ -1093,9 +1160,10 @@ std::string RemoteProcess::read_some(Deadline until, bool* ended) {
 
 ExecResult RemoteProcess::finish(Deadline deadline) {
   auto& st = m_state->st;
-  while (!st.closed && !(st.eof && st.exit_status)) {
+  while (!st.ended()) {
     m_state->session->pump(deadline, "waiting for a remote command");
   }
+  m_state->check_refused();
   if (st.overflow) {
     throw Error(Exit::remote, "a remote command printed more output than jl accepts");
   }
@@ -1124,14 +1192,23 @@ RemoteProcess Session::spawn(std::string_view command, Deadline deadline) {
                 fmt::format("cannot open a session channel on {}: {}", im.endpoint, im.error()),
                 "the server may limit sessions (MaxSessions in sshd_config)");
   }
-  std::string cmd(command);
   if (im.trace) {
-    im.trace(fmt::format("remote command: {}", shell::abbreviate(cmd)));
+    im.trace(fmt::format("remote command: {}", shell::abbreviate(command)));
   }
-  if (im.until_done([&] { return ssh_channel_request_exec(ch, cmd.c_str()); }, deadline,
+  // The login shell parses only the bootstrap line; /bin/sh reads the command itself from
+  // stdin, so it means the same under sh, bash, zsh, ksh, fish, tcsh and csh.
+  const std::string line(shell::boot_line());
+  state->st.boot.emplace();
+  if (im.until_done([&] { return ssh_channel_request_exec(ch, line.c_str()); }, deadline,
                     "starting a remote command") != SSH_OK) {
     throw Error(Exit::ssh,
                 fmt::format("the host {} refused to run a command: {}", im.endpoint, im.error()));
+  }
+  try {
+    im.write_all(ch, shell::boot_payload(command), deadline);
+  } catch (const Error&) {
+    state->check_refused();  // a shell that refused may close the channel this soon
+    throw;
   }
   return RemoteProcess(std::move(state));
 }

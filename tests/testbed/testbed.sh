@@ -35,7 +35,8 @@ SUITE=bookworm
 IMG_PLAIN=jl-testbed/plain:1
 IMG_JUPYTER=jl-testbed/jupyter:1
 
-HOST_PACKAGES=(docker.io openssh-server debootstrap debian-archive-keyring curl procps iproute2)
+HOST_PACKAGES=(docker.io openssh-server debootstrap debian-archive-keyring curl procps iproute2
+               dash zsh ksh fish tcsh csh git)
 JUPYTER_PACKAGES=(python3-jupyter-server jupyter-server jupyter-core python3-ipykernel
                   python3-notebook jupyter-notebook procps)
 
@@ -52,6 +53,21 @@ CONTAINERS=(
 SSH_HOST=jl-testbed
 USER_NODOCKER=jltb-nodocker
 USER_NODOCKERBIN=jltb-nodockerbin
+# Host users for each login shell sshd may hand jl's commands to, all in the docker group.
+# Each shell's startup file prints to stdout and stderr, as real ones do (a greeting, a module
+# system). The last two refuse commands; jltb-nologin's home does not exist, so sshd also
+# prints "Could not chdir to home directory".
+SHELL_USERS=(
+  "jltb-dash     /bin/dash"
+  "jltb-bash     /bin/bash"
+  "jltb-zsh      /bin/zsh"
+  "jltb-ksh      /bin/ksh93"
+  "jltb-fish     /usr/bin/fish"
+  "jltb-tcsh     /bin/tcsh"
+  "jltb-csh      /bin/bsd-csh"
+  "jltb-nologin  /usr/sbin/nologin"
+  "jltb-gitshell /usr/bin/git-shell"
+)
 FIRST_PORT=2222
 
 # Files in $DIR
@@ -397,7 +413,7 @@ check_container_names() {
 # Stop when the bed's host users exist but were not made by the bed.
 check_users() {
   local u gecos
-  for u in "$USER_NODOCKER" "$USER_NODOCKERBIN"; do
+  for u in "$USER_NODOCKER" "$USER_NODOCKERBIN" $(shell_user_names); do
     getent passwd "$u" >/dev/null || continue
     gecos=$(getent passwd "$u" | cut -d: -f5)
     if [[ $gecos != "$USER_MARK" ]]; then
@@ -483,6 +499,53 @@ ensure_users() {
     if id -nG "$u" | tr ' ' '\n' | grep -qx docker; then
       gpasswd -d "$u" docker >/dev/null
     fi
+  done
+}
+
+shell_user_names() {
+  local line
+  for line in "${SHELL_USERS[@]}"; do printf '%s\n' "${line%% *}"; done
+}
+
+# The startup files of the shell users: each prints a line on stdout (one without a final
+# newline) and one on stderr.
+write_shell_rc() {
+  local u=$1 shell=$2 home
+  home=$(getent passwd "$u" | cut -d: -f6)
+  [[ -d $home ]] || return 0
+  case $shell in
+    */bash) printf '%s\n' 'echo "bashrc: welcome, $USER"' 'echo "bashrc: module: loaded cuda/12.4" >&2' >"$home/.bashrc" ;;
+    */zsh) printf '%s\n' 'printf "zshenv: no newline here"' 'echo "zshenv: module: loaded cuda/12.4" >&2' >"$home/.zshenv" ;;
+    */fish)
+      mkdir -p "$home/.config/fish"
+      printf '%s\n' 'echo "config.fish: welcome, $USER"' 'echo "config.fish: module: loaded" >&2' >"$home/.config/fish/config.fish"
+      chown -R "$u:" "$home/.config"
+      ;;
+    */tcsh) printf '%s\n' 'echo "tcshrc: welcome, $USER"' 'echo "tcshrc: module: loaded" > /dev/stderr' >"$home/.tcshrc" ;;
+    */bsd-csh) printf '%s\n' 'echo "cshrc: welcome, $USER"' 'echo "cshrc: module: loaded" > /dev/stderr' >"$home/.cshrc" ;;
+  esac
+}
+
+ensure_shell_users() {
+  local line u shell
+  for line in "${SHELL_USERS[@]}"; do
+    read -r u shell <<<"$line"
+    [[ -x $shell ]] || die "login shell $shell for $u is missing (package not installed?)"
+    if ! getent passwd "$u" >/dev/null; then
+      if [[ $u == jltb-nologin ]]; then
+        useradd -M -d "/nonexistent/$u" -s "$shell" -c "$USER_MARK" "$u" || die "useradd $u failed"
+      else
+        useradd -m -s "$shell" -c "$USER_MARK" "$u" || die "useradd $u failed"
+      fi
+      log "created host user $u ($shell)"
+    elif [[ $(getent passwd "$u" | cut -d: -f7) != "$shell" ]]; then
+      usermod -s "$shell" "$u"
+    fi
+    if [[ $(getent shadow "$u" | cut -d: -f2) == '!'* ]]; then
+      usermod -p '*' "$u"
+    fi
+    id -nG "$u" | tr ' ' '\n' | grep -qx docker || usermod -aG docker "$u"
+    write_shell_rc "$u" "$shell"
   done
 }
 
@@ -575,6 +638,7 @@ PORT=
 ensure_sshd() {
   phase "sshd"
   ensure_users
+  ensure_shell_users
   ensure_nodocker_path
   ensure_keys
   mkdir -p /run/sshd
@@ -687,7 +751,30 @@ verify_ssh() {
   if ((rc3 != 0)) || [[ $out3 != ok ]]; then
     die "ssh $SSH_HOST-nodockerbin: expected no docker on PATH but a working shell; got (rc $rc3): $out3"
   fi
-  phase_done "root: docker works; $USER_NODOCKER: permission denied; $USER_NODOCKERBIN: no docker on PATH"
+  # every shell user logs in (in parallel); those that run commands run this one, under
+  # their shell
+  local line u shell out rc tmp
+  local -A pids=()
+  tmp=$(mktemp -d)
+  for line in "${SHELL_USERS[@]}"; do
+    read -r u shell <<<"$line"
+    tb_ssh -l "$u" "$SSH_HOST" 'echo shell-ok' >"$tmp/$u" 2>/dev/null &
+    pids[$u]=$!
+  done
+  for line in "${SHELL_USERS[@]}"; do
+    read -r u shell <<<"$line"
+    rc=0
+    wait "${pids[$u]}" || rc=$?
+    out=$(<"$tmp/$u")
+    case $u in
+      jltb-nologin | jltb-gitshell)
+        ((rc != 0)) || { rm -rf "$tmp"; die "ssh as $u should be refused by its shell $shell; it ran: $out"; } ;;
+      *)
+        ((rc == 0)) && [[ $out == *shell-ok ]] || { rm -rf "$tmp"; die "ssh as $u ($shell) failed (rc $rc): $out"; } ;;
+    esac
+  done
+  rm -rf "$tmp"
+  phase_done "root: docker works; $USER_NODOCKER: permission denied; $USER_NODOCKERBIN: no docker on PATH; ${#SHELL_USERS[@]} login shells as wanted"
 }
 
 # ---------------------------------------------------------------------------

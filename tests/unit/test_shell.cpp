@@ -221,3 +221,146 @@ TEST(ShellAbbreviate, LongWordsBecomeAScriptNote) {
   EXPECT_EQ(jl::shell::abbreviate(join(words)), "sh -c <script: 4 lines> jl 'it'\\''s'");
   EXPECT_EQ(jl::shell::abbreviate(join(words), 1000), join(words));
 }
+
+namespace {
+
+using jl::shell::BootFilter;
+using jl::shell::kBootMarker;
+
+std::string feed_all(BootFilter& f, const std::vector<std::string>& chunks) {
+  std::string out;
+  for (const auto& c : chunks) {
+    out += f.feed(c);
+  }
+  return out;
+}
+
+TEST(BootFilter, NoiseBeforeTheMarkerIsKeptApart) {
+  BootFilter f;
+  std::string out = feed_all(f, {"Welcome to gpu1\nhello", std::string(kBootMarker) + "@@n out\n"});
+  EXPECT_TRUE(f.started());
+  EXPECT_EQ(out, "@@n out\n");
+  EXPECT_EQ(f.noise(), "Welcome to gpu1\nhello");
+  // After the marker everything passes, markers included.
+  EXPECT_EQ(f.feed(kBootMarker), kBootMarker);
+}
+
+TEST(BootFilter, MarkerSplitAtEveryByte) {
+  const std::string stream = "noise @@ and @@jl-b\n" + std::string(kBootMarker) + "rest";
+  for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
+    for (std::size_t cut2 = cut; cut2 <= stream.size(); cut2 += 3) {
+      BootFilter f;
+      std::string out =
+          feed_all(f, {stream.substr(0, cut), stream.substr(cut, cut2 - cut), stream.substr(cut2)});
+      EXPECT_TRUE(f.started()) << cut << "," << cut2;
+      EXPECT_EQ(out, "rest") << cut << "," << cut2;
+      EXPECT_EQ(f.noise(), "noise @@ and @@jl-b\n") << cut << "," << cut2;
+    }
+  }
+}
+
+TEST(BootFilter, OverlappingPrefixesStillFindTheMarker) {
+  BootFilter f;
+  EXPECT_EQ(f.feed("@" + std::string(kBootMarker) + "x"), "x");
+  EXPECT_EQ(f.noise(), "@");
+  BootFilter g;
+  EXPECT_EQ(g.feed("@@jl-boot-@@jl-boot-1\n!"), "!");
+  EXPECT_EQ(g.noise(), "@@jl-boot-");
+}
+
+TEST(BootFilter, WithoutTheMarkerNothingPassesAndNoiseIsBounded) {
+  BootFilter f;
+  std::string big(3 * BootFilter::kNoiseLimit, 'x');
+  EXPECT_EQ(f.feed(big), "");
+  EXPECT_EQ(f.feed("This account is currently not available.\n@@jl"), "");
+  EXPECT_FALSE(f.started());
+  EXPECT_LE(f.noise().size(), 2 * BootFilter::kNoiseLimit + 4);
+  // The refusal text and the bytes that looked like the start of the marker are kept.
+  EXPECT_NE(f.noise().find("This account is currently not available.\n@@jl"), std::string::npos);
+}
+
+TEST(BootLine, UsesNothingALoginShellInterprets) {
+  const std::string_view line = jl::shell::boot_line();
+  EXPECT_EQ(line.find('\n'), std::string_view::npos);
+  EXPECT_EQ(line.find('\\'), std::string_view::npos);  // fish reads \' and \\ inside '...'
+  EXPECT_EQ(line.find('!'), std::string_view::npos);   // csh's history, even inside quotes
+  // One single-quoted word after `exec /bin/sh -c`.
+  EXPECT_EQ(line.substr(0, 17), "exec /bin/sh -c '");
+  EXPECT_EQ(line.back(), '\'');
+  EXPECT_EQ(line.substr(17, line.size() - 18).find('\''), std::string_view::npos);
+}
+
+TEST(BootPayload, IsTheLengthLineThenTheCommand) {
+  EXPECT_EQ(jl::shell::boot_payload("echo hi"), "15\necho hi\n#jl-end");
+  EXPECT_EQ(jl::shell::boot_payload(""), "8\n\n#jl-end");
+}
+
+// The login shells sshd may hand the line to. Each is a Debian package that tests/deps.sh
+// installs; a missing one fails the test rather than skipping it.
+const std::vector<std::string>& login_shells() {
+  static const std::vector<std::string> shells = {"/bin/sh",   "/bin/dash",   "/bin/bash",
+                                                  "/bin/zsh",  "/bin/ksh93",  "/usr/bin/fish",
+                                                  "/bin/tcsh", "/bin/bsd-csh"};
+  return shells;
+}
+
+// Run the bootstrap as sshd would (SHELL -c LINE), with the payload and `rest` on stdin.
+jl_test::RunResult run_boot(const std::string& shell, const std::string& command,
+                            const std::string& rest) {
+  return run_sh("exec " + quote(shell) + " -c " + quote(std::string(jl::shell::boot_line())),
+                jl::shell::boot_payload(command) + rest);
+}
+
+TEST(BootLine, EveryLoginShellRunsTheCommandAlike) {
+  // A multi-line script with every kind of quote, its arguments (the nasty words), and data
+  // after it on stdin that the script reads.
+  const std::string script =
+      "printf '%s\\n' \"$#\"\n"
+      "for a in \"$@\"; do printf '[%s]' \"$a\"; done\n"
+      "echo\n"
+      "if [ -n \"$1\" ]; then echo 'it'\\''s !x \\\\ \"q\"'; else echo empty; fi\n"
+      "IFS= read -r line; printf 'stdin:%s\\n' \"$line\"\n"
+      "exit 7\n";
+  std::vector<std::string> words = {"sh", "-c", script, "jl"};
+  const auto nasty = nasty_words();
+  words.insert(words.end(), nasty.begin(), nasty.end());
+  const std::string command = join(words);
+
+  // What /bin/sh itself makes of the command, for comparison.
+  auto reference = run_sh(command, "after the command\n");
+  ASSERT_EQ(reference.status, 7) << reference.out;
+  ASSERT_NE(reference.out.find("stdin:after the command\n"), std::string::npos) << reference.out;
+
+  for (const auto& shell : login_shells()) {
+    ASSERT_TRUE(jl_test::exists(shell)) << shell << " is missing: run tests/deps.sh";
+    auto r = run_boot(shell, command, "after the command\n");
+    EXPECT_EQ(r.status, 7) << shell << ": " << r.out;
+    EXPECT_EQ(r.out, std::string(kBootMarker) + reference.out) << shell;
+  }
+}
+
+TEST(BootLine, ACommandCutShortIsNotRun) {
+  for (const auto& shell : login_shells()) {
+    // The length line promises more than arrives: the command must not run in part.
+    auto r = run_sh("exec " + quote(shell) + " -c " + quote(std::string(jl::shell::boot_line())),
+                    "100\necho ran");
+    EXPECT_EQ(r.status, jl::shell::kBootIncomplete) << shell << ": " << r.out;
+    EXPECT_EQ(r.out, kBootMarker) << shell;
+    auto none =
+        run_sh("exec " + quote(shell) + " -c " + quote(std::string(jl::shell::boot_line())));
+    EXPECT_EQ(none.status, jl::shell::kBootIncomplete) << shell << ": " << none.out;
+  }
+}
+
+TEST(BootLine, ShellsThatRefuseCommandsNeverPrintTheMarker) {
+  for (const std::string shell : {"/usr/sbin/nologin", "/usr/bin/git-shell", "/bin/false"}) {
+    ASSERT_TRUE(jl_test::exists(shell)) << shell << " is missing: run tests/deps.sh";
+    auto r = run_boot(shell, "echo ran", "");
+    EXPECT_NE(r.status, 0) << shell;
+    BootFilter f;
+    EXPECT_EQ(f.feed(r.out), "") << shell;
+    EXPECT_FALSE(f.started()) << shell << ": " << r.out;
+  }
+}
+
+}  // namespace
