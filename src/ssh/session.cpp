@@ -20,12 +20,14 @@
 #include <cstring>
 #include <vector>
 
+#include "jl/core/agent.hpp"
 #include "jl/core/config.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/shell.hpp"
 #include "jl/core/ssh_config.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
+#include "jl/ssh/agent_filter.hpp"
 #include "jl/ssh/prompt.hpp"
 #include "jl/ssh/resolve.hpp"
 #include "jl/sys/interrupts.hpp"
@@ -488,12 +490,74 @@ enum class Tried { success, partial, denied };
 // CertificateFile, or KEY-cert.pub next to KEY), asking the server first with the public half
 // (KEY.pub, else derived from the key) so that a passphrase is asked only for a key the server
 // would take.
-Tried publickey_files(ssh_session s, const Resolution& res, PromptContext& prompt,
-                      const Trace& trace) {
+// A key as .pub files write it (base64 of its blob); empty when libssh cannot export it.
+std::string key_base64(ssh_key key) {
+  char* b64 = nullptr;
+  if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK || b64 == nullptr) {
+    return {};
+  }
+  std::string out(b64);
+  ssh_string_free_char(b64);
+  return out;
+}
+
+// The certificate files that go with the identity file at `path`: every CertificateFile,
+// then KEY-cert.pub.
+std::vector<std::string> certificate_paths(const Resolution& res, const std::string& path) {
   std::vector<std::string> certs;
   for (const auto& c : res.settings.certificate_files) {
     certs.push_back(expand_path(res, c));
   }
+  certs.push_back(path + "-cert.pub");
+  return certs;
+}
+
+// The identity files' public keys and certificates (base64), as far as they can be read
+// without a passphrase: what IdentitiesOnly lets the agent offer.
+std::vector<std::string> identity_keys(const Resolution& res) {
+  std::vector<std::string> out;
+  for (const auto& file : res.settings.identity_files) {
+    const std::string path = expand_path(res, file);
+    std::vector<std::string> candidates = {path + ".pub"};
+    for (auto& c : certificate_paths(res, path)) {
+      candidates.push_back(std::move(c));
+    }
+    for (const auto& c : candidates) {
+      ssh_key raw = nullptr;
+      if (::access(c.c_str(), R_OK) != 0 ||
+          (ssh_pki_import_pubkey_file(c.c_str(), &raw) != SSH_OK &&
+           ssh_pki_import_cert_file(c.c_str(), &raw) != SSH_OK)) {
+        continue;
+      }
+      KeyPtr key(raw);
+      if (auto b64 = key_base64(key.get()); !b64.empty()) {
+        out.push_back(std::move(b64));
+      }
+    }
+  }
+  return out;
+}
+
+// The agent to use: IdentityAgent (a path, SSH_AUTH_SOCK, or none), else $SSH_AUTH_SOCK.
+std::string agent_socket(const Resolution& res) {
+  const auto& ia = res.settings.identity_agent;
+  if (ia && *ia == "none") {
+    return {};
+  }
+  if (ia && *ia != "SSH_AUTH_SOCK") {
+    return expand_path(res, *ia);
+  }
+  const char* sock = std::getenv("SSH_AUTH_SOCK");
+  return sock != nullptr ? std::string(sock) : std::string();
+}
+
+Tried publickey_files(ssh_session s, const Resolution& res, PromptContext& prompt,
+                      const Trace& trace, const std::vector<std::string>& offered_by_agent) {
+  const auto from_agent = [&](ssh_key key) {
+    const std::string b64 = key_base64(key);
+    return std::find(offered_by_agent.begin(), offered_by_agent.end(), b64) !=
+           offered_by_agent.end();
+  };
   for (const auto& file : res.settings.identity_files) {
     const std::string path = expand_path(res, file);
     if (::access(path.c_str(), R_OK) != 0) {
@@ -520,14 +584,16 @@ Tried publickey_files(ssh_session s, const Resolution& res, PromptContext& promp
     }
     // Its certificate first, then the plain key, as ssh does.
     std::vector<KeyPtr> offers;
-    std::vector<std::string> cert_paths = certs;
-    cert_paths.push_back(path + "-cert.pub");
-    for (const auto& c : cert_paths) {
+    for (const auto& c : certificate_paths(res, path)) {
       ssh_key cert = nullptr;
       if (::access(c.c_str(), R_OK) == 0 && ssh_pki_import_cert_file(c.c_str(), &cert) == SSH_OK) {
         KeyPtr owned(cert);
-        if (ssh_key_cmp(owned.get(), pub.get(), SSH_KEY_CMP_PUBLIC) == 0) {
+        const auto cert_blob = agent::unbase64(key_base64(owned.get()));
+        const auto key_blob = agent::unbase64(key_base64(pub.get()));
+        if (cert_blob && key_blob && agent::certifies(*cert_blob, *key_blob)) {
           offers.push_back(std::move(owned));
+        } else if (trace) {
+          trace(fmt::format("certificate {} is not for {}", c, path));
         }
       }
     }
@@ -537,6 +603,13 @@ Tried publickey_files(ssh_session s, const Resolution& res, PromptContext& promp
     }
     order.push_back(pub.get());
     for (ssh_key offer : order) {
+      // The agent offered it already: the server's answer would be the same.
+      if (from_agent(offer)) {
+        if (trace) {
+          trace(fmt::format("identity {}: offered from the agent already", path));
+        }
+        continue;
+      }
       const bool is_cert = offer != pub.get();
       if (trace) {
         trace(fmt::format("offering {}{}", path, is_cert ? " (certificate)" : ""));
@@ -622,26 +695,40 @@ void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& t
     if (method == "publickey" && cfg.pubkey_authentication &&
         (methods & SSH_AUTH_METHOD_PUBLICKEY) != 0) {
       tried.emplace_back("publickey");
-      // The agent's keys (all of them, in the agent's order, as ssh offers them), unless the
-      // config says IdentitiesOnly or IdentityAgent none; then the identity files.
-      const bool agent = !cfg.identities_only && cfg.identity_agent.value_or("") != "none";
-      if (agent) {
-        if (trace) {
-          trace("trying the agent's keys");
-        }
-        rc = ssh_userauth_agent(s, nullptr);
-        if (rc == SSH_AUTH_SUCCESS) {
-          return;
-        }
-        if (rc == SSH_AUTH_PARTIAL) {
-          continue;
-        }
-        if (rc == SSH_AUTH_ERROR && ssh_is_connected(s) == 0) {
-          throw Error(Exit::ssh, fmt::format("publickey authentication with {} failed: {}",
-                                             shown_host, sshwords::describe(ssh_get_error(s))));
+      // As ssh: the agent's keys first, in the agent's order (with IdentitiesOnly only those
+      // an IdentityFile names), through a filter that hides the others from libssh; then the
+      // identity files the agent did not offer.
+      std::vector<std::string> offered;
+      if (const std::string sock = agent_socket(res); !sock.empty()) {
+        AgentFilter filter(sock, identity_keys(res), cfg.identities_only);
+        if (!filter.valid()) {
+          if (trace) {
+            trace(fmt::format("agent {}: cannot connect ({})", sock, filter.error()));
+          }
+        } else if (ssh_set_agent_socket(s, filter.release_client_fd()) == SSH_OK) {
+          rc = ssh_userauth_agent(s, nullptr);
+          offered = filter.shown();
+          if (trace) {
+            trace(fmt::format("agent {}: offered {} key(s){}", sock, offered.size(),
+                              filter.hidden() > 0
+                                  ? fmt::format(", hid {} that no IdentityFile names "
+                                                "(IdentitiesOnly)",
+                                                filter.hidden())
+                                  : std::string()));
+          }
+          if (rc == SSH_AUTH_SUCCESS) {
+            return;
+          }
+          if (rc == SSH_AUTH_PARTIAL) {
+            continue;
+          }
+          if (rc == SSH_AUTH_ERROR && ssh_is_connected(s) == 0) {
+            throw Error(Exit::ssh, fmt::format("publickey authentication with {} failed: {}",
+                                               shown_host, sshwords::describe(ssh_get_error(s))));
+          }
         }
       }
-      const Tried t = publickey_files(s, res, prompt, trace);
+      const Tried t = publickey_files(s, res, prompt, trace, offered);
       if (t == Tried::success) {
         return;
       }
@@ -670,6 +757,17 @@ void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& t
         terminal.say("Permission denied, please try again.\n");
       }
     }
+  }
+  if (ssh_is_connected(s) == 0) {
+    // sshd hangs up after MaxAuthTries failed offers.
+    throw Error(
+        Exit::ssh,
+        fmt::format("authentication to {} failed: the server closed the connection "
+                    "after too many failed tries (tried: {})",
+                    shown_host, tried.empty() ? std::string("nothing") : text::join(tried, ", ")),
+        "the server allows few tries (MaxAuthTries) and other keys were offered first: "
+        "name the right key with IdentityFile and set IdentitiesOnly yes in your ssh "
+        "config for this host");
   }
   const int methods = ssh_userauth_list(s, nullptr);
   std::string hint =

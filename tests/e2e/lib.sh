@@ -29,8 +29,15 @@ CHECKS=0
 # Containers whose Jupyter processes the test started; cleaned on exit.
 TOUCHED_CONTAINERS=()
 
+# Commands a suite adds to the cleanup (on_exit "kill $PID").
+EXIT_COMMANDS=()
+on_exit() { EXIT_COMMANDS+=("$1"); }
+
 cleanup() {
   local c
+  for c in "${EXIT_COMMANDS[@]}"; do
+    eval "$c" >/dev/null 2>&1 || true
+  done
   for c in "${TOUCHED_CONTAINERS[@]}"; do
     docker exec "$c" sh -c 'pkill -KILL -f "[j]upyter-(server|notebook|lab)" 2>/dev/null; rm -f "${HOME:-/}"/.local/share/jupyter/runtime/*server-*' \
       >/dev/null 2>&1 || true

@@ -64,7 +64,66 @@ common() { # the login everyone shares
   printf 'Host forwards\n  HostName 127.0.0.1\n  Port %s\n  ForwardAgent yes\n  UserKnownHostsFile %s\n' \
     "$JL_TESTBED_PORT" "$WORK/kh_real"
   common
+  # --- keys from an agent that also holds unrelated keys, against a server that allows two
+  # tries (MaxAuthTries 2). The identity file is a passphrase-protected copy of the bed's key;
+  # only the agent can use it without a prompt.
+  # IdentitiesOnly: ssh offers only the agent's copy of the named key: logs in.
+  printf 'Host tries-only\n  HostName 127.0.0.1\n  Port %s\n  User root\n' "$JL_TESTBED_PORT_MAXTRIES"
+  printf '  IdentityFile %s\n  IdentitiesOnly yes\n  BatchMode yes\n  UserKnownHostsFile %s\n' \
+    "$WORK/locked" "$WORK/kh_maxtries"
+  # Without it, ssh still offers the agent's copy of the named key first: logs in.
+  printf 'Host tries-all\n  HostName 127.0.0.1\n  Port %s\n  User root\n' "$JL_TESTBED_PORT_MAXTRIES"
+  printf '  IdentityFile %s\n  BatchMode yes\n  UserKnownHostsFile %s\n' \
+    "$WORK/locked" "$WORK/kh_maxtries"
+  # No IdentityFile names it: the agent's keys in its order, cut off after two.
+  printf 'Host tries-unnamed\n  HostName 127.0.0.1\n  Port %s\n  User root\n' "$JL_TESTBED_PORT_MAXTRIES"
+  printf '  IdentityFile %s\n  BatchMode yes\n  UserKnownHostsFile %s\n' \
+    "$WORK/no-such-key" "$WORK/kh_maxtries"
+  # IdentityAgent none: the locked file alone cannot log in without a terminal.
+  printf 'Host agent-none\n  HostName 127.0.0.1\n  Port %s\n  User root\n  IdentityAgent none\n' "$JL_TESTBED_PORT"
+  printf '  IdentityFile %s\n  IdentitiesOnly yes\n  BatchMode yes\n  UserKnownHostsFile %s\n' \
+    "$WORK/locked" "$WORK/kh_real"
+  # --- user certificates, against a server that trusts only the bed's user CA.
+  # KEY-cert.pub next to KEY.
+  printf 'Host cert-auto\n  HostName 127.0.0.1\n  Port %s\n  User root\n' "$JL_TESTBED_PORT_CERT"
+  printf '  IdentityFile %s\n  IdentitiesOnly yes\n  BatchMode yes\n  UserKnownHostsFile %s\n' \
+    "$WORK/certkey" "$WORK/kh_cert"
+  # CertificateFile elsewhere.
+  printf 'Host cert-file\n  HostName 127.0.0.1\n  Port %s\n  User root\n' "$JL_TESTBED_PORT_CERT"
+  printf '  IdentityFile %s\n  CertificateFile %s\n  IdentitiesOnly yes\n  BatchMode yes\n' \
+    "$WORK/certkey2" "$WORK/certs/for-certkey2.pub"
+  printf '  UserKnownHostsFile %s\n' "$WORK/kh_cert"
+  # A plain key the server does not list: refused.
+  printf 'Host cert-none\n  HostName 127.0.0.1\n  Port %s\n  User root\n' "$JL_TESTBED_PORT_CERT"
+  printf '  IdentityFile %s\n  IdentitiesOnly yes\n  BatchMode yes\n  UserKnownHostsFile %s\n' \
+    "$JL_TESTBED_USERKEY" "$WORK/kh_cert"
 } >"$cfg"
+printf '[127.0.0.1]:%s %s\n' "$JL_TESTBED_PORT_MAXTRIES" "$key_line" >"$WORK/kh_maxtries"
+printf '[127.0.0.1]:%s %s\n' "$JL_TESTBED_PORT_CERT" "$key_line" >"$WORK/kh_cert"
+
+# The locked copy of the bed's key, and an agent holding three unrelated keys, then the bed's.
+cp "$JL_TESTBED_USERKEY" "$WORK/locked"
+cp "$JL_TESTBED_USERKEY.pub" "$WORK/locked.pub"
+chmod 600 "$WORK/locked"
+ssh-keygen -q -p -P '' -N 'a passphrase nobody types' -f "$WORK/locked" >/dev/null
+eval "$(ssh-agent -s)" >/dev/null
+AGENT_SOCK=$SSH_AUTH_SOCK
+unset SSH_AUTH_SOCK
+on_exit "kill $SSH_AGENT_PID"
+for k in u1 u2 u3; do
+  ssh-keygen -q -t ed25519 -N '' -C "unrelated $k" -f "$WORK/$k"
+  SSH_AUTH_SOCK=$AGENT_SOCK ssh-add -q "$WORK/$k" 2>/dev/null
+done
+SSH_AUTH_SOCK=$AGENT_SOCK ssh-add -q "$JL_TESTBED_USERKEY" 2>/dev/null
+expect_eq "$(SSH_AUTH_SOCK=$AGENT_SOCK ssh-add -l | wc -l)" 4 "the agent holds four keys"
+
+# Keys signed by the bed's user CA, for the principal root.
+mkdir -p "$WORK/certs"
+for k in certkey certkey2; do
+  ssh-keygen -q -t ed25519 -N '' -C "$k" -f "$WORK/$k"
+  ssh-keygen -q -s "$JL_TESTBED_USER_CA" -I "jl-e2e-$k" -n root -V -5m:+1h "$WORK/$k.pub"
+done
+mv "$WORK/certkey2-cert.pub" "$WORK/certs/for-certkey2.pub"
 
 # jl where ssh works: start, then stop, in the container; where ssh fails, jl fails at SSH.
 ORACLE_RC=
@@ -88,12 +147,30 @@ oracle() { # HOST [PATH for jl]; sets ORACLE_RC to ssh's exit code
 log "== the table, with OpenSSH's ssh -G resolving"
 works=0 fails=0
 for host in alias-kh second-kh global-kh changed-kh wrong-alias matched inc-host jumped \
-  closed-port forwards; do
+  closed-port forwards tries-only tries-all tries-unnamed agent-none cert-auto cert-file \
+  cert-none; do
+  case $host in
+    tries-* | agent-none) export SSH_AUTH_SOCK=$AGENT_SOCK ;;
+    *) unset SSH_AUTH_SOCK ;;
+  esac
   oracle "$host"
   if [ "$ORACLE_RC" -eq 0 ]; then works=$((works + 1)); else fails=$((fails + 1)); fi
 done
+unset SSH_AUTH_SOCK
 log "  table: $((works + fails)) cases, $works where ssh logs in, $fails where it does not"
-expect_eq "$works/$fails" "7/3" "the table has the cases it was written for (7 logins, 3 refusals)"
+expect_eq "$works/$fails" "11/6" "the table has the cases it was written for (11 logins, 6 refusals)"
+
+log "== -v: the agent's keys as offered"
+SSH_AUTH_SOCK=$AGENT_SOCK run_jl_raw -v -F "$cfg" -H tries-only start "$CONTAINER" --app server
+expect_rc 0 "started"
+expect_contains "$ERR" "offered 1 key(s), hid 3 that no IdentityFile names (IdentitiesOnly)" \
+  "IdentitiesOnly hides the three unrelated keys"
+SSH_AUTH_SOCK=$AGENT_SOCK run_jl_raw -F "$cfg" -H tries-only stop "$CONTAINER"
+expect_rc 0 "stopped"
+SSH_AUTH_SOCK=$AGENT_SOCK run_jl_raw -F "$cfg" -H tries-unnamed start "$CONTAINER" --app server
+expect_contains "$ERR" "the server closed the connection after too many failed tries" \
+  "a server that hangs up after MaxAuthTries is named as such"
+expect_contains "$ERR" "IdentitiesOnly yes" "and the hint names the fix"
 
 log "== without an ssh binary: jl reads the config itself"
 nossh=$WORK/nossh
