@@ -28,6 +28,7 @@
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
 #include "jl/ssh/agent_filter.hpp"
+#include "jl/ssh/jump.hpp"
 #include "jl/ssh/prompt.hpp"
 #include "jl/ssh/resolve.hpp"
 #include "jl/sys/interrupts.hpp"
@@ -187,6 +188,8 @@ ResolvedHost resolve_host(const std::string& host, const std::optional<std::stri
 }
 
 struct Session::Impl {
+  // The jump hosts this session runs over (ProxyJump), closed after the session itself.
+  std::vector<std::unique_ptr<JumpRelay>> jumps;
   SessionPtr session;
   Clock::time_point last_heard = Clock::now();
   sys::Interrupts* interrupts = nullptr;
@@ -200,6 +203,13 @@ struct Session::Impl {
     // ssh_event_free does not free what ssh_event_add_fd allocated.
     if (interrupts != nullptr && event) {
       ssh_event_remove_fd(event.get(), interrupts->fd());
+    }
+    // This session first, then its jump hosts from the last to the first: each says goodbye
+    // over the hops before it.
+    event.reset();
+    session.reset();
+    while (!jumps.empty()) {
+      jumps.pop_back();
     }
   }
   KeepaliveSettings keepalive;
@@ -841,6 +851,18 @@ void Session::watch_interrupts(sys::Interrupts& interrupts) {
                    &m_impl->interrupt_hook);
 }
 
+void Session::pause_jumps() {
+  for (auto it = m_impl->jumps.rbegin(); it != m_impl->jumps.rend(); ++it) {
+    (*it)->pause();
+  }
+}
+
+void Session::resume_jumps() {
+  for (auto& j : m_impl->jumps) {
+    j->resume();
+  }
+}
+
 const std::string& Session::endpoint() const {
   return m_impl->endpoint;
 }
@@ -909,29 +931,26 @@ std::string escape_percent(std::string_view text) {
   return out;
 }
 
-// The ProxyCommand that makes a ProxyJump chain with OpenSSH's client, reading the same -F
-// file: ssh [-F FILE] [-J HOP1,...] -W [%h]:%p LASTHOP. libssh expands %h and %p.
-std::string jump_command(const std::string& ssh_client, const std::optional<std::string>& config,
-                         const std::vector<std::string>& hops) {
-  std::vector<std::string> words = {ssh_client};
-  if (config) {
-    words.insert(words.end(), {"-F", *config});
+}  // namespace
+
+Session Session::connect(const ConnectOptions& options, sys::Terminal& user_terminal, Trace trace) {
+  return connect_via(options, user_terminal, std::move(trace), nullptr, {});
+}
+
+namespace {
+
+// A ProxyJump hop as written ("host", "user@host:port", "ssh://user@host:port").
+std::string hop_spec(std::string hop) {
+  if (hop.rfind("ssh://", 0) == 0) {
+    hop.erase(0, 6);
   }
-  if (hops.size() > 1) {
-    std::vector<std::string> first(hops.begin(), hops.end() - 1);
-    words.insert(words.end(), {"-J", text::join(first, ",")});
-  }
-  words.insert(words.end(), {"-o", "BatchMode=yes", "-W"});
-  std::string out;
-  for (const auto& w : words) {
-    out += escape_percent(shell::quote(w)) + ' ';
-  }
-  return out + "'[%h]:%p' " + shell::quote(hops.back());
+  return hop;
 }
 
 }  // namespace
 
-Session Session::connect(const ConnectOptions& options, sys::Terminal& user_terminal, Trace trace) {
+Session Session::connect_via(const ConnectOptions& options, sys::Terminal& user_terminal,
+                             Trace trace, sys::Fd* transport, const std::string& via) {
   auto stage = [&](ConnectStage st) {
     if (options.on_stage) {
       options.on_stage(st);
@@ -1021,24 +1040,77 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
   // The transport: a ProxyCommand, a ProxyJump chain made by OpenSSH's client, or jl's own
   // TCP connection (every address, the family the config asks for, ConnectionAttempts).
   bool proxied = false;
-  if (cfg.proxy_command) {
+  bool jumped = false;
+  if (transport != nullptr) {
+    // A hop after the first: only the chain's own transport counts, as with ssh -J.
+    socket_t fd = transport->release();
+    ssh_options_set(s, SSH_OPTIONS_FD, &fd);
+    impl->log(fmt::format("connecting to {} through the jump host {}", shown, via));
+    jumped = true;
+  } else if (!cfg.proxy_command && !cfg.proxy_jump.empty()) {
+    // ProxyJump in process: a session to each hop in turn, each over a channel of the one
+    // before it; the first hop as its own config says (its own ProxyJump included).
+    if (options.jump_depth >= 8) {
+      throw Error(Exit::usage,
+                  fmt::format("the ProxyJump chain to {} nests deeper than 8 hosts", options.host),
+                  "a ProxyJump in your ssh config leads back to itself; check the jump hosts' "
+                  "entries");
+    }
+    impl->log(fmt::format("connecting to {} through ProxyJump {}", shown,
+                          text::join(cfg.proxy_jump, ",")));
+    stage(ConnectStage::tcp);
+    const auto chain_started = Clock::now();
+    ConnectOptions hop = options;
+    hop.on_stage = nullptr;
+    hop.on_host_key = nullptr;
+    hop.jump_depth = options.jump_depth + 1;
+    const auto hop_trace = [t = impl->trace](std::string_view what) {
+      if (t) {
+        t(what);
+      }
+    };
+    const auto& hops = cfg.proxy_jump;
+    sys::Fd next;
+    std::optional<Session> prev;
+    for (std::size_t i = 0; i <= hops.size(); ++i) {
+      const bool last = i == hops.size();
+      std::string next_host = hostname;
+      int next_port = cfg.port;
+      if (!last) {
+        hop.host = hop_spec(hops[i]);
+        try {
+          prev = i == 0 ? Session::connect(hop, user_terminal, hop_trace)
+                        : connect_via(hop, user_terminal, hop_trace, &next, hops[i - 1]);
+        } catch (const Error& e) {
+          throw Error(e.code(),
+                      fmt::format("cannot reach {} through ProxyJump {}: {}", options.host, hops[i],
+                                  e.what()),
+                      e.hint(), e.detail());
+        }
+        if (i + 1 < hops.size()) {
+          const Resolution r =
+              resolve(hop_spec(hops[i + 1]), options.config_file, options.ssh_client,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout));
+          next_host = r.settings.hostname;
+          next_port = r.settings.port;
+        }
+        impl->jumps.push_back(JumpRelay::start(std::move(*prev), hops[i], next_host, next_port,
+                                               deadline_in(options.timeout), hop_trace));
+        prev.reset();
+        next = impl->jumps.back()->take_transport();
+      }
+    }
+    socket_t fd = next.release();
+    ssh_options_set(s, SSH_OPTIONS_FD, &fd);
+    impl->log(fmt::format(
+        "{} jump host(s) in {} ms", hops.size(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - chain_started)
+            .count()));
+    jumped = true;
+  } else if (cfg.proxy_command) {
     std::string command = expand_path(res, *cfg.proxy_command);
     ssh_options_set(s, SSH_OPTIONS_PROXYCOMMAND, escape_percent(command).c_str());
     impl->log(fmt::format("connecting to {} through ProxyCommand {}", shown, command));
-    proxied = true;
-  } else if (!cfg.proxy_jump.empty()) {
-    if (options.ssh_client.empty()) {
-      throw Error(Exit::usage,
-                  fmt::format("{} is reached through ProxyJump {}, and jl makes jumps with "
-                              "OpenSSH's ssh, which is not installed",
-                              options.host, text::join(cfg.proxy_jump, ",")),
-                  "install the OpenSSH client (openssh-client), or connect without the jump");
-    }
-    const std::string command =
-        jump_command(options.ssh_client, options.config_file, cfg.proxy_jump);
-    ssh_options_set(s, SSH_OPTIONS_PROXYCOMMAND, command.c_str());
-    impl->log(fmt::format("connecting to {} through ProxyJump {}", shown,
-                          text::join(cfg.proxy_jump, ",")));
     proxied = true;
   } else {
     impl->log(fmt::format("connecting to {}", shown));
@@ -1053,7 +1125,7 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
 
   auto started = Clock::now();
   stage(ConnectStage::tcp);
-  if (!proxied) {
+  if (!proxied && !jumped) {
     const int family = cfg.address_family == "inet" ? 4 : cfg.address_family == "inet6" ? 6 : 0;
     sys::TcpConnect tcp;
     for (int attempt = 1; attempt <= std::max(1, cfg.connection_attempts); ++attempt) {
@@ -1116,14 +1188,19 @@ Session Session::connect(const ConnectOptions& options, sys::Terminal& user_term
               why),
           "check that the host is up and that SSH is reachable on that port");
     }
-    if (proxied) {
+    if (jumped) {
       throw Error(Exit::ssh,
-                  fmt::format("cannot connect to {} through {}: {}", impl->endpoint,
-                              cfg.proxy_command ? "its ProxyCommand"
-                                                : "ProxyJump " + text::join(cfg.proxy_jump, ","),
-                              why),
-                  "check the jump with `ssh -v HOST true` (with -F FILE if you use one): the "
-                  "jump host's login or its path to the host fails");
+                  fmt::format("cannot connect to {} through the jump host {}: {}", impl->endpoint,
+                              transport != nullptr ? via : cfg.proxy_jump.back(), why),
+                  "the jump host reached the port, but no SSH server answered there: check "
+                  "HostName and Port for this host in your ssh config");
+    }
+    if (proxied) {
+      throw Error(
+          Exit::ssh,
+          fmt::format("cannot connect to {} through its ProxyCommand: {}", impl->endpoint, why),
+          "check the jump with `ssh -v HOST true` (with -F FILE if you use one): the "
+          "jump host's login or its path to the host fails");
     }
     throw Error(Exit::ssh, fmt::format("cannot connect to {}: {}", impl->endpoint, why),
                 "is it an SSH server on that port?");

@@ -286,6 +286,7 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
 
   std::fflush(stdout);
   std::fflush(stderr);
+  session.pause_jumps();
   pid_t pid = ::fork();
   if (pid < 0) {
     throw Error(Exit::other,
@@ -304,6 +305,7 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
 
   // The tunnel process: its own session, no terminal, logging to a file.
   ::setsid();
+  session.resume_jumps();
   for (int fd : options.close_in_child) {
     ::close(fd);
   }

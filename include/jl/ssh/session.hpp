@@ -14,6 +14,7 @@
 
 #include "jl/core/ssh_words.hpp"
 #include "jl/ssh/resolve.hpp"
+#include "jl/sys/fd.hpp"
 
 struct ssh_session_struct;
 struct ssh_event_struct;
@@ -61,6 +62,9 @@ struct ConnectOptions {
   std::function<void(ConnectStage)> on_stage;
   // Called with known_hosts' verdict before jl's host-key policy acts on it. May be empty.
   std::function<void(const HostKeyInfo&)> on_host_key;
+  // How many ProxyJump hops lead to this host (set by connect for the hops it makes; a chain
+  // that nests deeper than 8 is a loop in the config).
+  int jump_depth = 0;
 };
 
 // A host as connect resolves it (ssh -G, else jl's own reader).
@@ -166,6 +170,11 @@ class Session {
   int fd() const;
   bool process_io(int max_rounds = 1);
 
+  // Around a fork() that hands this session to the child: the jump hosts' pumps (threads,
+  // which fork does not copy) stop before it and start again in the child.
+  void pause_jumps();
+  void resume_jumps();
+
   // Say goodbye to the server now (the destructor does the same).
   void disconnect();
 
@@ -196,6 +205,10 @@ class Session {
   struct Impl;
   friend class RemoteProcess;
   explicit Session(std::unique_ptr<Impl> impl);
+  // connect() with the transport given: a jump host's channel (`via` names the jump host).
+  // Without one, the config's ProxyCommand, ProxyJump or a TCP connection.
+  static Session connect_via(const ConnectOptions& options, sys::Terminal& terminal, Trace trace,
+                             sys::Fd* transport, const std::string& via);
   std::unique_ptr<Impl> m_impl;
 };
 
