@@ -165,7 +165,10 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
   run.on_ended = [if_mine] {
     if_mine([](SessionRecord& rec) {
       rec.tunnel_pid = 0;  // keep local_port: the next open reuses it
-      rec.tunnel_note.clear();
+      // A tunnel that gave up (a login that needs a person) says why until the next open.
+      if (rec.tunnel_note.rfind("gave up: ", 0) != 0) {
+        rec.tunnel_note.clear();
+      }
     });
   };
   run.on_note = [if_mine](const std::string& note) {

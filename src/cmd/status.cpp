@@ -117,6 +117,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
                   {"note", s.tunnel_note}};
       } else if (s.tunnel_pid > 0) {
         tunnel = {{"local_port", s.local_port}, {"pid", s.tunnel_pid}, {"alive", false}};
+      } else if (!s.tunnel_note.empty()) {
+        tunnel = {{"local_port", s.local_port}, {"alive", false}, {"note", s.tunnel_note}};
       }
       auto j = session_json(s, o.show_token);
       j["answers"] = r.answers == "yes";
@@ -154,7 +156,9 @@ int run_status(Context& ctx, const StatusOptions& o) {
                      answers,
                      r.tunnel ? fmt::format("127.0.0.1:{} (pid {})", s.local_port, *r.tunnel)
                      : s.tunnel_pid > 0 ? "dead"
-                                        : "-",
+                     : s.tunnel_note.rfind("gave up: ", 0) == 0
+                         ? fmt::format("closed, it {}; `jl open` logs in again", s.tunnel_note)
+                         : "-",
                      o.show_token ? s.token : jupyter::mask_token(s.token)});
   }
   ctx.ui().out(table(cells));

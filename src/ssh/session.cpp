@@ -780,6 +780,20 @@ void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& t
         "config for this host");
   }
   const int methods = ssh_userauth_list(s, nullptr);
+  const int typed = SSH_AUTH_METHOD_INTERACTIVE | SSH_AUTH_METHOD_PASSWORD;
+  if (!terminal.interactive() && (methods & typed) != 0 &&
+      (methods & SSH_AUTH_METHOD_PUBLICKEY) == 0) {
+    // Only what a person types will do (a password, a one-time code from PAM).
+    throw Error(
+        Exit::ssh,
+        fmt::format("authentication to {} needs {} typed at a terminal (a password or a "
+                    "one-time code, such as a second factor), and jl has none to ask on",
+                    shown_host,
+                    (methods & SSH_AUTH_METHOD_INTERACTIVE) != 0 ? "answers (keyboard-interactive)"
+                                                                 : "a password"),
+        "run the command in a terminal: jl asks there; a tunnel opened that way keeps "
+        "its login, and `jl open` logs in again when it is lost");
+  }
   std::string hint =
       terminal.interactive()
           ? "check the user name and the key (IdentityFile) in your ssh config, or load the key "
