@@ -1,56 +1,75 @@
 #!/usr/bin/env bash
 # ProxyJump in process: jl up through one and two jump hosts (each hop a libssh session over a
-# channel of the hop before it; no ssh process), with each hop's own host key and login. The
-# tunnel survives the sshd process of each hop being killed, reconnecting through the whole
-# chain; a hop that cannot reach the next host is named.
+# channel of the hop before it; no ssh process), with each hop's own host key and login, to an
+# inner host that listens only inside the bed's network namespace, which only the bastion
+# reaches. The tunnel survives the sshd process of each hop being killed, reconnecting through
+# the whole chain; a hop that cannot reach the next host is named.
 . "$(dirname "$0")/lib.sh"
 
 C=jltb-root
 reset_container "$C"
 cfg=$WORK/ssh_config
-printf '[127.0.0.1]:%s %s\n' "$JL_TESTBED_PORT" "$(cut -d' ' -f1,2 "$JL_TESTBED_HOSTKEY_PUB")" >"$WORK/kh"
 : >"$WORK/kh_empty"
+NS=$JL_TESTBED_NETNS
 {
-  # a port nothing listens on, behind the bastion (first value wins: before the common block)
-  printf 'Host nowhere\n  ProxyJump bastion\n  Port 1\n'
-  for h in bastion inner; do
-    printf 'Host %s\n  HostName 127.0.0.1\n  Port %s\n  User root\n  IdentityFile %s\n' \
-      "$h" "$JL_TESTBED_PORT" "$JL_TESTBED_USERKEY"
-    printf '  IdentitiesOnly yes\n  BatchMode yes\n  UserKnownHostsFile %s\n' "$WORK/kh"
-  done
-  # the target's own entry: reached only through the jumps
-  printf 'Host gpu1 gpu2 unknown-hop nowhere\n  HostName 127.0.0.1\n  Port %s\n  User root\n' "$JL_TESTBED_PORT"
-  printf '  IdentityFile %s\n  IdentitiesOnly yes\n  BatchMode yes\n  UserKnownHostsFile %s\n' \
-    "$JL_TESTBED_USERKEY" "$WORK/kh"
+  # the inner host listens only inside the bed's network namespace: only the bastion reaches
+  # it; the gateway is the bed's own sshd on the host
+  printf 'Host gateway bastion gpu1 gpu2 direct unknown-hop nowhere\n  User root\n  IdentityFile %s\n' \
+    "$JL_TESTBED_USERKEY"
+  printf '  IdentitiesOnly yes\n  BatchMode yes\n  StrictHostKeyChecking yes\n  UserKnownHostsFile %s\n' \
+    "$JL_TESTBED_KNOWN_HOSTS"
+  printf 'Host gateway\n  HostName 127.0.0.1\n  Port %s\n' "$JL_TESTBED_PORT"
+  printf 'Host bastion\n  HostName %s\n' "$JL_TESTBED_BASTION"
+  printf 'Host gpu1 gpu2 direct unknown-hop\n  HostName 127.0.0.1\n  Port %s\n' "$JL_TESTBED_INNER_PORT"
   printf 'Host gpu1\n  ProxyJump bastion\n'
-  printf 'Host gpu2\n  ProxyJump bastion,inner\n'
+  printf 'Host gpu2\n  ProxyJump gateway,bastion\n'
   # a hop whose key is in no known_hosts file: its own check refuses it
   printf 'Host unknown-hop\n  ProxyJump strange\n'
-  printf 'Host strange\n  HostName 127.0.0.1\n  Port %s\n  User root\n  IdentityFile %s\n' \
-    "$JL_TESTBED_PORT" "$JL_TESTBED_USERKEY"
+  printf 'Host strange\n  HostName %s\n  User root\n  IdentityFile %s\n' \
+    "$JL_TESTBED_BASTION" "$JL_TESTBED_USERKEY"
   printf '  BatchMode yes\n  StrictHostKeyChecking yes\n  UserKnownHostsFile %s\n' "$WORK/kh_empty"
+  # a port nothing listens on, behind the bastion
+  printf 'Host nowhere\n  HostName 127.0.0.1\n  Port 1\n  ProxyJump bastion\n'
 } >"$cfg"
 
-# The sshd processes serving a process's connections to the bed's port.
-served_by() {
-  local port
-  for port in $(ss -Htnp state established "dport = :$JL_TESTBED_PORT" | grep "pid=$1," |
+# The sshd processes serving a process's connections to ADDR:PORT (NS: the namespace the
+# server runs in, or "" for the host's).
+served_by() { # PID ADDR PORT NS
+  local pid=$1 addr=$2 port=$3 ns=$4 p
+  for p in $(ss -Htnp state established "dst $addr and dport = :$port" | grep "pid=$pid," |
     awk '{ print $3 }' | sed 's/.*://'); do
-    ss -Htnp state established "sport = :$JL_TESTBED_PORT and dport = :$port" |
+    if [ -n "$ns" ]; then
+      ip netns exec "$ns" ss -Htnp state established "sport = :$port and dport = :$p"
+    else
+      ss -Htnp state established "sport = :$port and dport = :$p"
+    fi | grep -o 'pid=[0-9]*' | cut -d= -f2
+  done | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+# The same for a process inside the namespace.
+served_in_ns() { # PID PORT
+  local p
+  for p in $(ip netns exec "$NS" ss -Htnp state established "dport = :$2" | grep "pid=$1," |
+    awk '{ print $3 }' | sed 's/.*://'); do
+    ip netns exec "$NS" ss -Htnp state established "sport = :$2 and dport = :$p" |
       grep -o 'pid=[0-9]*' | cut -d= -f2
   done | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 get() { curl -s -o /dev/null -m 10 -w '%{http_code}' -H "@$WORK/hdr" "$1"; }
 
+log "== the bed: the inner host is out of reach but through the bastion"
+timeout 10 ssh -F "$cfg" direct true </dev/null >/dev/null 2>&1
+expect_eq "$?" 255 "ssh to the inner host without a jump fails"
+run_jl_raw -F "$cfg" -H direct start "$C" --app server
+expect_rc 3 "and so does jl"
 log "== the oracle: ssh reaches both"
 for h in gpu1 gpu2; do
   timeout 30 ssh -F "$cfg" "$h" true </dev/null >/dev/null 2>&1
   expect_eq "$?" 0 "ssh $h (ProxyJump) logs in"
 done
 
-log "== jl up through two jumps, no ssh process"
+log "== jl up through two jumps (gateway, bastion), no ssh process"
 run_jl_raw -v -F "$cfg" -H gpu2 up "$C" --no-browser --app server
-expect_rc 0 "jl up through bastion and inner"
+expect_rc 0 "jl up through gateway and bastion"
 expect_contains "$ERR" "2 jump host(s) in" "-v tells the chain was made in process"
 expect_not_contains "$(pgrep -a ssh | grep -v sshd || true)" "-W" "no ssh -W process"
 url=$(printf '%s\n' "$OUT" | tail -n 1)
@@ -59,26 +78,34 @@ printf 'Authorization: token %s\n' "$(session_field token)" >"$WORK/hdr"
 expect_eq "$(get "$base/api/status")" 200 "the URL answers through the tunnel"
 tp=$(session_field tunnel_pid)
 expect_eq "$(pgrep -P "$tp" | wc -l | tr -d ' ')" 0 "the tunnel process has no child process"
-h1=$(served_by "$tp"); h2=$(served_by "$h1"); h3=$(served_by "$h2")
-if [ -n "$h1" ] && [ -n "$h2" ] && [ -n "$h3" ]; then
-  pass "the chain: tunnel $tp -> bastion's sshd $h1 -> inner's sshd $h2 -> target's sshd $h3"
+chain() {
+  g=$(served_by "$tp" 127.0.0.1 "$JL_TESTBED_PORT" "")
+  b=$(served_by "$g" "$JL_TESTBED_BASTION" 22 "$NS")
+  t=$(served_in_ns "$b" "$JL_TESTBED_INNER_PORT")
+}
+chain
+if [ -n "$g" ] && [ -n "$b" ] && [ -n "$t" ]; then
+  pass "the chain: tunnel $tp -> gateway's sshd $g -> bastion's sshd $b -> inner host's sshd $t"
 else
-  fail "the chain is not tunnel -> 3 sshd processes: '$h1' '$h2' '$h3'"
+  fail "the chain is not tunnel -> 3 sshd processes: '$g' '$b' '$t'"
 fi
 
 log "== the bastion's sshd process killed"
-kill $h1
+[ -n "$b" ] && kill $b
 sleep 5
 expect_eq "$(get "$base/api/status")" 200 "5 s later the same URL answers"
 if pid_alive "$tp"; then pass "the same tunnel process ($tp) reconnected"; else fail "the tunnel died"; fi
-h1=$(served_by "$tp"); h2=$(served_by "$h1")
-log "== the inner hop's sshd process killed"
-if [ -n "$h2" ]; then kill $h2; else fail "no sshd for the inner hop"; fi
+log "== the gateway's sshd process killed"
+chain
+if [ -n "$g" ]; then kill $g; else fail "no sshd for the gateway"; fi
 sleep 5
 expect_eq "$(get "$base/api/status")" 200 "5 s later the same URL answers"
 expect_eq "$(grep -c 'reconnected' "$XDG_STATE_HOME"/jl/tunnels/*.log)" 2 "the tunnel log tells of two reconnects"
+chain
+if [ -n "$t" ]; then pass "a whole new chain: $g -> $b -> $t"; else fail "no chain after the reconnects"; fi
 run_jl_raw -F "$cfg" -H gpu2 status --json
 expect_contains "$OUT" '"container": "jltb-root"' "status works through the chain"
+run_jl_raw -F "$cfg" -H gpu2 close --all
 run_jl_raw -F "$cfg" -H gpu2 stop "$C"
 expect_rc 0 "stop through the chain"
 
