@@ -213,6 +213,41 @@ for _ in $(seq "$runs"); do old_fast+=" $(old_flow fast)"; done
 note "the same at 50 ms round-trip time"
 for _ in $(seq "$runs"); do up_slow+=" $(jl_up slow)"; done
 for _ in $(seq "$runs"); do old_slow+=" $(old_flow slow)"; done
+# jl up through jump hosts, against OpenSSH's login through the same chains: the bed's inner
+# host (only the bastion reaches it) through the bastion, and through the gateway (the bed's
+# own sshd) then the bastion; "direct" is the bastion itself, the same sshd as the inner host.
+cat >>"$CFG" <<EOT
+Host j0 j1 j2 jgw
+  User root
+  IdentityFile $JL_TESTBED_USERKEY
+  IdentitiesOnly yes
+  UserKnownHostsFile $JL_TESTBED_KNOWN_HOSTS
+  StrictHostKeyChecking yes
+Host j0
+  HostName $JL_TESTBED_BASTION
+Host jgw
+  HostName 127.0.0.1
+  Port $JL_TESTBED_PORT
+Host j1 j2
+  HostName 127.0.0.1
+  Port $JL_TESTBED_INNER_PORT
+Host j1
+  ProxyJump j0
+Host j2
+  ProxyJump jgw,j0
+EOT
+ssh_login() { # HOST -> seconds for `ssh HOST true`
+  local t0
+  t0=$(now)
+  ssh -F "$CFG" -o BatchMode=yes "$1" true </dev/null >/dev/null 2>&1
+  since "$t0"
+}
+note "jl up and ssh logins: direct, through one jump, through two ($runs each, best)"
+declare -A upj sshj
+for h in j0 j1 j2; do
+  upj[$h]=""; sshj[$h]=""
+  for _ in $(seq "$runs"); do upj[$h]+=" $(jl_up "$h")"; sshj[$h]+=" $(ssh_login "$h")"; done
+done
 own_b=$(best <<<"$own"); upf_b=$(best <<<"$up_fast"); oldf_b=$(best <<<"$old_fast")
 ups_b=$(best <<<"$up_slow"); olds_b=$(best <<<"$old_slow")
 reset_container
@@ -233,4 +268,12 @@ echo
 row "start-up, seconds (best of $runs)" "jl up" "old flow" "Jupyter alone" "jl up - Jupyter alone (target)"
 row "loopback" "$upf_b" "$oldf_b" "$own_b" "+$(awk -v a="$upf_b" -v b="$own_b" 'BEGIN { printf "%.2f", a - b }') s (<= +0.4 s); old flow / jl up $(ratio "$oldf_b" "$upf_b")x"
 row "50 ms round-trip time" "$ups_b" "$olds_b" "$own_b" "+$(awk -v a="$ups_b" -v b="$own_b" 'BEGIN { printf "%.2f", a - b }') s (<= +0.6 s); old flow / jl up $(ratio "$olds_b" "$ups_b")x"
+echo
+row "through jump hosts, seconds (best of $runs)" "jl up" "ssh HOST true" "" "jl up / jl up direct; ssh / ssh direct"
+for h in j0 j1 j2; do
+  label=$([ "$h" = j0 ] && echo "direct (the bastion)" || echo "${h#j} jump(s) to the inner host")
+  u=$(best <<<"${upj[$h]}"); l=$(best <<<"${sshj[$h]}")
+  row "$label" "$u" "$l" "" "$(ratio "$u" "$(best <<<"${upj[j0]}")")x; $(ratio "$l" "$(best <<<"${sshj[j0]}")")x"
+done
 echo "all runs: own start:$own | jl up:$up_fast | old flow:$old_fast | jl up 50ms:$up_slow | old flow 50ms:$old_slow"
+echo "all runs: jl up j0:${upj[j0]} j1:${upj[j1]} j2:${upj[j2]} | ssh j0:${sshj[j0]} j1:${sshj[j1]} j2:${sshj[j2]}"
