@@ -142,14 +142,14 @@ class Doctor {
 
   bool check_config() {
     try {
-      auto r = ssh::resolve_host(m_host, m_ssh_config, m_ctx.ssh_client());
-      m_user = r.user;
-      const auto& c = r.resolution.settings;
+      const auto r =
+          ssh::resolve(m_host, m_ssh_config, m_ctx.ssh_client(), std::chrono::seconds(10));
+      const auto& c = r.settings;
+      m_user = c.user;
       std::string from = m_ssh_config ? *m_ssh_config : std::string("~/.ssh/config");
       std::vector<std::string> parts = {
-          fmt::format("{} -> {}@{}:{}", m_host, r.user, r.hostname, r.port)};
-      parts.push_back(r.resolution.by_openssh ? "resolved by ssh -G from " + from
-                                              : "read by jl from " + from);
+          fmt::format("{} -> {}@{}:{}", m_host, c.user, c.hostname, c.port)};
+      parts.push_back(r.by_openssh ? "resolved by ssh -G from " + from : "read by jl from " + from);
       if (!c.proxy_jump.empty()) {
         parts.push_back("through " + text::join(c.proxy_jump, " -> "));
       } else if (c.proxy_command) {
@@ -165,7 +165,7 @@ class Doctor {
       parts.push_back("known_hosts " + text::join(kh, " "));
       std::vector<std::string> ids;
       for (const auto& f : c.identity_files) {
-        const auto path = ssh::expand_path(r.resolution, f);
+        const auto path = ssh::expand_path(r, f);
         if (::access(path.c_str(), R_OK) == 0) {
           ids.push_back(path);
         }

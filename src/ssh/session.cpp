@@ -173,20 +173,6 @@ std::vector<std::string> config_host_names(const std::optional<std::string>& con
   return sshcfg::host_names(ssh_config_text(config_file), read_text_file, expand_include);
 }
 
-ResolvedHost resolve_host(const std::string& host, const std::optional<std::string>& config_file,
-                          const std::string& ssh_client) {
-  const auto res = resolve(host, config_file, ssh_client, std::chrono::seconds(10));
-  ResolvedHost r;
-  r.alias = host;
-  r.config_file = config_file;
-  r.resolution = res;
-  r.hostname = res.settings.hostname;
-  r.user = res.settings.user;
-  r.port = res.settings.port;
-  r.notes = res.notes;
-  return r;
-}
-
 struct Session::Impl {
   // The jump hosts this session runs over (ProxyJump), closed after the session itself.
   std::vector<std::unique_ptr<JumpRelay>> jumps;

@@ -67,22 +67,6 @@ struct ConnectOptions {
   int jump_depth = 0;
 };
 
-// A host as connect resolves it (ssh -G, else jl's own reader).
-struct ResolvedHost {
-  std::string alias;  // as given
-  std::string hostname;
-  std::string user;
-  int port = 22;
-  std::optional<std::string> config_file;  // -F, or nothing for ~/.ssh/config + the system file
-  Resolution resolution;                   // everything else
-  std::vector<std::string> notes;
-};
-
-// Resolve `host` as connect does. Throws jl::Error (usage) for a missing -F file or a config
-// ssh refuses.
-ResolvedHost resolve_host(const std::string& host, const std::optional<std::string>& config_file,
-                          const std::string& ssh_client);
-
 // The dead-peer check the user's ssh config asks for (ServerAliveInterval x CountMax).
 struct KeepaliveSettings {
   int interval_s = 15;
