@@ -115,8 +115,10 @@ log=$base/jupyter-$port.log
 if [ -n "$dir" ]; then
   cd -- "$dir" 2>/dev/null || { m fail dir "$dir"; exit 0; }
 fi
-set -- "$app" "$@" --no-browser "--ip=$ip" "--port=$port" \
-  --ServerApp.port_retries=0 --NotebookApp.port_retries=0
+# The port never moves (port_retries defaults to 50). Notebook 6 reads NotebookApp's option;
+# apps on jupyter_server read ServerApp's and warn about NotebookApp's.
+set -- "$app" "$@" --no-browser "--ip=$ip" "--port=$port" --ServerApp.port_retries=0
+case $app in *notebook*) set -- "$@" --NotebookApp.port_retries=0 ;; esac
 [ "$root" = 1 ] && set -- "$@" --allow-root
 if command -v setsid >/dev/null 2>&1; then
   setsid "$@" </dev/null >"$log" 2>&1 &

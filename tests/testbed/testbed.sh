@@ -34,8 +34,12 @@ SUITE=bookworm
 
 IMG_PLAIN=jl-testbed/plain:1
 IMG_JUPYTER=jl-testbed/jupyter:1
+# Images with Jupyter from PyPI: NAME:lock file (tests/testbed/pypi/NAME.txt), installed with
+# pip into /usr/local on Debian's Python, as NGC images do; the tag is the lock's hash.
+PYPI_IMAGES=(lab4)
+PYPI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pypi
 
-HOST_PACKAGES=(docker.io openssh-server debootstrap debian-archive-keyring curl procps iproute2
+HOST_PACKAGES=(docker.io openssh-server debootstrap debian-archive-keyring curl procps iproute2 python3-pip
                dash zsh ksh fish tcsh csh git libpam-oath oathtool)
 JUPYTER_PACKAGES=(python3-jupyter-server jupyter-server jupyter-core python3-ipykernel
                   python3-notebook jupyter-notebook procps)
@@ -48,6 +52,7 @@ CONTAINERS=(
   "jltb-hostnet jupyter  --network=host                    running"
   "jltb-bare    plain    --network=bridge                  running"
   "jltb-stopped jupyter  --network=bridge                  exited"
+  "jltb-lab4    lab4     --network=bridge                  running"
 )
 
 SSH_HOST=jl-testbed
@@ -337,6 +342,94 @@ install_jupyter() {
   log "Jupyter install took $(fmt_ms "$(($(now_ms) - t0))")"
 }
 
+# The image of a PyPI set: jl-testbed/NAME:HASH, HASH from its lock file.
+pypi_image() {
+  printf 'jl-testbed/%s:%s\n' "$1" "$(sha256sum "$PYPI_DIR/$1.txt" | cut -c1-12)"
+}
+
+# The wheels of a lock, fetched once from PyPI into the cache (and only their exact files).
+ensure_wheels() {
+  local name=$1 lock=$PYPI_DIR/$1.txt dir tmp t0
+  dir=$CACHE/wheels/$name-$(sha256sum "$lock" | cut -c1-12)
+  if [[ -f $dir/.complete ]]; then
+    printf '%s\n' "$dir"
+    return
+  fi
+  t0=$(now_ms)
+  [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -m pip --version >/dev/null 2>&1 ||
+    die "fetching wheels needs Debian's python3-pip"
+  tmp=$dir.tmp
+  rm -rf -- "$tmp"
+  mkdir -p "$tmp"
+  /usr/bin/python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
+    --implementation cp --abi cp311 --platform manylinux_2_17_x86_64 \
+    --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --platform any \
+    -d "$tmp" -r "$lock" >"$DIR/pip-download-$name.log" 2>&1 ||
+    die "fetching the wheels of $lock from PyPI failed; see $DIR/pip-download-$name.log"
+  touch "$tmp/.complete"
+  rm -rf -- "$dir"
+  mv "$tmp" "$dir"
+  log "fetched $(find "$dir" -name '*.whl' | wc -l) wheels for $name ($(du -sm "$dir" | cut -f1) MiB) in $(fmt_ms "$(($(now_ms) - t0))")" >&2
+  printf '%s\n' "$dir"
+}
+
+# Debian's Python and pip in ROOT, then the lock's wheels, offline, into /usr/local.
+install_pypi() {
+  local root=$1 name=$2 wheels=$3 log_file=$DIR/chroot-pypi-$2.log t0
+  t0=$(now_ms)
+  log "installing $name from PyPI wheels in the root fs (log: $log_file)"
+  chroot_mount_proc "$root"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+  chmod 755 "$root/usr/sbin/policy-rc.d"
+  mkdir -p "$root/tmp/wheels"
+  cp "$wheels"/*.whl "$root/tmp/wheels/"
+  cp "$PYPI_DIR/$name.txt" "$root/tmp/wheels/lock.txt"
+  {
+    chroot "$root" apt-get update &&
+      chroot "$root" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends python3 python3-pip procps &&
+      chroot "$root" python3 -m pip install --no-index --no-deps --break-system-packages \
+        --no-cache-dir --find-links /tmp/wheels -r /tmp/wheels/lock.txt
+  } >"$log_file" 2>&1 || die "installing $name in the chroot failed; see $log_file"
+  rm -rf "$root/tmp/wheels"
+  if ! chroot "$root" getent passwd jupyter >/dev/null; then
+    chroot "$root" groupadd -g 1000 jupyter
+    chroot "$root" useradd -m -u 1000 -g 1000 -d /home/jupyter -s /bin/bash jupyter
+  fi
+  chroot "$root" /usr/local/bin/jupyter lab --version >/dev/null 2>&1 || die "jupyter lab does not run in the $name root fs"
+  chroot "$root" apt-get clean
+  rm -f "$root/usr/sbin/policy-rc.d"
+  rm -rf "$root"/var/lib/apt/lists/*
+  : >"$root/etc/resolv.conf"
+  chroot_umount_all
+  log "$name install took $(fmt_ms "$(($(now_ms) - t0))")"
+}
+
+ensure_pypi_images() {
+  phase "PyPI images"
+  local name img wheels tarball root made=()
+  for name in "${PYPI_IMAGES[@]}"; do
+    img=$(pypi_image "$name")
+    image_id "$img" >/dev/null && continue
+    tarball=$CACHE/${img##*/}.tar
+    tarball=${tarball/:/-}
+    if [[ ! -s $tarball ]]; then
+      wheels=$(ensure_wheels "$name")
+      new_build_root
+      root=$BUILD_ROOT
+      [[ -s $CACHE/plain.tar ]] || die "$CACHE/plain.tar is missing"
+      tar -C "$root" --numeric-owner -xf "$CACHE/plain.tar" || die "cannot unpack $CACHE/plain.tar"
+      install_pypi "$root" "$name" "$wheels"
+      tar_rootfs "$root" "$tarball"
+      rm -rf -- "$root"
+    fi
+    import_image "$tarball" "$img"
+    made+=("$img")
+  done
+  if ((${#made[@]} > 0)); then phase_done "made ${made[*]}"; else phase_done "present"; fi
+}
+
 # Sets BUILD_ROOT to a new, empty directory (removed again when the script exits).
 BUILD_ROOT=
 new_build_root() {
@@ -403,6 +496,7 @@ image_for() {
   case $1 in
     plain) printf '%s\n' "$IMG_PLAIN" ;;
     jupyter) printf '%s\n' "$IMG_JUPYTER" ;;
+    lab4) pypi_image lab4 ;;
     *) die "unknown image kind $1" ;;
   esac
 }
@@ -1016,6 +1110,7 @@ cmd_up() {
   check_users
   check_images
   ensure_images
+  ensure_pypi_images
   ensure_containers
   ensure_sshd
   ensure_otp
