@@ -34,9 +34,16 @@ SUITE=bookworm
 
 IMG_PLAIN=jl-testbed/plain:1
 IMG_JUPYTER=jl-testbed/jupyter:1
-# Images with Jupyter from PyPI: NAME:lock file (tests/testbed/pypi/NAME.txt), installed with
-# pip into /usr/local on Debian's Python, as NGC images do; the tag is the lock's hash.
-PYPI_IMAGES=(lab4)
+# Images with Jupyter from PyPI: "NAME LOCK PREFIX". The lock (tests/testbed/pypi/LOCK.txt) is
+# installed with pip on Debian's Python, into /usr/local as NGC images do, or into a prefix of
+# its own (a venv, as conda images have one) that is on PATH only through the image's ENV. The
+# tag is a hash of the lock and the prefix.
+PYPI_IMAGES=(
+  "lab4  lab4 /usr/local"
+  "lab3  lab3 /usr/local"
+  "nb7   nb7  /usr/local"
+  "conda lab4 /opt/conda"
+)
 PYPI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pypi
 
 HOST_PACKAGES=(docker.io openssh-server debootstrap debian-archive-keyring curl procps iproute2 python3-pip
@@ -53,6 +60,9 @@ CONTAINERS=(
   "jltb-bare    plain    --network=bridge                  running"
   "jltb-stopped jupyter  --network=bridge                  exited"
   "jltb-lab4    lab4     --network=bridge                  running"
+  "jltb-lab3    lab3     --network=bridge                  running"
+  "jltb-nb7     nb7      --network=bridge                  running"
+  "jltb-conda   conda    --network=bridge                  running"
 )
 
 SSH_HOST=jl-testbed
@@ -292,12 +302,13 @@ tar_rootfs() {
   log "cached $out ($(du -m "$out" | cut -f1) MiB) in $(fmt_ms "$(($(now_ms) - t0))")"
 }
 
-import_image() {
-  local tarball=$1 name=$2 t0
+import_image() { # TARBALL NAME [DIRECTORY first on PATH]
+  local tarball=$1 name=$2 t0 path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  [[ -n ${3:-} ]] && path=$3:$path
   t0=$(now_ms)
   docker import \
     --change 'CMD ["sleep","infinity"]' \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change "ENV PATH=$path" \
     --change 'ENV LANG=C.UTF-8' \
     --change 'LABEL jl-testbed=1' \
     "$tarball" "$name" >/dev/null || die "docker import $tarball failed"
@@ -342,9 +353,27 @@ install_jupyter() {
   log "Jupyter install took $(fmt_ms "$(($(now_ms) - t0))")"
 }
 
-# The image of a PyPI set: jl-testbed/NAME:HASH, HASH from its lock file.
+# The line of PYPI_IMAGES for NAME.
+pypi_line() {
+  local line
+  for line in "${PYPI_IMAGES[@]}"; do
+    [[ ${line%% *} == "$1" ]] && { printf '%s\n' "$line"; return; }
+  done
+  die "no PyPI image $1"
+}
+
+# Every PyPI image's name:tag.
+pypi_images() {
+  local line
+  for line in "${PYPI_IMAGES[@]}"; do pypi_image "${line%% *}"; done
+}
+
+# The image of a PyPI set: jl-testbed/NAME:HASH.
 pypi_image() {
-  printf 'jl-testbed/%s:%s\n' "$1" "$(sha256sum "$PYPI_DIR/$1.txt" | cut -c1-12)"
+  local name lock prefix
+  read -r name lock prefix <<<"$(pypi_line "$1")"
+  printf 'jl-testbed/%s:%s\n' "$name" \
+    "$( (cat "$PYPI_DIR/$lock.txt"; echo "$prefix") | sha256sum | cut -c1-12)"
 }
 
 # The wheels of a lock, fetched once from PyPI into the cache (and only their exact files).
@@ -373,9 +402,10 @@ ensure_wheels() {
   printf '%s\n' "$dir"
 }
 
-# Debian's Python and pip in ROOT, then the lock's wheels, offline, into /usr/local.
+# Debian's Python and pip in ROOT, then the lock's wheels, offline, into PREFIX (/usr/local,
+# or a venv of its own).
 install_pypi() {
-  local root=$1 name=$2 wheels=$3 log_file=$DIR/chroot-pypi-$2.log t0
+  local root=$1 name=$2 wheels=$3 lock=$4 prefix=$5 log_file=$DIR/chroot-pypi-$2.log t0 pip
   t0=$(now_ms)
   log "installing $name from PyPI wheels in the root fs (log: $log_file)"
   chroot_mount_proc "$root"
@@ -384,20 +414,23 @@ install_pypi() {
   chmod 755 "$root/usr/sbin/policy-rc.d"
   mkdir -p "$root/tmp/wheels"
   cp "$wheels"/*.whl "$root/tmp/wheels/"
-  cp "$PYPI_DIR/$name.txt" "$root/tmp/wheels/lock.txt"
+  cp "$PYPI_DIR/$lock.txt" "$root/tmp/wheels/lock.txt"
+  pip=(python3 -m pip install --break-system-packages)
+  [[ $prefix != /usr/local ]] && pip=("$prefix/bin/python3" -m pip install)
   {
     chroot "$root" apt-get update &&
       chroot "$root" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends python3 python3-pip procps &&
-      chroot "$root" python3 -m pip install --no-index --no-deps --break-system-packages \
-        --no-cache-dir --find-links /tmp/wheels -r /tmp/wheels/lock.txt
+        apt-get install -y --no-install-recommends python3 python3-pip python3-venv procps &&
+      { [[ $prefix == /usr/local ]] || chroot "$root" python3 -m venv "$prefix"; } &&
+      chroot "$root" "${pip[@]}" --no-index --no-deps --no-cache-dir --find-links /tmp/wheels \
+        -r /tmp/wheels/lock.txt
   } >"$log_file" 2>&1 || die "installing $name in the chroot failed; see $log_file"
   rm -rf "$root/tmp/wheels"
   if ! chroot "$root" getent passwd jupyter >/dev/null; then
     chroot "$root" groupadd -g 1000 jupyter
     chroot "$root" useradd -m -u 1000 -g 1000 -d /home/jupyter -s /bin/bash jupyter
   fi
-  chroot "$root" /usr/local/bin/jupyter lab --version >/dev/null 2>&1 || die "jupyter lab does not run in the $name root fs"
+  chroot "$root" "$prefix/bin/jupyter" server --version >/dev/null 2>&1 || die "jupyter server does not run in the $name root fs"
   chroot "$root" apt-get clean
   rm -f "$root/usr/sbin/policy-rc.d"
   rm -rf "$root"/var/lib/apt/lists/*
@@ -408,23 +441,28 @@ install_pypi() {
 
 ensure_pypi_images() {
   phase "PyPI images"
-  local name img wheels tarball root made=()
-  for name in "${PYPI_IMAGES[@]}"; do
+  local line name lock prefix img wheels tarball root made=()
+  for line in "${PYPI_IMAGES[@]}"; do
+    read -r name lock prefix <<<"$line"
     img=$(pypi_image "$name")
     image_id "$img" >/dev/null && continue
     tarball=$CACHE/${img##*/}.tar
     tarball=${tarball/:/-}
     if [[ ! -s $tarball ]]; then
-      wheels=$(ensure_wheels "$name")
+      wheels=$(ensure_wheels "$lock")
       new_build_root
       root=$BUILD_ROOT
       [[ -s $CACHE/plain.tar ]] || die "$CACHE/plain.tar is missing"
       tar -C "$root" --numeric-owner -xf "$CACHE/plain.tar" || die "cannot unpack $CACHE/plain.tar"
-      install_pypi "$root" "$name" "$wheels"
+      install_pypi "$root" "$name" "$wheels" "$lock" "$prefix"
       tar_rootfs "$root" "$tarball"
       rm -rf -- "$root"
     fi
-    import_image "$tarball" "$img"
+    if [[ $prefix == /usr/local ]]; then
+      import_image "$tarball" "$img"
+    else
+      import_image "$tarball" "$img" "$prefix/bin"
+    fi
     made+=("$img")
   done
   if ((${#made[@]} > 0)); then phase_done "made ${made[*]}"; else phase_done "present"; fi
@@ -496,7 +534,7 @@ image_for() {
   case $1 in
     plain) printf '%s\n' "$IMG_PLAIN" ;;
     jupyter) printf '%s\n' "$IMG_JUPYTER" ;;
-    lab4) pypi_image lab4 ;;
+    lab4 | lab3 | nb7 | conda) pypi_image "$1" ;;
     *) die "unknown image kind $1" ;;
   esac
 }
@@ -544,7 +582,7 @@ check_users() {
 # Stop when an image under the bed's tags was not made by the bed.
 check_images() {
   local img label
-  for img in "$IMG_PLAIN" "$IMG_JUPYTER"; do
+  for img in "$IMG_PLAIN" "$IMG_JUPYTER" $(pypi_images); do
     image_id "$img" >/dev/null || continue
     label=$(docker image inspect -f "{{index .Config.Labels \"$MARK_LABEL\"}}" "$img" 2>/dev/null)
     if [[ $label != 1 ]]; then
@@ -1158,7 +1196,7 @@ check_status() {
   if docker_ok; then
     echo "dockerd: running"
     local img
-    for img in "$IMG_PLAIN" "$IMG_JUPYTER"; do
+    for img in "$IMG_PLAIN" "$IMG_JUPYTER" $(pypi_images); do
       if image_id "$img" >/dev/null; then echo "image $img: present"; else echo "image $img: MISSING"; ok=1; fi
     done
     table=$(container_table)

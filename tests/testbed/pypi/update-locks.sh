@@ -10,6 +10,8 @@ py=${PYTHON:-/usr/bin/python3}
 # image  top-level pins
 sets=(
   "lab4 jupyterlab==4.6.6"
+  "lab3 jupyterlab==3.6.8"
+  "nb7 notebook==7.6.5"
 )
 for line in "${sets[@]}"; do
   read -r name pins <<<"$line"
