@@ -360,9 +360,8 @@ TEST_F(Scripts, StartHandsTheTokenOverOnStdinThenStopTerminates) {
   // Jupyter got the documented arguments, in the requested directory (a lab: no NotebookApp
   // option, which jupyter_server's apps warn about).
   std::vector<std::string> expected = spec.extra_args;
-  for (const char* a :
-       {"--no-browser", "--ip=172.17.0.2", "--port=18888", "--ServerApp.port_retries=0",
-        "--allow-root"}) {
+  for (const char* a : {"--no-browser", "--ip=172.17.0.2", "--port=18888",
+                        "--ServerApp.port_retries=0", "--allow-root"}) {
     expected.emplace_back(a);
   }
   EXPECT_EQ(split_nul(read_file(docker_dir + "/jupyter-args")), expected);
