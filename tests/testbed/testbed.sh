@@ -202,16 +202,31 @@ docker_ok() { docker info >/dev/null 2>&1; }
 
 image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
 
-sshd_pid() {
-  # prints the pid of our sshd if it is alive
+# prints the pid in PIDFILE if that process is alive and runs with CONFIG (one of our sshds)
+pid_running_with() { # PIDFILE CONFIG
   local pid
-  [[ -s $SSHD_PID ]] || return 1
-  pid=$(<"$SSHD_PID")
+  [[ -s $1 ]] || return 1
+  pid=$(<"$1")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   [[ -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$SSHD_CONFIG" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
   printf '%s\n' "$pid"
 }
+
+# stops that process (TERM, then KILL after 5 s) and removes PIDFILE
+stop_pid_running_with() { # PIDFILE CONFIG
+  local pid i
+  pid=$(pid_running_with "$1" "$2") || return 0
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+  rm -f "$1"
+}
+
+sshd_pid() { pid_running_with "$SSHD_PID" "$SSHD_CONFIG"; }
 
 stored_port() {
   local p
@@ -781,17 +796,7 @@ Match LocalPort $((port + 2))
 EOF
 }
 
-stop_sshd() {
-  local pid i
-  pid=$(sshd_pid) || return 0
-  kill "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
-  rm -f "$SSHD_PID"
-}
+stop_sshd() { stop_pid_running_with "$SSHD_PID" "$SSHD_CONFIG"; }
 
 # sshd listens on three ports in a row (see sshd_config_text), the PAM sshd on the fourth
 ports_free() { port_free "$1" && port_free "$(($1 + 1))" && port_free "$(($1 + 2))" && port_free "$(($1 + 3))"; }
@@ -834,26 +839,8 @@ LogLevel VERBOSE
 EOF
 }
 
-otp_sshd_pid() {
-  local pid
-  [[ -s $SSHD_OTP_PID ]] || return 1
-  pid=$(<"$SSHD_OTP_PID")
-  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$SSHD_OTP_CONFIG" || return 1
-  printf '%s\n' "$pid"
-}
-
-stop_otp_sshd() {
-  local pid i
-  pid=$(otp_sshd_pid) || return 0
-  kill "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$SSHD_OTP_PID"
-}
+otp_sshd_pid() { pid_running_with "$SSHD_OTP_PID" "$SSHD_OTP_CONFIG"; }
+stop_otp_sshd() { stop_pid_running_with "$SSHD_OTP_PID" "$SSHD_OTP_CONFIG"; }
 
 ensure_otp() {
   local port=$PORT
@@ -921,19 +908,10 @@ LogLevel VERBOSE
 EOF
 }
 
-ns_sshd_pid() {
-  local pid
-  [[ -s $SSHD_NS_PID ]] || return 1
-  pid=$(<"$SSHD_NS_PID")
-  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$SSHD_NS_CONFIG" || return 1
-  printf '%s\n' "$pid"
-}
+ns_sshd_pid() { pid_running_with "$SSHD_NS_PID" "$SSHD_NS_CONFIG"; }
 
 stop_ns() {
-  local pid
-  if pid=$(ns_sshd_pid); then kill "$pid" 2>/dev/null || true; fi
-  rm -f "$SSHD_NS_PID"
+  stop_pid_running_with "$SSHD_NS_PID" "$SSHD_NS_CONFIG"
   while iptables -D DOCKER-USER -i "$VETH_HOST" -o docker0 -j ACCEPT 2>/dev/null; do :; done
   while iptables -D DOCKER-USER -i docker0 -o "$VETH_HOST" -j ACCEPT 2>/dev/null; do :; done
   if ip netns list | grep -qw "$NETNS"; then ip netns del "$NETNS"; fi
@@ -962,7 +940,7 @@ ensure_netns() {
     ip netns exec "$NETNS" bash -c "exec 3<>/dev/tcp/127.0.0.1/$INNER_PORT" 2>/dev/null; then
     return
   fi
-  if pid=$(ns_sshd_pid); then kill "$pid" 2>/dev/null || true; sleep 0.2; fi
+  stop_pid_running_with "$SSHD_NS_PID" "$SSHD_NS_CONFIG"
   ns_sshd_config_text >"$SSHD_NS_CONFIG"
   /usr/sbin/sshd -t -f "$SSHD_NS_CONFIG" || die "sshd rejects $SSHD_NS_CONFIG"
   ip netns exec "$NETNS" /usr/sbin/sshd -f "$SSHD_NS_CONFIG" -E "$SSHD_NS_LOG" </dev/null >/dev/null 2>&1 9>&- ||
