@@ -384,6 +384,7 @@ class Doctor {
         apps.push_back(fmt::format("{} {}", a.executable, a.version.empty() ? "?" : a.version));
       }
       add("jupyter", Status::ok, text::join(apps, ", "));
+      check_jupyter_config();
     }
     if (r.servers.empty()) {
       add("servers", Status::info, fmt::format("no Jupyter server runs in '{}'", name));
@@ -402,6 +403,33 @@ class Doctor {
           s.legacy ? "notebook" : "jupyter_server", version.empty() ? "?" : version, whose));
     }
     add("servers", Status::info, fmt::format("running: {}", text::join(servers, "; ")));
+  }
+
+  // The image's Jupyter config files: what in them fights jl.
+  void check_jupyter_config() {
+    const auto& report = m_remote.jupyter_config;
+    if (!report) {
+      add("jupyter-config", Status::skip, "no Python found next to Jupyter to read its config");
+      return;
+    }
+    if (!report->read) {
+      add("jupyter-config", Status::warn, "cannot read the Jupyter config: " + report->error);
+      return;
+    }
+    auto findings = jupyter::config_findings(*report);
+    if (findings.empty()) {
+      add("jupyter-config", Status::ok,
+          "no config file sets an ip, port, base_url, password or token");
+      return;
+    }
+    using Level = jupyter::ConfigFinding::Level;
+    for (const auto& f : findings) {
+      add("jupyter-config",
+          f.level == Level::fail   ? Status::fail
+          : f.level == Level::warn ? Status::warn
+                                   : Status::info,
+          f.message, f.fix);
+    }
   }
 
   void check_container_port(const std::string& name) {

@@ -6,6 +6,7 @@
 #include "jl/cmd/commands.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter.hpp"
+#include "jl/core/jupyter_config.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
@@ -289,9 +290,31 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   ctx.ui().trace(fmt::format("starting Jupyter {} in {} at {}:{}", jupyter::to_string(app),
                              o.container, *address, port));
   skip.armed = false;
-  busy.relabel(fmt::format("starting Jupyter {} in {}", jupyter::to_string(app), o.container));
-  auto result =
-      host.start(pending, spec, token, ssh::deadline_in(std::chrono::seconds(o.timeout_s + 10)));
+  const std::string starting =
+      fmt::format("starting Jupyter {} in {}", jupyter::to_string(app), o.container);
+  busy.relabel(starting);
+  int traced = 0;
+  auto result = host.start(
+      pending, spec, token, ssh::deadline_in(std::chrono::seconds(o.timeout_s + 10)),
+      [&](const probe::StartProgress& p) {
+        // What it waits for, how long so far, and what Jupyter last said (a slow extension
+        // names itself there).
+        std::string last = p.last_log.size() > 60 ? p.last_log.substr(0, 57) + "..." : p.last_log;
+        busy.relabel(fmt::format("{}: waiting for it to listen, {} s of {}{}", starting, p.seconds,
+                                 o.timeout_s, last.empty() ? "" : "; log: " + last));
+        if (p.seconds % 5 == 0 && p.seconds != traced) {
+          traced = p.seconds;
+          ctx.ui().trace(fmt::format("still waiting for Jupyter after {} s; its log ends: {}",
+                                     p.seconds, p.last_log));
+        }
+      });
+  if (!result.runtime_moved_to.empty()) {
+    ctx.ui().info(fmt::format(
+        "note: {} cannot be written in container '{}' (HOME not writable?): Jupyter's runtime "
+        "files and JupyterLab's workspaces go to {} instead",
+        result.runtime_unwritable, o.container,
+        result.runtime_moved_to.substr(0, result.runtime_moved_to.rfind('/'))));
+  }
   using Outcome = probe::StartResult::Outcome;
   switch (result.outcome) {
     case Outcome::ready:
@@ -349,10 +372,33 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     auto ready_by = ssh::deadline_in(std::chrono::seconds(std::min(o.timeout_s, 30)));
     while (true) {
       health = host.status(*address, port, rt.base_url, token, ready_by, o.container);
-      if (health.answers() || ssh::Clock::now() >= ready_by) {
+      if (health.answers() || health.refuses_token() || ssh::Clock::now() >= ready_by) {
         break;
       }
       std::this_thread::sleep_for(50ms);
+    }
+    if (health.refuses_token()) {
+      // Say which line of the image's config does it, so that the fix is one edit.
+      auto config = host.jupyter_config(o.container, ssh::deadline_in(25s));
+      roll_back(host, o.container, result.pid, rt.file, ctx.ui());
+      if (auto line = jupyter::token_override(config)) {
+        throw Error(
+            Exit::remote,
+            fmt::format("Jupyter started in '{}' but refuses jl's token (HTTP {}): {} sets "
+                        "{}, and a token in a config file beats the one jl gives it "
+                        "(stopped it)",
+                        o.container, health.http_status, line->file, jupyter::describe(*line)),
+            fmt::format("remove that line from {} in the image (or mount a config "
+                        "without it), then run jl up again",
+                        line->file));
+      }
+      throw Error(Exit::remote,
+                  fmt::format("Jupyter started in '{}' but refuses jl's token (HTTP {}) (stopped "
+                              "it)",
+                              o.container, health.http_status),
+                  fmt::format("something in the image's Jupyter config replaces jl's token; "
+                              "see: jl doctor {}{}",
+                              o.container, config.read ? "" : " (" + config.error + ")"));
     }
     if (!health.answers()) {
       roll_back(host, o.container, result.pid, rt.file, ctx.ui());

@@ -139,7 +139,7 @@ m end
 
 // Runs inside the container as its default user. Positional parameters: nonce, port.
 // probe::container_prelude() comes first (m, alive, runtime_dir, live_servers).
-constexpr std::string_view kInner = R"SH(port=$2
+constexpr std::string_view kInner = R"SH(port=$2 cfgpy=
 t() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout "$s" "$@"; else "$@"; fi; }
 m id "$(id -u 2>/dev/null)" "$(id -un 2>/dev/null)"
 for a in jupyter-lab:jupyterlab jupyter-notebook:notebook jupyter-server:jupyter_server; do
@@ -151,6 +151,7 @@ for a in jupyter-lab:jupyterlab jupyter-notebook:notebook jupyter-server:jupyter
   case $first in
     '#!'*python*)
       # The app's own interpreter knows its version without starting the app (much faster).
+      [ -n "$cfgpy" ] || cfgpy=${first#??}
       set -f
       v=$(t 10 ${first#??} -c 'import sys, importlib.metadata as d; print(d.version(sys.argv[1]))' "$dist" 2>/dev/null </dev/null)
       set +f;;
@@ -158,7 +159,13 @@ for a in jupyter-lab:jupyterlab jupyter-notebook:notebook jupyter-server:jupyter
   [ -n "$v" ] || v=$(t 15 "$p" --version 2>/dev/null </dev/null | tail -n 1)
   m app-version "$exe" "$v"
 done
-live_servers "$(runtime_dir)"
+if [ -n "$cfgpy" ]; then
+  m jupyter-config
+  set -f
+  jupyter_config $cfgpy
+  set +f
+fi
+live_servers_all
 m tcp
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 m port "$port"
@@ -201,15 +208,16 @@ std::string command(std::string_view nonce, const std::optional<std::string>& co
   if (docker.empty() || docker.front().empty()) {
     throw std::invalid_argument("the docker command is empty");
   }
-  std::vector<std::string> words = {
-      "sh",
-      "-c",
-      std::string(kOuter),
-      "jl",
-      std::string(nonce),
-      container.value_or(""),
-      std::to_string(port),
-      "n=$1\n" + std::string(probe::container_prelude()) + std::string(kInner)};
+  std::vector<std::string> words = {"sh",
+                                    "-c",
+                                    std::string(kOuter),
+                                    "jl",
+                                    std::string(nonce),
+                                    container.value_or(""),
+                                    std::to_string(port),
+                                    "n=$1\n" + std::string(probe::container_prelude()) +
+                                        std::string(jupyter::config_reader_function()) +
+                                        std::string(kInner)};
   words.insert(words.end(), docker.begin(), docker.end());
   return shell::join(words);
 }
@@ -286,6 +294,8 @@ Remote parse(std::string_view output, std::string_view nonce) {
                             : std::string{};
         }
       }
+    } else if (s.kind == "jupyter-config") {
+      r.jupyter_config = jupyter::parse_config_report(s.body);
     } else if (s.kind == "runtime") {
       if (auto info = jupyter::parse_runtime_file(s.body, s.rest)) {
         r.servers.push_back(std::move(*info));

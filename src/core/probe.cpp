@@ -23,6 +23,13 @@ alive() {
 runtime_dir() {
   printf '%s' "${JUPYTER_RUNTIME_DIR:-${JUPYTER_DATA_DIR:-${XDG_DATA_HOME:-${HOME:-/}/.local/share}/jupyter}/runtime}"
 }
+# jl's own directory in /tmp, for a container whose HOME cannot be written (a uid without a
+# passwd entry gets HOME=/; a read-only root file system): 0700, and it must be ours.
+own_tmp() {
+  d=/tmp/jl-$(id -u)
+  mkdir -p "$d" 2>/dev/null
+  [ -O "$d" ] && [ -w "$d" ] && [ ! -L "$d" ] && chmod 700 "$d" && printf '%s' "$d"
+}
 # The runtime files in $1 whose server process lives, each as a "runtime FILE" marker and the
 # file's text.
 live_servers() {
@@ -35,6 +42,13 @@ live_servers() {
     cat "$f" 2>/dev/null
     echo
   done
+}
+# The same for the usual runtime directory and the one jl uses when that cannot be written.
+live_servers_all() {
+  rt=$(runtime_dir)
+  live_servers "$rt"
+  alt=/tmp/jl-$(id -u)/runtime
+  if [ "$alt" != "$rt" ] && [ -d "$alt" ] && [ -O "$alt" ]; then live_servers "$alt"; fi
 }
 )SH";
 
@@ -73,9 +87,8 @@ m home "${HOME:-/}"
 for a in jupyter-lab jupyter-notebook jupyter-server; do
   p=$(command -v "$a" 2>/dev/null) && m app "$a" "$p"
 done
-rt=$(runtime_dir)
-m runtime-dir "$rt"
-live_servers "$rt"
+m runtime-dir "$(runtime_dir)"
+live_servers_all
 m tcp
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 m end
@@ -106,12 +119,19 @@ IFS= read -r JUPYTER_TOKEN || { m fail no-token; exit 0; }
 export JUPYTER_TOKEN
 base=${XDG_STATE_HOME:-${HOME:-/}/.local/state}/jl
 if ! { mkdir -p "$base" 2>/dev/null && [ -w "$base" ]; }; then
-  base=/tmp/jl-$(id -u)
-  mkdir -p "$base" 2>/dev/null
-  if [ ! -O "$base" ] || [ ! -w "$base" ]; then m fail log-dir "$base"; exit 0; fi
-  chmod 700 "$base"
+  base=$(own_tmp) || { m fail log-dir "/tmp/jl-$(id -u)"; exit 0; }
 fi
 log=$base/jupyter-$port.log
+# Jupyter exits at once when it cannot create its runtime directory (HOME not writable): give
+# it, and JupyterLab's workspaces, a directory of jl's own instead.
+rt=$(runtime_dir)
+if ! { mkdir -p "$rt" 2>/dev/null && [ -w "$rt" ]; }; then
+  tmp=$(own_tmp) || { m fail runtime-dir "$rt"; exit 0; }
+  mkdir -p "$tmp/runtime" "$tmp/workspaces"
+  export JUPYTER_RUNTIME_DIR="$tmp/runtime" JUPYTERLAB_WORKSPACES_DIR="$tmp/workspaces"
+  m runtime-moved "$rt" "$tmp/runtime"
+  rt=$tmp/runtime
+fi
 if [ -n "$dir" ]; then
   cd -- "$dir" 2>/dev/null || { m fail dir "$dir"; exit 0; }
 fi
@@ -127,9 +147,22 @@ else
 fi
 pid=$!
 m started "$pid" "$log"
-rt=$(runtime_dir)
+# $limit counts rounds of 20 ms; the clock, where date can read it, keeps the rounds honest
+# (each round also costs the checks' own time).
+t0=$(date +%s 2>/dev/null)
+case $t0 in ''|*[!0-9]*) t0=;; esac
 i=0
 while [ "$i" -lt "$limit" ]; do
+  # Once a second: how long it has waited, and the last line Jupyter logged.
+  if [ "$i" -gt 0 ] && [ $((i % 40)) -eq 0 ]; then
+    if [ -n "$t0" ]; then
+      secs=$(($(date +%s) - t0))
+      [ "$secs" -ge $((limit / 50)) ] && break
+    else
+      secs=$((i / 50))
+    fi
+    m waiting "$secs" "$(tail -n 1 "$log" 2>/dev/null | tr -d '\r' | cut -c 1-200)"
+  fi
   for f in "$rt/jpserver-$pid.json" "$rt/nbserver-$pid.json"; do
     if [ -s "$f" ] && [ "$(tail -c 1 "$f" 2>/dev/null)" = '}' ]; then
       m new-runtime "$f"
@@ -511,6 +544,11 @@ StartResult parse_start(std::string_view output, std::string_view nonce) {
           r.exec_rc = static_cast<int>(*rc);
         }
       }
+    } else if (s.kind == "runtime-moved") {
+      if (s.args.size() >= 2) {
+        r.runtime_unwritable = s.args[0];
+        r.runtime_moved_to = s.args[1];
+      }
     } else if (s.kind == "died" || s.kind == "slow") {
       r.outcome = s.kind == "died" ? StartResult::Outcome::died : StartResult::Outcome::slow;
       r.detail = std::string(text::trim(s.body));
@@ -520,6 +558,49 @@ StartResult parse_start(std::string_view output, std::string_view nonce) {
     r.detail = "no output from the start script";
   }
   return r;
+}
+
+std::optional<StartProgress> last_progress(std::string_view output, std::string_view nonce,
+                                           int* count) {
+  const std::string marker = fmt::format("@@{} waiting ", nonce);
+  std::optional<StartProgress> last;
+  int n = 0;
+  for (auto line : text::lines(output)) {
+    if (!line.starts_with(marker)) {
+      continue;
+    }
+    auto rest = line.substr(marker.size());
+    auto space = rest.find(' ');
+    auto seconds = text::parse_int(rest.substr(0, space), 0, 1 << 24);
+    if (!seconds) {
+      continue;
+    }
+    ++n;
+    last = StartProgress{static_cast<int>(*seconds),
+                         space == std::string_view::npos
+                             ? std::string{}
+                             : std::string(text::trim(rest.substr(space + 1)))};
+  }
+  if (count != nullptr) {
+    *count = n;
+  }
+  return last;
+}
+
+bool start_finished(std::string_view output, std::string_view nonce) {
+  const std::string end = fmt::format("@@{} end", nonce);
+  const std::string fail = fmt::format("@@{} fail", nonce);
+  // The probe before the plan ends with an "end" of its own.
+  auto plan = output.find(fmt::format("@@{} plan?\n", nonce));
+  if (plan != std::string_view::npos) {
+    output.remove_prefix(plan);
+  }
+  for (auto line : text::lines(output)) {
+    if (line == end || line.starts_with(fail)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string stop_command(std::string_view nonce, std::string_view container, long long pid,

@@ -113,7 +113,8 @@ Host::PendingStart Host::probe_for_start(const std::string& container, ssh::Dead
 }
 
 probe::StartResult Host::start(PendingStart& pending, const probe::StartSpec& spec,
-                               const std::string& token, ssh::Deadline deadline) {
+                               const std::string& token, ssh::Deadline deadline,
+                               const std::function<void(const probe::StartProgress&)>& progress) {
   std::string plan;
   try {
     plan = probe::start_plan(spec, token);
@@ -125,6 +126,23 @@ probe::StartResult Host::start(PendingStart& pending, const probe::StartSpec& sp
   try {
     pending.process.write(plan, deadline);
     pending.process.close_stdin(deadline);
+    int reported = 0;
+    while (progress) {
+      bool more = pending.process.wait_for(
+          [&](std::string_view out) {
+            int count = 0;
+            probe::last_progress(out, pending.nonce, &count);
+            return count > reported || probe::start_finished(out, pending.nonce);
+          },
+          deadline);
+      const auto out = pending.process.out();
+      if (!more || probe::start_finished(out, pending.nonce)) {
+        break;
+      }
+      if (auto p = probe::last_progress(out, pending.nonce, &reported)) {
+        progress(*p);
+      }
+    }
     exec = pending.process.finish(deadline);
   } catch (const Error&) {
     // Interrupted (or timed out) after the plan may have reached the container: find the
@@ -163,6 +181,11 @@ void Host::skip_start(PendingStart& pending, ssh::Deadline deadline) {
   pending.process.write(probe::quit_plan(), deadline);
   pending.process.close_stdin(deadline);
   pending.process.finish(deadline);
+}
+
+jupyter::ConfigReport Host::jupyter_config(const std::string& container, ssh::Deadline deadline) {
+  auto exec = m_session.exec(jupyter::config_command(container, m_docker), {}, deadline);
+  return jupyter::parse_config_report(exec.out + exec.err);
 }
 
 Health Host::status(const std::string& address, int port, const std::string& base_url,

@@ -63,7 +63,17 @@ CONTAINERS=(
   "jltb-lab3    lab3     --network=bridge                  running"
   "jltb-nb7     nb7      --network=bridge                  running"
   "jltb-conda   conda    --network=bridge                  running"
+  # JupyterLab 4 images that fight a launcher: Jupyter config in /etc/jupyter (from
+  # jupyter-config/), a uid without a passwd entry (HOME=/), a read-only root file system.
+  "jltb-cfgip    lab4     --network=bridge,--volume=$DIR/jupyter-config/ip:/etc/jupyter:ro            running"
+  "jltb-baseurl  lab4     --network=bridge,--volume=$DIR/jupyter-config/baseurl:/etc/jupyter:ro       running"
+  "jltb-password lab4     --network=bridge,--volume=$DIR/jupyter-config/password:/etc/jupyter:ro      running"
+  "jltb-notoken  lab4     --network=bridge,--volume=$DIR/jupyter-config/notoken:/etc/jupyter:ro       running"
+  "jltb-slow     lab4     --network=bridge,--volume=$DIR/jupyter-config/slow:/etc/jupyter:ro,--env=PYTHONPATH=/etc/jupyter/python running"
+  "jltb-nohome   lab4     --network=bridge,--user=4242:4242 running"
+  "jltb-rofs     lab4     --network=bridge,--read-only,--tmpfs=/tmp running"
 )
+JUPYTER_CONFIG_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/jupyter-config
 
 SSH_HOST=jl-testbed
 USER_NODOCKER=jltb-nodocker
@@ -608,6 +618,10 @@ check_images() {
 
 ensure_containers() {
   phase "containers"
+  # The config directories are mounted: refresh their files in place.
+  mkdir -p "$DIR/jupyter-config"
+  cp -R "$JUPYTER_CONFIG_SRC/." "$DIR/jupyter-config/" || die "cannot copy the Jupyter configs"
+  chmod -R a+rX "$DIR/jupyter-config"
   local table line name kind opts want image spec cur_state cur_spec changed=0
   local -a args
   table=$(container_table)

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jl/core/jupyter.hpp"
+#include "jl/core/jupyter_config.hpp"
 #include "jl/core/probe.hpp"
 
 namespace jl::doctor {
@@ -80,7 +81,8 @@ struct Remote {
   long long uid = -1;
   std::string user;
   std::vector<App> apps;
-  std::vector<jupyter::RuntimeInfo> servers;  // live ones
+  std::optional<jupyter::ConfigReport> jupyter_config;  // when an app's Python could read it
+  std::vector<jupyter::RuntimeInfo> servers;            // live ones
   std::set<int> busy_ports;
   bool port_checked = false;
   std::vector<PortHolder> port_holders;  // processes listening on the port asked about

@@ -116,8 +116,24 @@ struct StartResult {
   std::optional<jupyter::RuntimeInfo> runtime;  // when ready
   std::string detail;          // the last lines of the log (died/slow), or why it failed
   std::optional<int> exec_rc;  // how `docker exec` ended, when the output got that far
+  // When the container's runtime directory could not be written (HOME not writable): the
+  // directory Jupyter would have used, and the one of jl's own it uses instead.
+  std::string runtime_unwritable;
+  std::string runtime_moved_to;
 };
 StartResult parse_start(std::string_view output, std::string_view nonce);
+
+// While the start script waits for Jupyter it reports, once a second, how long it has waited
+// and the last line of Jupyter's log.
+struct StartProgress {
+  int seconds = 0;
+  std::string last_log;
+};
+// The latest report in the output so far, and how many there were.
+std::optional<StartProgress> last_progress(std::string_view output, std::string_view nonce,
+                                           int* count = nullptr);
+// Whether the start script's output is complete (its verdict arrived).
+bool start_finished(std::string_view output, std::string_view nonce);
 
 // The command that waits for a server process to end, escalating to SIGTERM and SIGKILL, and
 // removes its runtime file once it is gone. `shutdown_sent` says whether a graceful

@@ -4,12 +4,14 @@
 // a server, and asking a server whether it answers. Turns what the scripts report into
 // jl::Error with words a person can act on.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "jl/core/error.hpp"
+#include "jl/core/jupyter_config.hpp"
 #include "jl/core/probe.hpp"
 #include "jl/core/state.hpp"
 #include "jl/ssh/session.hpp"
@@ -22,6 +24,8 @@ struct Health {
   int http_status = 0;     // 200 when it answers with this token
   std::string detail;      // why not, in words
   bool answers() const { return reachable && http_status == 200; }
+  // It answers, and refuses the token: waiting will not change that.
+  bool refuses_token() const { return reachable && (http_status == 401 || http_status == 403); }
 };
 
 class Host {
@@ -50,8 +54,10 @@ class Host {
   PendingStart probe_for_start(const std::string& container, ssh::Deadline deadline);
 
   // Start Jupyter detached; the token goes over stdin. Returns the start script's report.
+  // `progress`, when given, hears once a second how long the script has waited so far.
   probe::StartResult start(PendingStart& pending, const probe::StartSpec& spec,
-                           const std::string& token, ssh::Deadline deadline);
+                           const std::string& token, ssh::Deadline deadline,
+                           const std::function<void(const probe::StartProgress&)>& progress = {});
 
   // End the conversation without starting anything.
   void skip_start(PendingStart& pending, ssh::Deadline deadline);
@@ -64,6 +70,10 @@ class Host {
   // The server's version from GET {base_url}api (which needs no token). Empty if unknown.
   std::string version(const std::string& address, int port, const std::string& base_url,
                       ssh::Deadline deadline);
+
+  // The Jupyter config files in the container, read by the app's own Python. Never throws for
+  // what the container answers (read=false and an error then).
+  jupyter::ConfigReport jupyter_config(const std::string& container, ssh::Deadline deadline);
 
   // POST {base_url}api/shutdown. True when the server accepted.
   bool request_shutdown(const std::string& address, int port, const std::string& base_url,

@@ -1,0 +1,2 @@
+# An image made for a JupyterHub-style proxy: everything lives under /user/alice/.
+c.ServerApp.base_url = "/user/alice/"
