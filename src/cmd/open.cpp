@@ -16,6 +16,7 @@
 #include "jl/remote/host.hpp"
 #include "jl/sys/browser.hpp"
 #include "jl/sys/net.hpp"
+#include "jl/sys/state_store.hpp"
 #include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
@@ -67,7 +68,15 @@ void announce(Context& ctx, const SessionRecord& s, int local_port, bool no_brow
   const std::string url = session_url(s, local_port);
   std::string opened;
   if (!no_browser) {
-    opened = sys::open_browser(url, ctx.env());
+    // The browser gets a page that sends it on, never the token URL itself: a command line is
+    // visible to every user of this machine (ps), a 0600 file is not.
+    try {
+      const std::string page = ctx.store().open_page(s.host, s.container);
+      sys::write_private_file(page, jupyter::open_page(url));
+      opened = sys::open_browser("file://" + page, ctx.env());
+    } catch (const Error& e) {
+      ctx.ui().warn(fmt::format("not opening the browser: {}", e.what()));
+    }
   }
   if (ctx.ui().json()) {
     nlohmann::json j{

@@ -125,6 +125,7 @@ int run_stop(Context& ctx, const StopOptions& o) {
         auto busy = ctx.ui().activity(fmt::format("stopping Jupyter in {}", s.container));
         auto how = stop_one(ctx, host, s);
         ctx.store().update([&](State& st) { st.remove(s.host, s.container); });
+        ctx.store().forget_open_page(s.host, s.container);
         if (ctx.ui().json()) {
           results.push_back(
               {{"host", s.host}, {"container", s.container}, {"stopped", true}, {"how", how}});

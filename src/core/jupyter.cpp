@@ -220,4 +220,56 @@ std::string mask_token(std::string_view token) {
   return fmt::format("{}…", token.substr(0, 4));
 }
 
+namespace {
+
+// For a double-quoted HTML attribute and for a JavaScript string inside <script>.
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string js_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+std::string open_page(std::string_view url) {
+  const std::string attr = html_escape(url);
+  return fmt::format(
+      "<!DOCTYPE html>\n"
+      "<html>\n"
+      "<head>\n"
+      "<meta charset=\"utf-8\">\n"
+      "<meta http-equiv=\"refresh\" content=\"0;url={0}\">\n"
+      "<title>Opening Jupyter</title>\n"
+      "</head>\n"
+      "<body>\n"
+      "<p>This page should send you to Jupyter. If it does not, <a href=\"{0}\">open "
+      "Jupyter</a>.</p>\n"
+      "<script>window.location.replace({1});</script>\n"
+      "</body>\n"
+      "</html>\n",
+      attr, js_string(url));
+}
+
 }  // namespace jl::jupyter

@@ -158,10 +158,8 @@ State StateStore::read_locked() {
   }
 }
 
-void StateStore::write_locked(const State& state) {
-  const std::string path = state_file();
+void write_private_file(const std::string& path, std::string_view text) {
   const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
-  std::string text = serialize_state(state);
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd.valid()) {
@@ -193,10 +191,16 @@ void StateStore::write_locked(const State& state) {
     ::unlink(tmp.c_str());
     throw Error(Exit::other, fmt::format("cannot replace {}: {}", path, std::strerror(saved)));
   }
-  Fd dir(::open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto slash = path.rfind('/');
+  Fd dir(::open(slash == std::string::npos ? "." : path.substr(0, slash).c_str(),
+                O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.valid()) {
     ::fsync(dir.get());
   }
+}
+
+void StateStore::write_locked(const State& state) {
+  write_private_file(state_file(), serialize_state(state));
 }
 
 State StateStore::load() {
@@ -240,6 +244,17 @@ std::string StateStore::tunnel_lock(std::string_view host, std::string_view key)
 std::string StateStore::tunnel_log(std::string_view host, std::string_view key) {
   std::string lock = tunnel_lock(host, key);
   return lock.substr(0, lock.size() - 5) + ".log";
+}
+
+void StateStore::forget_open_page(std::string_view host, std::string_view key) {
+  std::string lock = lock_name(host, key);
+  ::unlink((m_dir + "/open/" + lock.substr(0, lock.size() - 5) + ".html").c_str());
+}
+
+std::string StateStore::open_page(std::string_view host, std::string_view key) {
+  mkdir_p(m_dir + "/open");
+  std::string lock = lock_name(host, key);
+  return m_dir + "/open/" + lock.substr(0, lock.size() - 5) + ".html";
 }
 
 Fd StateStore::lock_session(std::string_view host, std::string_view container,

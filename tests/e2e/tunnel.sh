@@ -25,7 +25,15 @@ case $url in
 esac
 expect_eq "$(accepted)" "$((before + 1))" "jl up used one SSH connection"
 for _ in $(seq 50); do [ -s "$WORK/browser-urls" ] && break; sleep 0.1; done
-expect_eq "$(cat "$WORK/browser-urls" 2>/dev/null)" "$url" "\$BROWSER got the URL"
+page=$(cat "$WORK/browser-urls" 2>/dev/null)
+case $page in
+  file://"$XDG_STATE_HOME"/jl/open/*.html) pass "\$BROWSER got a local page, not the token URL" ;;
+  *) fail "\$BROWSER got '$page', not a page in jl's state directory" ;;
+esac
+expect_not_contains "$page" "token" "no token in the browser's argv"
+page=${page#file://}
+expect_eq "$(stat -c %a "$page" 2>/dev/null)" 600 "the page is 0600"
+expect_contains "$(cat "$page" 2>/dev/null)" "url=$url\"" "the page sends the browser to the URL"
 expect_eq "$(curl -s -o /dev/null -m 10 -w '%{http_code}' "$url")" 200 "the browser's URL answers 200 through the tunnel"
 session_field token >"$token_file"
 local_port=$(session_field local_port)
@@ -140,4 +148,5 @@ tunnel_pid=$(session_field tunnel_pid)
 run_jl stop
 expect_rc 0 "stop"
 if pid_alive "$tunnel_pid"; then fail "stop left the tunnel running"; else pass "stop closed the tunnel"; fi
+if [ -e "$page" ]; then fail "stop left the browser page (and its void token) behind"; else pass "stop removed the browser page"; fi
 finish

@@ -55,6 +55,10 @@ std::string_view landing_path(App app, bool legacy_notebook);
 std::string local_url(int local_port, std::string_view base_url, App app, bool legacy_notebook,
                       std::string_view token);
 
+// The page jl hands the browser instead of the URL, so that the token is in no process's argv
+// (as Jupyter's own jpserver-PID-open.html does): it sends the browser on to `url` at once.
+std::string open_page(std::string_view url);
+
 // A base_url normalised to start and end with '/'.
 std::string normalise_base_url(std::string_view base_url);
 

@@ -12,6 +12,9 @@ namespace jl::sys {
 
 // The state directory: state.json (0600, replaced atomically) guarded by an flock on
 // state.lock, plus one lock file per session that is held while a command works on it.
+// Replace `path` atomically with `text`, readable by its owner only (0600).
+void write_private_file(const std::string& path, std::string_view text);
+
 class StateStore {
  public:
   using Warn = std::function<void(std::string_view)>;
@@ -39,6 +42,11 @@ class StateStore {
   // The lock and log files of the tunnel for (host, key); creates the directory.
   std::string tunnel_lock(std::string_view host, std::string_view key);
   std::string tunnel_log(std::string_view host, std::string_view key);
+  // The page that sends the browser on to a session's URL (see jupyter::open_page); creates
+  // the directory.
+  std::string open_page(std::string_view host, std::string_view key);
+  // Remove that page (the session is over: its token is void).
+  void forget_open_page(std::string_view host, std::string_view key);
 
  private:
   void ensure_dir();
