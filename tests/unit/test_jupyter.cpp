@@ -387,3 +387,23 @@ TEST(MaskToken, LongTokensKeepARecognisablePrefix) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(OpenPage, SendsTheBrowserOnWithoutLeakingMarkup) {
+  const std::string url = "http://127.0.0.1:8888/user/alice/lab?token=abc&x=\"<q>'";
+  const auto page = jl::jupyter::open_page(url);
+  EXPECT_NE(page.find("<meta http-equiv=\"refresh\" content=\"0;url=http://127.0.0.1:8888/user/"
+                      "alice/lab?token=abc&amp;x=&quot;&lt;q&gt;&#39;\">"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("window.location.replace(\"http://127.0.0.1:8888/user/alice/lab?token=abc"
+                      "\\u0026x=\\u0022\\u003cq\\u003e'\")"),
+            std::string::npos)
+      << page;
+  // Nothing of the URL appears unescaped where it could end the attribute or the script.
+  EXPECT_EQ(page.find("\"<q>"), std::string::npos);
+  EXPECT_TRUE(page.starts_with("<!DOCTYPE html>"));
+}
+
+}  // namespace

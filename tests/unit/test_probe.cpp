@@ -651,3 +651,42 @@ TEST(ContainerId, WordsSayWhatHappenedAndWhatToDo) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(StartProgress, TheLatestReportAndTheVerdict) {
+  const std::string n = "abc123";
+  std::string out = "@@abc123 id 0 root\n@@abc123 end\n@@abc123 plan?\n@@abc123 started 42 /l\n";
+  int count = -1;
+  EXPECT_FALSE(jl::probe::last_progress(out, n, &count).has_value());
+  EXPECT_EQ(count, 0);
+  // The probe's own "end" comes before the plan: it is not the start's verdict.
+  EXPECT_FALSE(jl::probe::start_finished(out, n));
+  out += "@@abc123 waiting 1 [I 12:00 ServerApp] loading\n";
+  out += "@@abc123 waiting 2 [I 12:01 ServerApp] jltb_slow: warming up, this takes 20 s\n";
+  out += "@@other waiting 9 not ours\n";
+  auto p = jl::probe::last_progress(out, n, &count);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(count, 2);
+  EXPECT_EQ(p->seconds, 2);
+  EXPECT_EQ(p->last_log, "[I 12:01 ServerApp] jltb_slow: warming up, this takes 20 s");
+  EXPECT_FALSE(jl::probe::start_finished(out, n));
+  EXPECT_TRUE(jl::probe::start_finished(out + "@@abc123 slow\nlog\n@@abc123 end\n", n));
+  EXPECT_TRUE(jl::probe::start_finished(out + "@@abc123 fail dir /x\n", n));
+  // A report without a log line yet.
+  p = jl::probe::last_progress("@@abc123 waiting 3 \n", n);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->seconds, 3);
+  EXPECT_EQ(p->last_log, "");
+  // Progress lines do not disturb the verdict.
+  auto r = jl::probe::parse_start(out +
+                                      "@@abc123 runtime-moved //.local/share/jupyter/runtime "
+                                      "/tmp/jl-4242/runtime\n@@abc123 died\nboom\n@@abc123 end\n",
+                                  n);
+  EXPECT_EQ(r.outcome, jl::probe::StartResult::Outcome::died);
+  EXPECT_EQ(r.detail, "boom");
+  EXPECT_EQ(r.runtime_unwritable, "//.local/share/jupyter/runtime");
+  EXPECT_EQ(r.runtime_moved_to, "/tmp/jl-4242/runtime");
+}
+
+}  // namespace
