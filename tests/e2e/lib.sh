@@ -199,7 +199,7 @@ jupyter_count() {
 
 # Kill every Jupyter in a container and remove runtime files: a clean slate for a test.
 reset_container() {
-  docker exec "$1" sh -c 'pkill -KILL -f "[j]upyter-(server|notebook|lab)" 2>/dev/null; rm -f "${HOME:-/}"/.local/share/jupyter/runtime/*server-*; true' \
+  docker exec "$1" sh -c 'pkill -KILL -f "[j]upyter-(server|notebook|lab)" 2>/dev/null; rm -f "${HOME:-/}"/.local/share/jupyter/runtime/*server-* /tmp/jl-*/runtime/*server-*; true' \
     >/dev/null 2>&1 || true
   touch_container "$1"
 }
