@@ -14,17 +14,6 @@ sshd_restore() {
 }
 trap 'sshd_restore; cleanup' EXIT
 tunnel_pid() { session_field tunnel_pid; }
-# The sshd process that serves the tunnel's connection.
-sshd_of_tunnel() {
-  # Every process holding the server's end of each established connection of the tunnel (a
-  # connection being replaced may still be listed beside the new one).
-  local port
-  for port in $(ss -Htnp state established "dport = :$JL_TESTBED_PORT" | grep "pid=$1," |
-    awk '{ print $3 }' | sed 's/.*://'); do
-    ss -Htnp state established "sport = :$JL_TESTBED_PORT and dport = :$port" | grep -o 'pid=[0-9]*' |
-      cut -d= -f2
-  done | sort -u | tr '\n' ' ' | sed 's/ $//'
-}
 get() { curl -s -o /dev/null -m 20 -w '%{http_code}' -H "@$WORK/hdr" "$1"; }
 
 run_jlh up "$C" --no-browser --app server

@@ -204,6 +204,18 @@ reset_container() {
   touch_container "$1"
 }
 
+# The sshd processes that serve the connection of tunnel process $1.
+sshd_of_tunnel() {
+  # Every process holding the server's end of each established connection of the tunnel (a
+  # connection being replaced may still be listed beside the new one).
+  local port
+  for port in $(ss -Htnp state established "dport = :$JL_TESTBED_PORT" | grep "pid=$1," |
+    awk '{ print $3 }' | sed 's/.*://'); do
+    ss -Htnp state established "sport = :$JL_TESTBED_PORT and dport = :$port" | grep -o 'pid=[0-9]*' |
+      cut -d= -f2
+  done | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+
 finish() {
   log "$TEST_NAME: $((CHECKS - FAILS)) passed, $FAILS failed"
   [ "$FAILS" -eq 0 ]
