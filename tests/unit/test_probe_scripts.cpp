@@ -395,6 +395,49 @@ TEST_F(Scripts, StartHandsTheTokenOverOnStdinThenStopTerminates) {
   EXPECT_FALSE(exists(runtime + "/jpserver-" + std::to_string(r.pid) + "-open.html"));
 }
 
+TEST_F(Scripts, StartWithAHomeThatCannotBeWrittenUsesADirectoryOfItsOwn) {
+  // HOME=/ for a uid without a passwd entry; here a HOME under a read-only directory.
+  const std::string ro = tmp / "ro";
+  ASSERT_EQ(::mkdir(ro.c_str(), 0500), 0);
+  auto e = env();
+  e.erase("JUPYTER_RUNTIME_DIR");
+  e.erase("XDG_STATE_HOME");
+  e["HOME"] = ro + "/home";
+  if (::access(ro.c_str(), W_OK) == 0) {
+    // root writes anywhere: make the HOME a file instead, so nothing can be created under it.
+    write_file(ro + "/home", "");
+  }
+  jl::probe::StartSpec spec;
+  spec.container = "box";
+  spec.ip = "172.17.0.2";
+  spec.port = 18891;
+  spec.timeout_s = 20;
+  auto r = start(spec, "tok\n", e);
+  KillAtEnd guard{static_cast<pid_t>(r.pid)};
+  ASSERT_EQ(r.outcome, StartResult::Outcome::ready) << last_output;
+  const std::string own = "/tmp/jl-" + std::to_string(::getuid());
+  EXPECT_EQ(r.runtime_unwritable, ro + "/home/.local/share/jupyter/runtime");
+  EXPECT_EQ(r.runtime_moved_to, own + "/runtime");
+  EXPECT_EQ(r.runtime->file, own + "/runtime/jpserver-" + std::to_string(r.pid) + ".json");
+  EXPECT_EQ(r.log, own + "/jupyter-18891.log");
+  struct stat st {};
+  ASSERT_EQ(::stat(own.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700U);
+  EXPECT_EQ(st.st_uid, ::getuid());
+  // A later probe finds the server there.
+  auto p = probe("box", e);
+  bool found = false;
+  for (const auto& server : p.servers) {
+    found = found || server.pid == r.pid;
+  }
+  EXPECT_TRUE(found) << last_output;
+  auto s = stop(r.pid, r.runtime->file, false);
+  EXPECT_TRUE(s.gone) << last_output;
+  EXPECT_FALSE(exists(r.runtime->file));
+  ::unlink(r.log.c_str());
+  ::chmod(ro.c_str(), 0700);
+}
+
 TEST_F(Scripts, StartReportsADeathWithTheLogTail) {
   auto e = env();
   e["FAKE_JUPYTER_MODE"] = "died";
