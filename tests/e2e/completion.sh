@@ -217,8 +217,8 @@ else
   fail "no cache file in $XDG_CACHE_HOME/jl"
 fi
 for mode in bc plain; do
-  bash_complete $mode "jl -F $CFG -H $H up jltb-r"
-  expect_eq "$GOT" "jltb-root" "bash($mode): a second completion within a minute (up, prefix)"
+  bash_complete $mode "jl -F $CFG -H $H up jltb-ro"
+  expect_eq "$GOT" "jltb-rofs jltb-root" "bash($mode): a second completion within a minute (up, prefix)"
   if secs_below "$CSECS" 0.5; then pass "it is fast (${CSECS}s; cold was ${cold}s)"; else fail "cached completion took ${CSECS}s"; fi
 done
 start=$(date +%s.%N)
