@@ -70,7 +70,8 @@ std::optional<std::string> Terminal::ask(std::string_view prompt, bool echo) {
     return std::nullopt;
   }
   HookGuard guard(m_before, m_after);
-  write_all(prompt);
+  // Echo goes off before the prompt appears: an answer typed as soon as it shows must neither be
+  // echoed nor flushed away (TCSAFLUSH drops only what was typed before the prompt).
   termios saved{};
   bool restore = false;
   if (!echo && ::tcgetattr(m_fd.get(), &saved) == 0) {
@@ -79,6 +80,7 @@ std::optional<std::string> Terminal::ask(std::string_view prompt, bool echo) {
     quiet.c_lflag |= ECHONL;
     restore = ::tcsetattr(m_fd.get(), TCSAFLUSH, &quiet) == 0;
   }
+  write_all(prompt);
   std::string line;
   bool got_any = false;
   while (true) {
@@ -97,7 +99,8 @@ std::optional<std::string> Terminal::ask(std::string_view prompt, bool echo) {
     line += c;
   }
   if (restore) {
-    ::tcsetattr(m_fd.get(), TCSAFLUSH, &saved);
+    // Keep what was typed ahead for the next prompt.
+    ::tcsetattr(m_fd.get(), TCSADRAIN, &saved);
   }
   if (!got_any) {
     return std::nullopt;
