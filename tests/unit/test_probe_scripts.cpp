@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -159,8 +160,8 @@ class Scripts : public ::testing::TestWithParam<const char*> {
     write_file(bin + "/jupyter-server", kFakeJupyter, 0755);
     ASSERT_EQ(::symlink(GetParam(), (bin + "/sh").c_str()), 0);
     // The scripts' `sh` is that shell.
-    auto which = run_sh("sh -c 'readlink /proc/$$/exe'", {}, env());
-    ASSERT_EQ(which.out, std::string(GetParam()) + "\n");
+    auto which = run_sh("sh -c 'readlink /proc/$$/exe; :'", {}, env());
+    ASSERT_EQ(which.out, std::filesystem::canonical(GetParam()).string() + "\n");
     ASSERT_EQ(::symlink("/bin/sh", (nodocker + "/sh").c_str()), 0);
   }
 
