@@ -416,15 +416,40 @@ StopResult parse_stop(std::string_view output, std::string_view nonce) {
   for (const auto& s : split_sections(output, nonce)) {
     if (s.kind == "gone") {
       r.gone = true;
-      r.how = s.args.empty() ? "" : s.args.front();
+      const std::string how = s.args.empty() ? "" : s.args.front();
+      r.how = how == "already"    ? StopHow::already
+              : how == "shutdown" ? StopHow::shutdown
+              : how == "term"     ? StopHow::term
+              : how == "kill"     ? StopHow::kill
+                                  : StopHow::unknown;
     } else if (s.kind == "alive") {
       r.gone = false;
-      r.how = "alive";
+      r.how = StopHow::alive;
     } else if (s.kind.empty()) {
       r.detail = std::string(text::trim(s.body));
     }
   }
   return r;
+}
+
+std::string_view describe(StopHow how, bool shutdown_sent) {
+  switch (how) {
+    case StopHow::container_gone:
+      return "the container is gone or stopped";
+    case StopHow::already:
+      return "it had already ended";
+    case StopHow::shutdown:
+      return "shut down cleanly";
+    case StopHow::term:
+      return "terminated with SIGTERM";
+    case StopHow::kill:
+      return "killed with SIGKILL";
+    case StopHow::alive:
+      return "still running";
+    case StopHow::unknown:
+      break;
+  }
+  return shutdown_sent ? "shut down cleanly" : "stopped";
 }
 
 std::string container_id_command(std::string_view container,

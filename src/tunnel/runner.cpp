@@ -162,14 +162,34 @@ bool wait_and_hold(int stop_fd, int listener, std::chrono::milliseconds delay,
 
 // Errors that another attempt cannot fix: a host key problem or a prompt that is needed.
 bool hopeless(const Error& e) {
-  std::string_view what = e.what();
-  return e.code() == Exit::ssh && (what.find("host key") != std::string_view::npos ||
-                                   what.find("authentication") != std::string_view::npos);
+  return e.cause() == Cause::host_key || e.cause() == Cause::authentication;
 }
 
+// Why a tunnel ended, and the words for its log.
+struct TunnelEnd {
+  enum class Why { stopped, lost, hopeless, server_gone, failed } why = Why::stopped;
+  std::string detail;
+
+  std::string describe() const {
+    switch (why) {
+      case Why::stopped:
+        return "stopped";
+      case Why::lost:
+        return "the SSH connection was lost";
+      case Why::hopeless:
+        return fmt::format("cannot reconnect without help: {}", detail);
+      case Why::server_gone:
+        return fmt::format("the server is gone ({})", detail);
+      case Why::failed:
+        return fmt::format("failed: {}", detail);
+    }
+    return detail;
+  }
+};
+
 // Serve until stopped; reconnect when the connection dies. Returns why it ended.
-std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptions& o,
-                  const Forwarder::Log& sink) {
+TunnelEnd serve(ssh::Session& first, int listener, int stop_fd, const RunOptions& o,
+                const Forwarder::Log& sink) {
   auto log = [&sink](std::string_view line) {
     if (sink) {
       sink(line);
@@ -195,11 +215,11 @@ std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptio
                       st.open_failures, st.bytes_in, st.bytes_out));
     }
     if (end == End::stopped) {
-      return "stopped";
+      return {};
     }
     current->disconnect();
     if (!o.reconnect) {
-      return "the SSH connection was lost";
+      return {TunnelEnd::Why::lost, {}};
     }
     log("the SSH connection was lost; reconnecting (the local port stays open)");
     if (o.on_note) {
@@ -211,7 +231,7 @@ std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptio
       std::uniform_int_distribution<int> jitter(0, static_cast<int>(delay.count() / 4));
       if (!wait_and_hold(stop_fd, listener, delay + std::chrono::milliseconds(jitter(rng)),
                          waiting)) {
-        return "stopped";
+        return {};
       }
       delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(10));
       try {
@@ -223,7 +243,7 @@ std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptio
           if (o.on_note) {
             o.on_note(fmt::format("gave up: {}", e.what()));
           }
-          return fmt::format("cannot reconnect without help: {}", e.what());
+          return {TunnelEnd::Why::hopeless, e.what()};
         }
         continue;
       }
@@ -238,7 +258,7 @@ std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptio
           }
         }
         if (now - *gone_since > kServerGoneGrace) {
-          return fmt::format("the server is gone ({})", why);
+          return {TunnelEnd::Why::server_gone, why};
         }
         owned->disconnect();
         delay = std::chrono::seconds(5);
@@ -274,12 +294,12 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
     if (options.on_started) {
       options.on_started(::getpid());
     }
-    std::string end = serve(session, listener.get(), stop.get(), options, Forwarder::Log{});
+    TunnelEnd end = serve(session, listener.get(), stop.get(), options, Forwarder::Log{});
     if (options.on_ended) {
       options.on_ended();
     }
-    if (end != "stopped") {
-      throw Error(Exit::ssh, fmt::format("tunnel closed: {}", end));
+    if (end.why != TunnelEnd::Why::stopped) {
+      throw Error(Exit::ssh, fmt::format("tunnel closed: {}", end.describe()));
     }
     return 0;
   }
@@ -326,13 +346,13 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
   sys::Fd stop = stop_signals(false);
   log(fmt::format("tunnel {} started: 127.0.0.1:{} -> {}:{} via {}", ::getpid(), port,
                   options.target.host, options.target.port, session.endpoint()));
-  std::string end;
+  TunnelEnd end;
   try {
     end = serve(session, listener.get(), stop.get(), options, log);
   } catch (const std::exception& e) {
-    end = fmt::format("failed: {}", e.what());
+    end = {TunnelEnd::Why::failed, e.what()};
   }
-  log(fmt::format("tunnel {} ended: {}", ::getpid(), end));
+  log(fmt::format("tunnel {} ended: {}", ::getpid(), end.describe()));
   if (options.on_ended) {
     try {
       options.on_ended();

@@ -395,7 +395,7 @@ TEST_P(Scripts, StartHandsTheTokenOverOnStdinThenStopTerminates) {
   write_file(runtime + "/jpserver-" + std::to_string(r.pid) + "-open.html", "<html/>");
   auto s = stop(r.pid, r.runtime->file, false);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "term");
+  EXPECT_EQ(s.how, jl::probe::StopHow::term);
   EXPECT_FALSE(jl_test::process_alive(static_cast<pid_t>(r.pid)));
   EXPECT_FALSE(exists(r.runtime->file));
   EXPECT_FALSE(exists(runtime + "/jpserver-" + std::to_string(r.pid) + "-open.html"));
@@ -507,7 +507,7 @@ TEST_P(Scripts, StopTerminatesAJupyterProcess) {
   write_file(file, "{}");
   auto s = stop(child.pid(), file, false);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "term");
+  EXPECT_EQ(s.how, jl::probe::StopHow::term);
   int status = child.wait();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
   EXPECT_FALSE(exists(file));
@@ -521,7 +521,7 @@ TEST_P(Scripts, StopRefusesToKillAProcessThatIsNotJupyter) {
   write_file(file, "{}");
   auto s = stop(child.pid(), file, false);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "already");
+  EXPECT_EQ(s.how, jl::probe::StopHow::already);
   EXPECT_TRUE(jl_test::process_alive(child.pid()));
   EXPECT_TRUE(exists(file));
 }
@@ -533,7 +533,7 @@ TEST_P(Scripts, StopOfADeadProcessCleansUp) {
   write_file(runtime + "/jpserver-" + std::to_string(pid) + "-open.html", "x");
   auto s = stop(pid, file, false);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "already");
+  EXPECT_EQ(s.how, jl::probe::StopHow::already);
   EXPECT_FALSE(exists(file));
   EXPECT_FALSE(exists(runtime + "/jpserver-" + std::to_string(pid) + "-open.html"));
 }
@@ -543,7 +543,7 @@ TEST_P(Scripts, StopAfterAShutdownRequestWaitsForTheServerToEnd) {
   ASSERT_TRUE(child.wait_cmdline("jupyter-test"));
   auto s = stop(child.pid(), "", true);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "shutdown");
+  EXPECT_EQ(s.how, jl::probe::StopHow::shutdown);
   int status = child.wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
@@ -553,7 +553,7 @@ TEST_P(Scripts, StopKillsAServerThatIgnoresTerm) {
   ASSERT_TRUE(child.wait_cmdline("jupyter-test"));
   auto s = stop(child.pid(), "", false);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "kill");
+  EXPECT_EQ(s.how, jl::probe::StopHow::kill);
   int status = child.wait();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
 }
@@ -562,7 +562,7 @@ TEST_P(Scripts, StopThroughAFailingDocker) {
   write_file(docker_dir + "/fail", "Error response from daemon: No such container: box\n");
   auto s = stop(12345, "", false);
   EXPECT_FALSE(s.gone);
-  EXPECT_EQ(s.how, "");
+  EXPECT_EQ(s.how, jl::probe::StopHow::unknown);
   EXPECT_EQ(s.detail, "Error response from daemon: No such container: box");
 }
 
