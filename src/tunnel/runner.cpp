@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +22,8 @@
 
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
+#include "jl/sys/files.hpp"
+#include "jl/sys/interrupts.hpp"
 #include "jl/sys/net.hpp"
 
 namespace jl::tunnel {
@@ -40,8 +41,8 @@ sys::Fd try_lock(const std::string& path, bool* busy) {
   if (!fd.valid()) {
     throw Error(Exit::other, fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   }
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    *busy = errno == EWOULDBLOCK;
+  if (auto got = sys::try_flock(fd.get(), true); got != sys::LockTry::locked) {
+    *busy = got == sys::LockTry::busy;
     return sys::Fd{};
   }
   return fd;
@@ -54,19 +55,6 @@ void write_pid(int fd, long long pid) {
   }
 }
 
-// A descriptor that becomes readable when one of the stop signals arrives.
-sys::Fd stop_signals(bool include_hup) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  if (include_hup) {
-    sigaddset(&set, SIGHUP);
-  }
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
-  return sys::Fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-}
-
 }  // namespace
 
 std::optional<long long> running_pid(const std::string& lock) {
@@ -74,7 +62,7 @@ std::optional<long long> running_pid(const std::string& lock) {
   if (!fd.valid()) {
     return std::nullopt;
   }
-  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {
+  if (sys::try_flock(fd.get(), false) == sys::LockTry::locked) {
     return std::nullopt;  // nobody holds it
   }
   char buf[32] = {};
@@ -290,11 +278,11 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
 
   if (options.foreground) {
     write_pid(lock.get(), ::getpid());
-    sys::Fd stop = stop_signals(true);
+    sys::Interrupts stop(true);
     if (options.on_started) {
       options.on_started(::getpid());
     }
-    TunnelEnd end = serve(session, listener.get(), stop.get(), options, Forwarder::Log{});
+    TunnelEnd end = serve(session, listener.get(), stop.fd(), options, Forwarder::Log{});
     if (options.on_ended) {
       options.on_ended();
     }
@@ -343,12 +331,12 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
     ::close(logfd);
   }
   ::signal(SIGHUP, SIG_IGN);
-  sys::Fd stop = stop_signals(false);
+  sys::Interrupts stop(false);  // SIGHUP is ignored: the tunnel outlives the terminal
   log(fmt::format("tunnel {} started: 127.0.0.1:{} -> {}:{} via {}", ::getpid(), port,
                   options.target.host, options.target.port, session.endpoint()));
   TunnelEnd end;
   try {
-    end = serve(session, listener.get(), stop.get(), options, log);
+    end = serve(session, listener.get(), stop.fd(), options, log);
   } catch (const std::exception& e) {
     end = {TunnelEnd::Why::failed, e.what()};
   }
