@@ -8,7 +8,8 @@ build=(cmake make g++ pkg-config libssh-dev libcli11-dev nlohmann-json3-dev libf
   libgtest-dev)
 test=(clang-format python3 curl openssh-client openssh-server docker.io debootstrap
   debian-archive-keyring iproute2 procps ca-certificates man-db groff-base dpkg-dev binutils
-  bash-completion zsh fish ksh tcsh csh git util-linux python3-jupyter-core python3-traitlets chromium)
+  bash-completion zsh fish ksh tcsh csh git util-linux python3-jupyter-core python3-traitlets chromium
+  shellcheck busybox dash)
 
 want=("${build[@]}")
 [ "$what" = test ] && want+=("${test[@]}")

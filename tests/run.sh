@@ -22,6 +22,10 @@ step "build (warnings are errors)"
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJL_WERROR=ON >/dev/null
 cmake --build "$root/build" -j "$jobs"
 
+step "remote scripts: shellcheck, and parsed by dash and busybox sh"
+shellcheck "$root"/src/core/scripts/*.sh
+for f in "$root"/src/core/scripts/*.sh; do dash -n "$f" && busybox sh -n "$f"; done
+
 step "man page: renders without warnings, documents every command and option"
 "$root/tests/manpage.sh" "$root/docs/jl.1" "$root/build/jl"
 

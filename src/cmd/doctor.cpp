@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "jl/cmd/commands.hpp"
 #include "jl/core/error.hpp"
@@ -17,6 +15,7 @@
 #include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/sys/browser.hpp"
+#include "jl/sys/files.hpp"
 #include "jl/sys/net.hpp"
 #include "jl/tunnel/runner.hpp"
 
@@ -30,10 +29,7 @@ using doctor::Status;
 constexpr int kDefaultContainerPort = 8888;
 
 std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return sys::read_file(path).value_or("");
 }
 
 // Who listens on 127.0.0.1:port on this machine ("pid 123: python3 -m http.server"), if visible.

@@ -16,10 +16,25 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Whether a session's server answered: unknown when there was no connection to ask over.
+enum class Answers { yes, no, unknown };
+
+std::string_view words(Answers a) {
+  switch (a) {
+    case Answers::yes:
+      return "yes";
+    case Answers::no:
+      return "no";
+    case Answers::unknown:
+      break;
+  }
+  return "unknown";
+}
+
 struct Row {
   SessionRecord session;
   std::optional<long long> tunnel;  // the pid of the running tunnel
-  std::string answers;              // yes, no, unknown
+  Answers answers = Answers::unknown;
   std::string detail;
 };
 
@@ -74,14 +89,14 @@ int run_status(Context& ctx, const StatusOptions& o) {
     }
     auto busy = ctx.ui().activity(fmt::format("asking the servers on {}", host_name));
     for (const auto& s : sessions) {
-      Row row{s, tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)), "unknown",
-              connect_error};
+      Row row{s, tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)),
+              Answers::unknown, connect_error};
       if (session) {
         remote::Host host(*session, host_name, ctx.docker_command(s.host, s.container));
         // First whether the container is still the one Jupyter was started in: a removed
         // one's address would only time out.
         if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
-          row.answers = "no";
+          row.answers = Answers::no;
           row.detail = fmt::format("{}; {}", replaced->what(), replaced->hint());
           rows.push_back(std::move(row));
           continue;
@@ -89,7 +104,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
         try {
           auto health = host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s),
                                     s.container);
-          row.answers = health.answers() ? "yes" : "no";
+          row.answers = health.answers() ? Answers::yes : Answers::no;
           row.detail = health.detail;
         } catch (const Error& e) {
           // One server that does not answer in time is that row's state, not the command's
@@ -97,7 +112,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
           if (e.code() != Exit::timeout) {
             throw;
           }
-          row.answers = "no";
+          row.answers = Answers::no;
           row.detail = e.what();
         }
       }
@@ -121,8 +136,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
         tunnel = {{"local_port", s.local_port}, {"alive", false}, {"note", s.tunnel_note}};
       }
       auto j = session_json(s, o.show_token);
-      j["answers"] = r.answers == "yes";
-      j["state"] = r.answers;
+      j["answers"] = r.answers == Answers::yes;
+      j["state"] = words(r.answers);
       j["detail"] = r.detail;
       j["tunnel"] = tunnel;
       out.push_back(std::move(j));
@@ -134,7 +149,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
     // For scripts: HOST CONTAINER ANSWERS(yes/no/unknown) LOCAL_URL_OR_-, tab-separated.
     for (const auto& r : rows) {
       ctx.ui().out(fmt::format(
-          "{}\t{}\t{}\t{}", r.session.host, r.session.container, r.answers,
+          "{}\t{}\t{}\t{}", r.session.host, r.session.container, words(r.answers),
           r.tunnel ? fmt::format("http://127.0.0.1:{}/", r.session.local_port) : std::string("-")));
     }
     return 0;
@@ -147,8 +162,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
                                                   "PID", "STARTED", "ANSWERS", "TUNNEL", "TOKEN"}};
   for (const auto& r : rows) {
     const auto& s = r.session;
-    std::string answers = r.answers;
-    if (r.answers != "yes" && !r.detail.empty()) {
+    std::string answers(words(r.answers));
+    if (r.answers != Answers::yes && !r.detail.empty()) {
       answers += " (" + r.detail + ")";
     }
     cells.push_back({s.host, s.container, s.app, s.server_version.empty() ? "?" : s.server_version,

@@ -48,7 +48,7 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
     }
   }
   // Verify from the outside: nothing may answer at the server's address any more.
-  if (result.how != "container-gone" && !s.address.empty() && s.port > 0) {
+  if (result.how != probe::StopHow::container_gone && !s.address.empty() && s.port > 0) {
     auto health =
         host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s), s.container);
     if (health.answers()) {
@@ -58,22 +58,7 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
                   "it may have been restarted by something else; check `docker top` on the host");
     }
   }
-  if (result.how == "container-gone") {
-    return "the container is gone or stopped";
-  }
-  if (result.how == "already") {
-    return "it had already ended";
-  }
-  if (result.how == "shutdown" || (result.how.empty() && shutdown_sent)) {
-    return "shut down cleanly";
-  }
-  if (result.how == "term") {
-    return "terminated with SIGTERM";
-  }
-  if (result.how == "kill") {
-    return "killed with SIGKILL";
-  }
-  return "stopped";
+  return std::string(probe::describe(result.how, shutdown_sent));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "jl/core/shell.hpp"
 #include "jl/core/text.hpp"
+#include "scripts.hpp"
 
 namespace jl::doctor {
 
@@ -107,102 +108,6 @@ nlohmann::json to_json(const Report& report) {
           {"checks", std::move(checks)}};
 }
 
-namespace {
-
-// Runs on the host. Positional parameters: nonce, container (may be empty), port, the inner
-// script, then the docker command's words.
-constexpr std::string_view kOuter = R"SH(n=$1 c=$2 port=$3 inner=$4
-shift 4
-m() { printf '@@%s %s\n' "$n" "$*"; }
-t() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout "$s" "$@"; else "$@"; fi; }
-if ! command -v "$1" >/dev/null 2>&1; then m docker-missing "$1"; m end; exit 0; fi
-out=$(t 10 "$@" ps --format '{{.Names}}' 2>&1)
-rc=$?
-m ps "$rc"
-printf '%s\n' "$out"
-if [ "$rc" -ne 0 ]; then m end; exit 0; fi
-m docker-version "$(t 10 "$@" version --format '{{.Server.Version}}' 2>/dev/null | head -n 1)"
-if [ -n "$c" ]; then
-  out=$(t 10 "$@" inspect --type container --format '{{.State.Running}} {{json .}}' "$c" 2>&1)
-  rc=$?
-  m inspect "$rc"
-  printf '%s\n' "$out"
-  case $rc:$out in
-    '0:true '*)
-      m exec
-      t 60 "$@" exec "$c" sh -c "$inner" jl "$n" "$port" </dev/null 2>&1
-      m exec-rc "$?";;
-  esac
-fi
-m end
-)SH";
-
-// Runs inside the container as its default user. Positional parameters: nonce, port.
-// probe::container_prelude() comes first (m, alive, runtime_dir, live_servers).
-constexpr std::string_view kInner = R"SH(port=$2 cfgpy=
-t() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout "$s" "$@"; else "$@"; fi; }
-m id "$(id -u 2>/dev/null)" "$(id -un 2>/dev/null)"
-for a in jupyter-lab:jupyterlab jupyter-notebook:notebook jupyter-server:jupyter_server; do
-  exe=${a%%:*} dist=${a#*:}
-  p=$(command -v "$exe" 2>/dev/null) || continue
-  m app "$exe" "$p"
-  v= first=
-  IFS= read -r first <"$p" 2>/dev/null
-  case $first in
-    '#!'*python*)
-      # The app's own interpreter knows its version without starting the app (much faster).
-      [ -n "$cfgpy" ] || cfgpy=${first#??}
-      set -f
-      v=$(t 10 ${first#??} -c 'import sys, importlib.metadata as d; print(d.version(sys.argv[1]))' "$dist" 2>/dev/null </dev/null)
-      set +f;;
-  esac
-  [ -n "$v" ] || v=$(t 15 "$p" --version 2>/dev/null </dev/null | tail -n 1)
-  m app-version "$exe" "$v"
-done
-if [ -n "$cfgpy" ]; then
-  m jupyter-config
-  set -f
-  jupyter_config $cfgpy
-  set +f
-fi
-live_servers_all
-m tcp
-cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
-m port "$port"
-hex=$(printf '%04X' "$port")
-for f in /proc/net/tcp /proc/net/tcp6; do
-  [ -r "$f" ] || continue
-  while read -r _ addr _ st _ _ _ _ _ inode _; do
-    [ "$st" = 0A ] || continue
-    case $addr in *:"$hex") ;; *) continue;; esac
-    if command -v find >/dev/null 2>&1; then
-      links=$(find /proc/[0-9]*/fd -lname "socket:\[$inode\]" 2>/dev/null)
-    else
-      links=
-      for l in /proc/[0-9]*/fd/*; do
-        [ "$(readlink "$l" 2>/dev/null)" = "socket:[$inode]" ] && links="$links $l"
-      done
-    fi
-    for l in $links; do
-      pid=${l#/proc/}; pid=${pid%%/*}
-      m holder "$pid"
-      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null
-      echo
-    done
-  done <"$f"
-done
-if command -v nvidia-smi >/dev/null 2>&1; then
-  out=$(t 10 nvidia-smi -L 2>&1 </dev/null)
-  m gpu "$?"
-  printf '%s\n' "$out"
-else
-  m gpu-none
-fi
-m inner-end
-)SH";
-
-}  // namespace
-
 std::string command(std::string_view nonce, const std::optional<std::string>& container, int port,
                     const std::vector<std::string>& docker) {
   if (docker.empty() || docker.front().empty()) {
@@ -210,14 +115,14 @@ std::string command(std::string_view nonce, const std::optional<std::string>& co
   }
   std::vector<std::string> words = {"sh",
                                     "-c",
-                                    std::string(kOuter),
+                                    std::string(scripts::doctor_outer()),
                                     "jl",
                                     std::string(nonce),
                                     container.value_or(""),
                                     std::to_string(port),
                                     "n=$1\n" + std::string(probe::container_prelude()) +
                                         std::string(jupyter::config_reader_function()) +
-                                        std::string(kInner)};
+                                        std::string(scripts::doctor_inner())};
   words.insert(words.end(), docker.begin(), docker.end());
   return shell::join(words);
 }

@@ -4,36 +4,9 @@
 
 #include "jl/core/shell.hpp"
 #include "jl/core/text.hpp"
+#include "scripts.hpp"
 
 namespace jl::logs {
-
-namespace {
-
-// Runs inside the container as its default user (who owns the 0600 log jl's start made).
-constexpr std::string_view kScript = R"SH(n=$1 log=$2 lines=$3 follow=$4
-m() { printf '@@%s %s\n' "$n" "$*"; }
-if [ ! -e "$log" ]; then m missing; exit 0; fi
-if [ ! -r "$log" ]; then m unreadable "$(id -un 2>/dev/null)"; exit 0; fi
-m begin
-if [ "$follow" = 1 ]; then
-  # tail runs in the background (its stdin is /dev/null); this shell waits for its own stdin to
-  # end, which happens when jl closes the channel, then stops tail: nothing is left behind.
-  # GNU tail polls files on overlayfs (containers' usual root) once a second; ask for 0.1 s where
-  # tail understands it.
-  set --
-  tail -s 0.1 -n 0 -- "$log" >/dev/null 2>&1 </dev/null && set -- -s 0.1
-  tail "$@" -n "$lines" -f -- "$log" &
-  t=$!
-  cat >/dev/null
-  kill "$t" 2>/dev/null
-  wait "$t" 2>/dev/null
-else
-  tail -n "$lines" -- "$log"
-fi
-m end
-)SH";
-
-}  // namespace
 
 std::string command(std::string_view nonce, std::string_view container, std::string_view log_file,
                     int lines, bool follow, const std::vector<std::string>& docker) {
@@ -46,7 +19,7 @@ std::string command(std::string_view nonce, std::string_view container, std::str
   std::vector<std::string> words = docker;
   for (std::string w :
        {std::string("exec"), std::string("-i"), std::string(container), std::string("sh"),
-        std::string("-c"), std::string(kScript), std::string("jl"), std::string(nonce),
+        std::string("-c"), std::string(scripts::logs()), std::string("jl"), std::string(nonce),
         std::string(log_file), std::to_string(lines), std::string(follow ? "1" : "0")}) {
     words.push_back(std::move(w));
   }

@@ -7,220 +7,15 @@
 
 #include "jl/core/shell.hpp"
 #include "jl/core/text.hpp"
+#include "scripts.hpp"
 
 namespace jl::probe {
 
 namespace {
 
-// Shared shell functions. `m` prints a marker; `alive` tells whether $pid is a live process
-// (a zombie counts as gone: containers whose init does not reap leave zombies behind).
-constexpr std::string_view kPrelude = R"SH(m() { printf '@@%s %s\n' "$n" "$*"; }
-alive() {
-  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  case $st in ''|*') Z '*|*') X '*) return 1;; esac
-  return 0
-}
-runtime_dir() {
-  printf '%s' "${JUPYTER_RUNTIME_DIR:-${JUPYTER_DATA_DIR:-${XDG_DATA_HOME:-${HOME:-/}/.local/share}/jupyter}/runtime}"
-}
-# jl's own directory in /tmp, for a container whose HOME cannot be written (a uid without a
-# passwd entry gets HOME=/; a read-only root file system): 0700, and it must be ours.
-own_tmp() {
-  d=/tmp/jl-$(id -u)
-  mkdir -p "$d" 2>/dev/null
-  [ -O "$d" ] && [ -w "$d" ] && [ ! -L "$d" ] && chmod 700 "$d" && printf '%s' "$d"
-}
-# The runtime files in $1 whose server process lives, each as a "runtime FILE" marker and the
-# file's text.
-live_servers() {
-  for f in "$1"/jpserver-*.json "$1"/nbserver-*.json; do
-    [ -f "$f" ] || continue
-    b=${f##*/}; pid=${b#*-}; pid=${pid%.json}
-    case $pid in ''|*[!0-9]*) continue;; esac
-    alive "$pid" || continue
-    m runtime "$f"
-    cat "$f" 2>/dev/null
-    echo
-  done
-}
-# The same for the usual runtime directory and the one jl uses when that cannot be written.
-live_servers_all() {
-  rt=$(runtime_dir)
-  live_servers "$rt"
-  alt=/tmp/jl-$(id -u)/runtime
-  if [ "$alt" != "$rt" ] && [ -d "$alt" ] && [ -O "$alt" ]; then live_servers "$alt"; fi
-}
-)SH";
-
-// Runs on the host: docker's state, the container's state, then the inner probe.
-constexpr std::string_view kProbeOuter = R"SH(n=$1 c=$2 inner=$3 mode=$4
-shift 4
-# "$@" is the docker command: docker, or what the user configured (sudo -n docker, podman, ...).
-m() { printf '@@%s %s\n' "$n" "$*"; }
-if ! command -v "$1" >/dev/null 2>&1; then m docker-missing "$1"; exit 0; fi
-out=$("$@" inspect --type container --format '{{.State.Running}} {{json .}}' "$c" 2>&1)
-rc=$?
-m inspect "$rc"
-printf '%s\n' "$out"
-if [ "$rc" -ne 0 ]; then
-  m ps
-  "$@" ps --format '{{.Names}}' 2>&1
-  exit 0
-fi
-case $out in
-  'true '*) ;;
-  *) exit 0;;
-esac
-m exec
-if [ "$mode" = plan ]; then
-  "$@" exec -i "$c" sh -c "$inner" jl "$n" "$mode" 2>&1
-else
-  "$@" exec "$c" sh -c "$inner" jl "$n" "$mode" </dev/null 2>&1
-fi
-m exec-rc "$?"
-)SH";
-
-// Runs inside the container as its default user.
-constexpr std::string_view kProbeInner = R"SH(n=$1 mode=$2
-m id "$(id -u 2>/dev/null)" "$(id -un 2>/dev/null)"
-m home "${HOME:-/}"
-for a in jupyter-lab jupyter-notebook jupyter-server; do
-  p=$(command -v "$a" 2>/dev/null) && m app "$a" "$p"
-done
-m runtime-dir "$(runtime_dir)"
-live_servers_all
-m tcp
-cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
-m end
-[ "$mode" = plan ] || exit 0
-# jl answers with a plan on stdin: "quit", or "start" and the start's parameters, one per
-# line, the extra Jupyter arguments, and last the token.
-m plan?
-IFS= read -r what || exit 0
-[ "$what" = start ] || exit 0
-if ! { IFS= read -r app && IFS= read -r ip && IFS= read -r port && IFS= read -r dir &&
-       IFS= read -r root && IFS= read -r limit && IFS= read -r nextra; }; then
-  m fail plan; exit 0
-fi
-case "$port:$limit:$nextra" in *[!0-9:]*|:*|*::*|*:) m fail plan; exit 0;; esac
-set --
-i=0
-while [ "$i" -lt "$nextra" ]; do
-  IFS= read -r a || { m fail plan; exit 0; }
-  set -- "$@" "$a"
-  i=$((i + 1))
-done
-)SH";
-
-// Runs inside the container: starts Jupyter detached and waits for its runtime file.
-constexpr std::string_view kStartInner = R"SH(umask 077
-IFS= read -r JUPYTER_TOKEN || { m fail no-token; exit 0; }
-[ -n "$JUPYTER_TOKEN" ] || { m fail no-token; exit 0; }
-export JUPYTER_TOKEN
-base=${XDG_STATE_HOME:-${HOME:-/}/.local/state}/jl
-if ! { mkdir -p "$base" 2>/dev/null && [ -w "$base" ]; }; then
-  base=$(own_tmp) || { m fail log-dir "/tmp/jl-$(id -u)"; exit 0; }
-fi
-log=$base/jupyter-$port.log
-# Jupyter exits at once when it cannot create its runtime directory (HOME not writable): give
-# it, and JupyterLab's workspaces, a directory of jl's own instead.
-rt=$(runtime_dir)
-if ! { mkdir -p "$rt" 2>/dev/null && [ -w "$rt" ]; }; then
-  tmp=$(own_tmp) || { m fail runtime-dir "$rt"; exit 0; }
-  mkdir -p "$tmp/runtime" "$tmp/workspaces"
-  export JUPYTER_RUNTIME_DIR="$tmp/runtime" JUPYTERLAB_WORKSPACES_DIR="$tmp/workspaces"
-  m runtime-moved "$rt" "$tmp/runtime"
-  rt=$tmp/runtime
-fi
-if [ -n "$dir" ]; then
-  cd -- "$dir" 2>/dev/null || { m fail dir "$dir"; exit 0; }
-fi
-# The port never moves (port_retries defaults to 50). Notebook 6 reads NotebookApp's option;
-# apps on jupyter_server read ServerApp's and warn about NotebookApp's.
-set -- "$app" "$@" --no-browser "--ip=$ip" "--port=$port" --ServerApp.port_retries=0
-case $app in *notebook*) set -- "$@" --NotebookApp.port_retries=0 ;; esac
-[ "$root" = 1 ] && set -- "$@" --allow-root
-if command -v setsid >/dev/null 2>&1; then
-  setsid "$@" </dev/null >"$log" 2>&1 &
-else
-  "$@" </dev/null >"$log" 2>&1 &
-fi
-pid=$!
-m started "$pid" "$log"
-# $limit counts rounds of 20 ms; the clock, where date can read it, keeps the rounds honest
-# (each round also costs the checks' own time).
-t0=$(date +%s 2>/dev/null)
-case $t0 in ''|*[!0-9]*) t0=;; esac
-i=0
-while [ "$i" -lt "$limit" ]; do
-  # Once a second: how long it has waited, and the last line Jupyter logged.
-  if [ "$i" -gt 0 ] && [ $((i % 40)) -eq 0 ]; then
-    if [ -n "$t0" ]; then
-      secs=$(($(date +%s) - t0))
-      [ "$secs" -ge $((limit / 50)) ] && break
-    else
-      secs=$((i / 50))
-    fi
-    m waiting "$secs" "$(tail -n 1 "$log" 2>/dev/null | tr -d '\r' | cut -c 1-200)"
-  fi
-  for f in "$rt/jpserver-$pid.json" "$rt/nbserver-$pid.json"; do
-    if [ -s "$f" ] && [ "$(tail -c 1 "$f" 2>/dev/null)" = '}' ]; then
-      m new-runtime "$f"
-      cat "$f"
-      echo
-      m end
-      exit 0
-    fi
-  done
-  if ! alive "$pid"; then
-    m died
-    tail -n 30 "$log" 2>/dev/null
-    m end
-    exit 0
-  fi
-  sleep 0.02 2>/dev/null || sleep 1
-  i=$((i + 1))
-done
-m slow
-tail -n 30 "$log" 2>/dev/null
-m end
-)SH";
-
-// Runs inside the container: waits for a server to end, escalating, then cleans up.
-constexpr std::string_view kStopInner = R"SH(n=$1 pid=$2 f=$3 graceful=$4
-is_jupyter() {
-  case $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) in *jupyter*) return 0;; esac
-  return 1
-}
-wait_gone() {
-  i=0
-  while alive "$pid"; do
-    [ "$i" -ge "$1" ] && return 1
-    sleep 0.05 2>/dev/null || sleep 1
-    i=$((i + 1))
-  done
-  return 0
-}
-cleanup() {
-  if [ -n "$f" ]; then rm -f -- "$f" "${f%.json}-open.html"; fi
-}
-if [ "$graceful" = 1 ]; then
-  if wait_gone 100; then m gone shutdown; cleanup; exit 0; fi
-elif ! alive "$pid"; then
-  m gone already; cleanup; exit 0
-fi
-# Never signal a process that is not Jupyter (the pid may have been reused).
-if ! is_jupyter; then m gone already; exit 0; fi
-kill -TERM "$pid" 2>/dev/null
-if wait_gone 60; then m gone term; cleanup; exit 0; fi
-kill -KILL "$pid" 2>/dev/null
-if wait_gone 40; then m gone kill; cleanup; exit 0; fi
-m alive
-)SH";
-
 std::string inner(std::string_view body) {
   std::string s = "n=$1\n";
-  s += kPrelude;
+  s += scripts::prelude();
   s += body;
   return s;
 }
@@ -228,7 +23,7 @@ std::string inner(std::string_view body) {
 }  // namespace
 
 std::string_view container_prelude() {
-  return kPrelude;
+  return scripts::prelude();
 }
 
 namespace {
@@ -355,20 +150,20 @@ std::string outer_command(std::string_view nonce, std::string_view container, st
                                    std::string(mode)};
   const auto& words = checked(docker);
   args.insert(args.end(), words.begin(), words.end());
-  return sh_c(kProbeOuter, args);
+  return sh_c(scripts::probe_outer(), args);
 }
 
 }  // namespace
 
 std::string probe_command(std::string_view nonce, std::string_view container,
                           const std::vector<std::string>& docker) {
-  return outer_command(nonce, container, inner(kProbeInner), "probe", docker);
+  return outer_command(nonce, container, inner(scripts::probe_inner()), "probe", docker);
 }
 
 std::string probe_and_start_command(std::string_view nonce, std::string_view container,
                                     const std::vector<std::string>& docker) {
-  std::string script = inner(kProbeInner);
-  script += kStartInner;
+  std::string script = inner(scripts::probe_inner());
+  script += scripts::start_inner();
   return outer_command(nonce, container, std::move(script), "plan", docker);
 }
 
@@ -609,7 +404,7 @@ std::string stop_command(std::string_view nonce, std::string_view container, lon
   std::vector<std::string> words = checked(docker);
   for (std::string w :
        {std::string("exec"), std::string(container), std::string("sh"), std::string("-c"),
-        inner(kStopInner), std::string("jl"), std::string(nonce), std::to_string(pid),
+        inner(scripts::stop_inner()), std::string("jl"), std::string(nonce), std::to_string(pid),
         std::string(runtime_file), std::string(shutdown_sent ? "1" : "0")}) {
     words.push_back(std::move(w));
   }
@@ -621,15 +416,40 @@ StopResult parse_stop(std::string_view output, std::string_view nonce) {
   for (const auto& s : split_sections(output, nonce)) {
     if (s.kind == "gone") {
       r.gone = true;
-      r.how = s.args.empty() ? "" : s.args.front();
+      const std::string how = s.args.empty() ? "" : s.args.front();
+      r.how = how == "already"    ? StopHow::already
+              : how == "shutdown" ? StopHow::shutdown
+              : how == "term"     ? StopHow::term
+              : how == "kill"     ? StopHow::kill
+                                  : StopHow::unknown;
     } else if (s.kind == "alive") {
       r.gone = false;
-      r.how = "alive";
+      r.how = StopHow::alive;
     } else if (s.kind.empty()) {
       r.detail = std::string(text::trim(s.body));
     }
   }
   return r;
+}
+
+std::string_view describe(StopHow how, bool shutdown_sent) {
+  switch (how) {
+    case StopHow::container_gone:
+      return "the container is gone or stopped";
+    case StopHow::already:
+      return "it had already ended";
+    case StopHow::shutdown:
+      return "shut down cleanly";
+    case StopHow::term:
+      return "terminated with SIGTERM";
+    case StopHow::kill:
+      return "killed with SIGKILL";
+    case StopHow::alive:
+      return "still running";
+    case StopHow::unknown:
+      break;
+  }
+  return shutdown_sent ? "shut down cleanly" : "stopped";
 }
 
 std::string container_id_command(std::string_view container,

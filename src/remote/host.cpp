@@ -254,13 +254,13 @@ probe::StopResult Host::wait_gone(const std::string& container, long long pid,
       probe::stop_command(nonce, container, pid, runtime_file, shutdown_sent, m_docker), {},
       deadline);
   auto r = probe::parse_stop(exec.out, nonce);
-  if (!r.gone && r.how.empty()) {
+  if (!r.gone && r.how == probe::StopHow::unknown) {
     // docker exec itself failed: a container that is gone or stopped has no server left.
     std::string said = exec.out + exec.err;
     if (said.find("No such container") != std::string::npos ||
         said.find("is not running") != std::string::npos) {
       r.gone = true;
-      r.how = "container-gone";
+      r.how = probe::StopHow::container_gone;
     } else if (r.detail.empty()) {
       r.detail = text::tail(said, 2);
     }

@@ -7,13 +7,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "jl/core/config.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
+#include "jl/sys/files.hpp"
 #include "jl/sys/process.hpp"
 
 namespace jl::ssh {
@@ -27,13 +26,7 @@ std::string passwd_home() {
 }
 
 std::optional<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return sys::read_file(path);
 }
 
 std::vector<std::string> expand_include(const std::string& pattern) {

@@ -1208,10 +1208,26 @@ Session Session::connect_via(const ConnectOptions& options, sys::Terminal& user_
   impl->log(fmt::format(
       "connected in {} ms",
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()));
+  // A failure of these two stages is about the key or the login: trying again without a person
+  // cannot help (the tunnel gives up on it).
+  auto tagged = [](Error& e, Cause cause) -> Error& {
+    if (e.code() == Exit::ssh) {
+      e.because(cause);
+    }
+    return e;
+  };
   stage(ConnectStage::host_key);
-  verify_host_key(s, shown, terminal, policy, options, cfg);
+  try {
+    verify_host_key(s, shown, terminal, policy, options, cfg);
+  } catch (Error& e) {
+    throw tagged(e, Cause::host_key);
+  }
   stage(ConnectStage::auth);
-  authenticate(s, shown, terminal, impl->trace, res, prompt);
+  try {
+    authenticate(s, shown, terminal, impl->trace, res, prompt);
+  } catch (Error& e) {
+    throw tagged(e, Cause::authentication);
+  }
   // The passphrase callback's context lives on this stack frame only.
   ssh_callbacks_struct none{};
   ssh_callbacks_init(&none);

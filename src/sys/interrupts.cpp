@@ -6,18 +6,20 @@
 namespace jl::sys {
 
 namespace {
-sigset_t stop_set() {
+sigset_t stop_set(bool hangup) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
+  if (hangup) {
+    sigaddset(&set, SIGHUP);
+  }
   return set;
 }
 }  // namespace
 
-Interrupts::Interrupts() {
-  sigset_t set = stop_set();
+Interrupts::Interrupts(bool hangup) {
+  sigset_t set = stop_set(hangup);
   ::sigprocmask(SIG_BLOCK, &set, &m_old);
   m_fd = Fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 }

@@ -14,6 +14,7 @@
 
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
+#include "jl/sys/files.hpp"
 
 namespace jl::sys {
 
@@ -52,24 +53,6 @@ std::string lock_name(std::string_view host, std::string_view container) {
   return fmt::format("{}-{:08x}.lock", out.substr(0, 120), h & 0xffffffffU);
 }
 
-// Read a regular file to the end (at most 16 MiB); false on a read error (errno says why).
-bool read_all(int fd, std::string& text) {
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-      continue;  // a regular file does not block; be safe anyway
-    }
-    if (n < 0) {
-      return false;
-    }
-    if (n == 0 || text.size() > 16 * 1024 * 1024) {
-      return true;
-    }
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-}
-
 std::string timestamp() {
   return text::utc_now("%Y%m%dT%H%M%SZ");
 }
@@ -92,8 +75,8 @@ Fd StateStore::lock_file(const std::string& path, bool exclusive, std::chrono::m
                 "check the permissions of the state directory (XDG_STATE_HOME)");
   }
   auto until = std::chrono::steady_clock::now() + wait;
-  while (::flock(fd.get(), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK && errno != EINTR) {
+  for (LockTry got; (got = try_flock(fd.get(), exclusive)) != LockTry::locked;) {
+    if (got == LockTry::failed) {
       throw Error(Exit::other, fmt::format("cannot lock {}: {}", path, errno_text()));
     }
     if (std::chrono::steady_clock::now() >= until) {

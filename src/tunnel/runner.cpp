@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +22,8 @@
 
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
+#include "jl/sys/files.hpp"
+#include "jl/sys/interrupts.hpp"
 #include "jl/sys/net.hpp"
 
 namespace jl::tunnel {
@@ -40,8 +41,8 @@ sys::Fd try_lock(const std::string& path, bool* busy) {
   if (!fd.valid()) {
     throw Error(Exit::other, fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   }
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    *busy = errno == EWOULDBLOCK;
+  if (auto got = sys::try_flock(fd.get(), true); got != sys::LockTry::locked) {
+    *busy = got == sys::LockTry::busy;
     return sys::Fd{};
   }
   return fd;
@@ -54,19 +55,6 @@ void write_pid(int fd, long long pid) {
   }
 }
 
-// A descriptor that becomes readable when one of the stop signals arrives.
-sys::Fd stop_signals(bool include_hup) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  if (include_hup) {
-    sigaddset(&set, SIGHUP);
-  }
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
-  return sys::Fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-}
-
 }  // namespace
 
 std::optional<long long> running_pid(const std::string& lock) {
@@ -74,7 +62,7 @@ std::optional<long long> running_pid(const std::string& lock) {
   if (!fd.valid()) {
     return std::nullopt;
   }
-  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {
+  if (sys::try_flock(fd.get(), false) == sys::LockTry::locked) {
     return std::nullopt;  // nobody holds it
   }
   char buf[32] = {};
@@ -162,14 +150,34 @@ bool wait_and_hold(int stop_fd, int listener, std::chrono::milliseconds delay,
 
 // Errors that another attempt cannot fix: a host key problem or a prompt that is needed.
 bool hopeless(const Error& e) {
-  std::string_view what = e.what();
-  return e.code() == Exit::ssh && (what.find("host key") != std::string_view::npos ||
-                                   what.find("authentication") != std::string_view::npos);
+  return e.cause() == Cause::host_key || e.cause() == Cause::authentication;
 }
 
+// Why a tunnel ended, and the words for its log.
+struct TunnelEnd {
+  enum class Why { stopped, lost, hopeless, server_gone, failed } why = Why::stopped;
+  std::string detail;
+
+  std::string describe() const {
+    switch (why) {
+      case Why::stopped:
+        return "stopped";
+      case Why::lost:
+        return "the SSH connection was lost";
+      case Why::hopeless:
+        return fmt::format("cannot reconnect without help: {}", detail);
+      case Why::server_gone:
+        return fmt::format("the server is gone ({})", detail);
+      case Why::failed:
+        return fmt::format("failed: {}", detail);
+    }
+    return detail;
+  }
+};
+
 // Serve until stopped; reconnect when the connection dies. Returns why it ended.
-std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptions& o,
-                  const Forwarder::Log& sink) {
+TunnelEnd serve(ssh::Session& first, int listener, int stop_fd, const RunOptions& o,
+                const Forwarder::Log& sink) {
   auto log = [&sink](std::string_view line) {
     if (sink) {
       sink(line);
@@ -195,11 +203,11 @@ std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptio
                       st.open_failures, st.bytes_in, st.bytes_out));
     }
     if (end == End::stopped) {
-      return "stopped";
+      return {};
     }
     current->disconnect();
     if (!o.reconnect) {
-      return "the SSH connection was lost";
+      return {TunnelEnd::Why::lost, {}};
     }
     log("the SSH connection was lost; reconnecting (the local port stays open)");
     if (o.on_note) {
@@ -211,7 +219,7 @@ std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptio
       std::uniform_int_distribution<int> jitter(0, static_cast<int>(delay.count() / 4));
       if (!wait_and_hold(stop_fd, listener, delay + std::chrono::milliseconds(jitter(rng)),
                          waiting)) {
-        return "stopped";
+        return {};
       }
       delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(10));
       try {
@@ -223,7 +231,7 @@ std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptio
           if (o.on_note) {
             o.on_note(fmt::format("gave up: {}", e.what()));
           }
-          return fmt::format("cannot reconnect without help: {}", e.what());
+          return {TunnelEnd::Why::hopeless, e.what()};
         }
         continue;
       }
@@ -238,7 +246,7 @@ std::string serve(ssh::Session& first, int listener, int stop_fd, const RunOptio
           }
         }
         if (now - *gone_since > kServerGoneGrace) {
-          return fmt::format("the server is gone ({})", why);
+          return {TunnelEnd::Why::server_gone, why};
         }
         owned->disconnect();
         delay = std::chrono::seconds(5);
@@ -270,16 +278,16 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
 
   if (options.foreground) {
     write_pid(lock.get(), ::getpid());
-    sys::Fd stop = stop_signals(true);
+    sys::Interrupts stop(true);
     if (options.on_started) {
       options.on_started(::getpid());
     }
-    std::string end = serve(session, listener.get(), stop.get(), options, Forwarder::Log{});
+    TunnelEnd end = serve(session, listener.get(), stop.fd(), options, Forwarder::Log{});
     if (options.on_ended) {
       options.on_ended();
     }
-    if (end != "stopped") {
-      throw Error(Exit::ssh, fmt::format("tunnel closed: {}", end));
+    if (end.why != TunnelEnd::Why::stopped) {
+      throw Error(Exit::ssh, fmt::format("tunnel closed: {}", end.describe()));
     }
     return 0;
   }
@@ -323,16 +331,16 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
     ::close(logfd);
   }
   ::signal(SIGHUP, SIG_IGN);
-  sys::Fd stop = stop_signals(false);
+  sys::Interrupts stop(false);  // SIGHUP is ignored: the tunnel outlives the terminal
   log(fmt::format("tunnel {} started: 127.0.0.1:{} -> {}:{} via {}", ::getpid(), port,
                   options.target.host, options.target.port, session.endpoint()));
-  std::string end;
+  TunnelEnd end;
   try {
-    end = serve(session, listener.get(), stop.get(), options, log);
+    end = serve(session, listener.get(), stop.fd(), options, log);
   } catch (const std::exception& e) {
-    end = fmt::format("failed: {}", e.what());
+    end = {TunnelEnd::Why::failed, e.what()};
   }
-  log(fmt::format("tunnel {} ended: {}", ::getpid(), end));
+  log(fmt::format("tunnel {} ended: {}", ::getpid(), end.describe()));
   if (options.on_ended) {
     try {
       options.on_ended();

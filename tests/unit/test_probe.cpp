@@ -558,21 +558,22 @@ TEST(ParseStop, Table) {
   struct Case {
     std::string output;
     bool gone;
-    std::string how;
+    jl::probe::StopHow how;
     std::string detail;
   };
   const std::vector<Case> cases = {
-      {mark("gone", "already"), true, "already", ""},
-      {mark("gone", "shutdown"), true, "shutdown", ""},
-      {mark("gone", "term"), true, "term", ""},
-      {mark("gone", "kill"), true, "kill", ""},
-      {mark("alive"), false, "alive", ""},
-      {"Error response from daemon: No such container: torch\n", false, "",
+      {mark("gone", "already"), true, jl::probe::StopHow::already, ""},
+      {mark("gone", "shutdown"), true, jl::probe::StopHow::shutdown, ""},
+      {mark("gone", "term"), true, jl::probe::StopHow::term, ""},
+      {mark("gone", "kill"), true, jl::probe::StopHow::kill, ""},
+      {mark("alive"), false, jl::probe::StopHow::alive, ""},
+      {"Error response from daemon: No such container: torch\n", false, jl::probe::StopHow::unknown,
        "Error response from daemon: No such container: torch"},
-      {"Error response from daemon: Container 5d19 is not running\n", false, "",
-       "Error response from daemon: Container 5d19 is not running"},
-      {"", false, "", ""},
-      {"@@ffffffffffff gone term\n", false, "", "@@ffffffffffff gone term"},
+      {"Error response from daemon: Container 5d19 is not running\n", false,
+       jl::probe::StopHow::unknown, "Error response from daemon: Container 5d19 is not running"},
+      {"", false, jl::probe::StopHow::unknown, ""},
+      {"@@ffffffffffff gone term\n", false, jl::probe::StopHow::unknown,
+       "@@ffffffffffff gone term"},
   };
   for (const auto& c : cases) {
     auto r = parse_stop(c.output, kNonce);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -147,7 +148,8 @@ pid_t dead_pid() {
   return pid;
 }
 
-class Scripts : public ::testing::Test {
+// Each test runs under dash and under busybox sh: `sh` on the scripts' PATH is the one.
+class Scripts : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
     for (const auto& d : {bin, docker_dir, home, runtime, state, work, nodocker}) {
@@ -156,6 +158,10 @@ class Scripts : public ::testing::Test {
     write_file(bin + "/docker", kFakeDocker, 0755);
     write_file(bin + "/jupyter-lab", kFakeJupyter, 0755);
     write_file(bin + "/jupyter-server", kFakeJupyter, 0755);
+    ASSERT_EQ(::symlink(GetParam(), (bin + "/sh").c_str()), 0);
+    // The scripts' `sh` is that shell.
+    auto which = run_sh("sh -c 'readlink /proc/$$/exe; :'", {}, env());
+    ASSERT_EQ(which.out, std::filesystem::canonical(GetParam()).string() + "\n");
     ASSERT_EQ(::symlink("/bin/sh", (nodocker + "/sh").c_str()), 0);
   }
 
@@ -217,7 +223,7 @@ class Scripts : public ::testing::Test {
 // ---------------------------------------------------------------------------------------------
 // probe_command
 
-TEST_F(Scripts, ProbeOfARunningContainer) {
+TEST_P(Scripts, ProbeOfARunningContainer) {
   write_file(docker_dir + "/inspect", inspect_line(true));
   const auto me = ::getpid();
   const auto gone = dead_pid();
@@ -275,7 +281,7 @@ TEST_F(Scripts, ProbeOfARunningContainer) {
   EXPECT_EQ(exec[6], nonce);
 }
 
-TEST_F(Scripts, ProbeOfAMissingContainerListsRunningOnes) {
+TEST_P(Scripts, ProbeOfAMissingContainerListsRunningOnes) {
   write_file(docker_dir + "/ps", "web\ndb\n");
   auto r = probe("no-such-box", env());
   EXPECT_EQ(r.docker, Docker::ok);
@@ -284,7 +290,7 @@ TEST_F(Scripts, ProbeOfAMissingContainerListsRunningOnes) {
   EXPECT_FALSE(exists(docker_dir + "/args-exec"));
 }
 
-TEST_F(Scripts, ProbeOfAStoppedContainerDoesNotExec) {
+TEST_P(Scripts, ProbeOfAStoppedContainerDoesNotExec) {
   write_file(docker_dir + "/inspect", inspect_line(false));
   auto r = probe("box", env());
   ASSERT_TRUE(r.container.has_value()) << last_output;
@@ -294,7 +300,7 @@ TEST_F(Scripts, ProbeOfAStoppedContainerDoesNotExec) {
   EXPECT_FALSE(exists(docker_dir + "/args-exec"));
 }
 
-TEST_F(Scripts, ProbeWithoutPermissionOnTheDockerSocket) {
+TEST_P(Scripts, ProbeWithoutPermissionOnTheDockerSocket) {
   write_file(docker_dir + "/fail",
              "permission denied while trying to connect to the Docker daemon socket at "
              "unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.24/"
@@ -304,14 +310,14 @@ TEST_F(Scripts, ProbeWithoutPermissionOnTheDockerSocket) {
   EXPECT_FALSE(r.container.has_value());
 }
 
-TEST_F(Scripts, ProbeWithoutDocker) {
+TEST_P(Scripts, ProbeWithoutDocker) {
   auto e = env();
   e["PATH"] = nodocker;
   auto r = probe("box", e);
   EXPECT_EQ(r.docker, Docker::missing) << last_output;
 }
 
-TEST_F(Scripts, ProbeRunsTheConfiguredDockerCommand) {
+TEST_P(Scripts, ProbeRunsTheConfiguredDockerCommand) {
   // A wrapper in the spirit of "sudo -n docker": it notes its first argument, then runs the rest.
   write_file(bin + "/wrap",
              "#!/bin/sh\nprintf '%s\\n' \"$1\" >\"$FAKE_DOCKER_DIR/wrapped\"\nshift\nexec \"$@\"\n",
@@ -334,7 +340,7 @@ TEST_F(Scripts, ProbeRunsTheConfiguredDockerCommand) {
 // ---------------------------------------------------------------------------------------------
 // probe_and_start_command and stop_command
 
-TEST_F(Scripts, StartHandsTheTokenOverOnStdinThenStopTerminates) {
+TEST_P(Scripts, StartHandsTheTokenOverOnStdinThenStopTerminates) {
   jl::probe::StartSpec spec;
   spec.container = "box";
   spec.app = jl::jupyter::App::lab;
@@ -389,13 +395,13 @@ TEST_F(Scripts, StartHandsTheTokenOverOnStdinThenStopTerminates) {
   write_file(runtime + "/jpserver-" + std::to_string(r.pid) + "-open.html", "<html/>");
   auto s = stop(r.pid, r.runtime->file, false);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "term");
+  EXPECT_EQ(s.how, jl::probe::StopHow::term);
   EXPECT_FALSE(jl_test::process_alive(static_cast<pid_t>(r.pid)));
   EXPECT_FALSE(exists(r.runtime->file));
   EXPECT_FALSE(exists(runtime + "/jpserver-" + std::to_string(r.pid) + "-open.html"));
 }
 
-TEST_F(Scripts, StartWithAHomeThatCannotBeWrittenUsesADirectoryOfItsOwn) {
+TEST_P(Scripts, StartWithAHomeThatCannotBeWrittenUsesADirectoryOfItsOwn) {
   // HOME=/ for a uid without a passwd entry; here a HOME under a read-only directory.
   const std::string ro = tmp / "ro";
   ASSERT_EQ(::mkdir(ro.c_str(), 0500), 0);
@@ -438,7 +444,7 @@ TEST_F(Scripts, StartWithAHomeThatCannotBeWrittenUsesADirectoryOfItsOwn) {
   ::chmod(ro.c_str(), 0700);
 }
 
-TEST_F(Scripts, StartReportsADeathWithTheLogTail) {
+TEST_P(Scripts, StartReportsADeathWithTheLogTail) {
   auto e = env();
   e["FAKE_JUPYTER_MODE"] = "died";
   jl::probe::StartSpec spec;
@@ -453,7 +459,7 @@ TEST_F(Scripts, StartReportsADeathWithTheLogTail) {
   EXPECT_FALSE(r.runtime.has_value());
 }
 
-TEST_F(Scripts, StartThatTakesTooLongIsSlow) {
+TEST_P(Scripts, StartThatTakesTooLongIsSlow) {
   auto e = env();
   e["FAKE_JUPYTER_MODE"] = "slow";
   jl::probe::StartSpec spec;
@@ -468,7 +474,7 @@ TEST_F(Scripts, StartThatTakesTooLongIsSlow) {
   EXPECT_TRUE(jl_test::process_alive(static_cast<pid_t>(r.pid)));
 }
 
-TEST_F(Scripts, StartFailures) {
+TEST_P(Scripts, StartFailures) {
   jl::probe::StartSpec spec;
   spec.container = "box";
   spec.ip = "0.0.0.0";
@@ -494,20 +500,20 @@ TEST_F(Scripts, StartFailures) {
   EXPECT_FALSE(exists(docker_dir + "/jupyter-args"));
 }
 
-TEST_F(Scripts, StopTerminatesAJupyterProcess) {
+TEST_P(Scripts, StopTerminatesAJupyterProcess) {
   Child child({"bash", "-c", "exec -a jupyter-test sleep 30"});
   ASSERT_TRUE(child.wait_cmdline("jupyter-test"));
   const std::string file = runtime + "/jpserver-" + std::to_string(child.pid()) + ".json";
   write_file(file, "{}");
   auto s = stop(child.pid(), file, false);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "term");
+  EXPECT_EQ(s.how, jl::probe::StopHow::term);
   int status = child.wait();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
   EXPECT_FALSE(exists(file));
 }
 
-TEST_F(Scripts, StopRefusesToKillAProcessThatIsNotJupyter) {
+TEST_P(Scripts, StopRefusesToKillAProcessThatIsNotJupyter) {
   // The pid was reused by something else: leave it alone, and leave the file too.
   Child child({"sleep", "30"});
   ASSERT_TRUE(child.wait_cmdline("sleep"));
@@ -515,49 +521,54 @@ TEST_F(Scripts, StopRefusesToKillAProcessThatIsNotJupyter) {
   write_file(file, "{}");
   auto s = stop(child.pid(), file, false);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "already");
+  EXPECT_EQ(s.how, jl::probe::StopHow::already);
   EXPECT_TRUE(jl_test::process_alive(child.pid()));
   EXPECT_TRUE(exists(file));
 }
 
-TEST_F(Scripts, StopOfADeadProcessCleansUp) {
+TEST_P(Scripts, StopOfADeadProcessCleansUp) {
   const auto pid = dead_pid();
   const std::string file = runtime + "/jpserver-" + std::to_string(pid) + ".json";
   write_file(file, "{}");
   write_file(runtime + "/jpserver-" + std::to_string(pid) + "-open.html", "x");
   auto s = stop(pid, file, false);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "already");
+  EXPECT_EQ(s.how, jl::probe::StopHow::already);
   EXPECT_FALSE(exists(file));
   EXPECT_FALSE(exists(runtime + "/jpserver-" + std::to_string(pid) + "-open.html"));
 }
 
-TEST_F(Scripts, StopAfterAShutdownRequestWaitsForTheServerToEnd) {
+TEST_P(Scripts, StopAfterAShutdownRequestWaitsForTheServerToEnd) {
   Child child({"bash", "-c", "exec -a jupyter-test sleep 0.5"});
   ASSERT_TRUE(child.wait_cmdline("jupyter-test"));
   auto s = stop(child.pid(), "", true);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "shutdown");
+  EXPECT_EQ(s.how, jl::probe::StopHow::shutdown);
   int status = child.wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
-TEST_F(Scripts, StopKillsAServerThatIgnoresTerm) {
+TEST_P(Scripts, StopKillsAServerThatIgnoresTerm) {
   Child child({"bash", "-c", "trap '' TERM; exec -a jupyter-test sleep 30"});
   ASSERT_TRUE(child.wait_cmdline("jupyter-test"));
   auto s = stop(child.pid(), "", false);
   EXPECT_TRUE(s.gone) << last_output;
-  EXPECT_EQ(s.how, "kill");
+  EXPECT_EQ(s.how, jl::probe::StopHow::kill);
   int status = child.wait();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
 }
 
-TEST_F(Scripts, StopThroughAFailingDocker) {
+TEST_P(Scripts, StopThroughAFailingDocker) {
   write_file(docker_dir + "/fail", "Error response from daemon: No such container: box\n");
   auto s = stop(12345, "", false);
   EXPECT_FALSE(s.gone);
-  EXPECT_EQ(s.how, "");
+  EXPECT_EQ(s.how, jl::probe::StopHow::unknown);
   EXPECT_EQ(s.detail, "Error response from daemon: No such container: box");
 }
+
+INSTANTIATE_TEST_SUITE_P(Shells, Scripts, ::testing::Values("/bin/dash", "/bin/busybox"),
+                         [](const ::testing::TestParamInfo<const char*>& shell) {
+                           return std::string(shell.param).substr(5);
+                         });
 
 }  // namespace

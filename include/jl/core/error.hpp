@@ -18,6 +18,13 @@ enum class Exit : int {
 
 // The one error type that reaches the top level. `what()` is a single line without the
 // "jl: error: " prefix; `hint()` is an optional second line suggesting a fix.
+// What an error is about, where callers decide by it (never by its words).
+enum class Cause {
+  unspecified,
+  host_key,        // the server's key is unknown, changed or cannot be checked
+  authentication,  // the server turned us away, or needs answers nobody can give
+};
+
 class Error : public std::runtime_error {
  public:
   Error(Exit code, const std::string& message, std::string hint = {}, std::string detail = {})
@@ -30,9 +37,16 @@ class Error : public std::runtime_error {
   const std::string& hint() const { return m_hint; }
   // Supporting lines (e.g. the end of a log), printed indented between error and hint.
   const std::string& detail() const { return m_detail; }
+  Cause cause() const { return m_cause; }
+  // The same error, marked as being about `cause`.
+  Error& because(Cause cause) {
+    m_cause = cause;
+    return *this;
+  }
 
  private:
   Exit m_code;
+  Cause m_cause = Cause::unspecified;
   std::string m_hint;
   std::string m_detail;
 };

@@ -142,11 +142,19 @@ std::string stop_command(std::string_view nonce, std::string_view container, lon
                          std::string_view runtime_file, bool shutdown_sent,
                          const std::vector<std::string>& docker = kDefaultDocker);
 
+// How a server ended: it had already, it shut down when asked, SIGTERM or SIGKILL ended it, it
+// still runs, or its container is gone or stopped (so no server is left in it).
+enum class StopHow { unknown, already, shutdown, term, kill, alive, container_gone };
+
 struct StopResult {
   bool gone = false;
-  std::string how;  // already, shutdown, term, kill
+  StopHow how = StopHow::unknown;
   std::string detail;
 };
+
+// In words, for `jl stop`'s output ("shut down cleanly", ...). `shutdown_sent`: a graceful
+// shutdown was asked for (an unknown end then counts as that).
+std::string_view describe(StopHow how, bool shutdown_sent);
 StopResult parse_stop(std::string_view output, std::string_view nonce);
 
 // What became of a container since jl recorded its id: the same container, another one under

@@ -12,7 +12,8 @@ namespace jl::sys {
 // kernel queues the signal on the descriptor.
 class Interrupts {
  public:
-  Interrupts();
+  // `hangup`: SIGHUP counts too (a process that outlives its terminal leaves it out).
+  explicit Interrupts(bool hangup = true);
   ~Interrupts();
   Interrupts(const Interrupts&) = delete;
   Interrupts& operator=(const Interrupts&) = delete;

@@ -1,0 +1,74 @@
+# shellcheck shell=sh disable=SC2154 # $n (the nonce) is set by the script this one follows
+# Runs inside the container after probe_inner.sh: starts Jupyter detached and waits for its
+# runtime file.
+umask 077
+IFS= read -r JUPYTER_TOKEN || { m fail no-token; exit 0; }
+[ -n "$JUPYTER_TOKEN" ] || { m fail no-token; exit 0; }
+export JUPYTER_TOKEN
+base=${XDG_STATE_HOME:-${HOME:-/}/.local/state}/jl
+if ! { mkdir -p "$base" 2>/dev/null && [ -w "$base" ]; }; then
+  base=$(own_tmp) || { m fail log-dir "/tmp/jl-$(id -u)"; exit 0; }
+fi
+log=$base/jupyter-$port.log
+# Jupyter exits at once when it cannot create its runtime directory (HOME not writable): give
+# it, and JupyterLab's workspaces, a directory of jl's own instead.
+rt=$(runtime_dir)
+if ! { mkdir -p "$rt" 2>/dev/null && [ -w "$rt" ]; }; then
+  tmp=$(own_tmp) || { m fail runtime-dir "$rt"; exit 0; }
+  mkdir -p "$tmp/runtime" "$tmp/workspaces"
+  export JUPYTER_RUNTIME_DIR="$tmp/runtime" JUPYTERLAB_WORKSPACES_DIR="$tmp/workspaces"
+  m runtime-moved "$rt" "$tmp/runtime"
+  rt=$tmp/runtime
+fi
+if [ -n "$dir" ]; then
+  cd -- "$dir" 2>/dev/null || { m fail dir "$dir"; exit 0; }
+fi
+# The port never moves (port_retries defaults to 50). Notebook 6 reads NotebookApp's option;
+# apps on jupyter_server read ServerApp's and warn about NotebookApp's.
+set -- "$app" "$@" --no-browser "--ip=$ip" "--port=$port" --ServerApp.port_retries=0
+case $app in *notebook*) set -- "$@" --NotebookApp.port_retries=0 ;; esac
+[ "$root" = 1 ] && set -- "$@" --allow-root
+if command -v setsid >/dev/null 2>&1; then
+  setsid "$@" </dev/null >"$log" 2>&1 &
+else
+  "$@" </dev/null >"$log" 2>&1 &
+fi
+pid=$!
+m started "$pid" "$log"
+# $limit counts rounds of 20 ms; the clock, where date can read it, keeps the rounds honest
+# (each round also costs the checks' own time).
+t0=$(date +%s 2>/dev/null)
+case $t0 in ''|*[!0-9]*) t0=;; esac
+i=0
+while [ "$i" -lt "$limit" ]; do
+  # Once a second: how long it has waited, and the last line Jupyter logged.
+  if [ "$i" -gt 0 ] && [ $((i % 40)) -eq 0 ]; then
+    if [ -n "$t0" ]; then
+      secs=$(($(date +%s) - t0))
+      [ "$secs" -ge $((limit / 50)) ] && break
+    else
+      secs=$((i / 50))
+    fi
+    m waiting "$secs" "$(tail -n 1 "$log" 2>/dev/null | tr -d '\r' | cut -c 1-200)"
+  fi
+  for f in "$rt/jpserver-$pid.json" "$rt/nbserver-$pid.json"; do
+    if [ -s "$f" ] && [ "$(tail -c 1 "$f" 2>/dev/null)" = '}' ]; then
+      m new-runtime "$f"
+      cat "$f"
+      echo
+      m end
+      exit 0
+    fi
+  done
+  if ! alive "$pid"; then
+    m died
+    tail -n 30 "$log" 2>/dev/null
+    m end
+    exit 0
+  fi
+  sleep 0.02 2>/dev/null || sleep 1
+  i=$((i + 1))
+done
+m slow
+tail -n 30 "$log" 2>/dev/null
+m end
