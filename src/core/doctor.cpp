@@ -110,9 +110,7 @@ nlohmann::json to_json(const Report& report) {
 
 std::string command(std::string_view nonce, const std::optional<std::string>& container, int port,
                     const std::vector<std::string>& docker) {
-  if (docker.empty() || docker.front().empty()) {
-    throw std::invalid_argument("the docker command is empty");
-  }
+  const auto& command_words = probe::docker_words(docker);
   std::vector<std::string> words = {"sh",
                                     "-c",
                                     std::string(scripts::doctor_outer()),
@@ -123,7 +121,7 @@ std::string command(std::string_view nonce, const std::optional<std::string>& co
                                     "n=$1\n" + std::string(probe::container_prelude()) +
                                         std::string(jupyter::config_reader_function()) +
                                         std::string(scripts::doctor_inner())};
-  words.insert(words.end(), docker.begin(), docker.end());
+  words.insert(words.end(), command_words.begin(), command_words.end());
   return shell::join(words);
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "jl/core/probe.hpp"
 #include "jl/core/shell.hpp"
 #include "jl/core/text.hpp"
 #include "scripts.hpp"
@@ -16,10 +17,7 @@ std::string_view config_reader_function() {
 }
 
 std::string config_command(std::string_view container, const std::vector<std::string>& docker) {
-  if (docker.empty() || docker.front().empty()) {
-    throw std::invalid_argument("the docker command is empty");
-  }
-  std::vector<std::string> words = docker;
+  std::vector<std::string> words = probe::docker_words(docker);
   words.emplace_back("exec");
   words.emplace_back(container);
   words.emplace_back("sh");

@@ -10,13 +10,10 @@ namespace jl::logs {
 
 std::string command(std::string_view nonce, std::string_view container, std::string_view log_file,
                     int lines, bool follow, const std::vector<std::string>& docker) {
-  if (docker.empty() || docker.front().empty()) {
-    throw std::invalid_argument("the docker command is empty");
-  }
   if (lines < 0) {
     throw std::invalid_argument("a negative number of lines");
   }
-  std::vector<std::string> words = docker;
+  std::vector<std::string> words = probe::docker_words(docker);
   for (std::string w :
        {std::string("exec"), std::string("-i"), std::string(container), std::string("sh"),
         std::string("-c"), std::string(scripts::logs()), std::string("jl"), std::string(nonce),

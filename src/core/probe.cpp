@@ -135,20 +135,20 @@ std::optional<std::string> server_address(const ContainerInfo& info) {
   return std::nullopt;
 }
 
-namespace {
-
-const std::vector<std::string>& checked(const std::vector<std::string>& docker) {
+const std::vector<std::string>& docker_words(const std::vector<std::string>& docker) {
   if (docker.empty() || docker.front().empty()) {
     throw std::invalid_argument("the docker command is empty");
   }
   return docker;
 }
 
+namespace {
+
 std::string outer_command(std::string_view nonce, std::string_view container, std::string script,
                           std::string_view mode, const std::vector<std::string>& docker) {
   std::vector<std::string> args = {std::string(nonce), std::string(container), std::move(script),
                                    std::string(mode)};
-  const auto& words = checked(docker);
+  const auto& words = docker_words(docker);
   args.insert(args.end(), words.begin(), words.end());
   return sh_c(scripts::probe_outer(), args);
 }
@@ -401,7 +401,7 @@ bool start_finished(std::string_view output, std::string_view nonce) {
 std::string stop_command(std::string_view nonce, std::string_view container, long long pid,
                          std::string_view runtime_file, bool shutdown_sent,
                          const std::vector<std::string>& docker) {
-  std::vector<std::string> words = checked(docker);
+  std::vector<std::string> words = docker_words(docker);
   for (std::string w :
        {std::string("exec"), std::string(container), std::string("sh"), std::string("-c"),
         inner(scripts::stop_inner()), std::string("jl"), std::string(nonce), std::to_string(pid),
@@ -454,7 +454,7 @@ std::string_view describe(StopHow how, bool shutdown_sent) {
 
 std::string container_id_command(std::string_view container,
                                  const std::vector<std::string>& docker) {
-  std::vector<std::string> words = checked(docker);
+  std::vector<std::string> words = docker_words(docker);
   for (std::string w : {std::string("inspect"), std::string("--type"), std::string("container"),
                         std::string("--format"), std::string("{{.Id}}"), std::string(container)}) {
     words.push_back(std::move(w));

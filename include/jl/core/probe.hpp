@@ -77,6 +77,10 @@ std::string_view container_prelude();
 // The docker command when the user configured none.
 inline const std::vector<std::string> kDefaultDocker = {"docker"};
 
+// `docker` itself, after checking that it names a command (std::invalid_argument when it is
+// empty): every script builder takes the docker command through here.
+const std::vector<std::string>& docker_words(const std::vector<std::string>& docker);
+
 // The command that gathers everything `start` needs in one exec: docker's state, the
 // container's state, user, Jupyter apps, live servers and listening ports. `docker` is the
 // docker command as words (e.g. {"sudo", "-n", "docker"} or {"podman"}); it must not be empty
