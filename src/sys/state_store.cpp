@@ -229,15 +229,18 @@ std::string StateStore::tunnel_log(std::string_view host, std::string_view key) 
   return lock.substr(0, lock.size() - 5) + ".log";
 }
 
-void StateStore::forget_open_page(std::string_view host, std::string_view key) {
+std::string StateStore::open_page_path(std::string_view host, std::string_view key) const {
   std::string lock = lock_name(host, key);
-  ::unlink((m_dir + "/open/" + lock.substr(0, lock.size() - 5) + ".html").c_str());
+  return m_dir + "/open/" + lock.substr(0, lock.size() - 5) + ".html";
+}
+
+void StateStore::forget_open_page(std::string_view host, std::string_view key) {
+  ::unlink(open_page_path(host, key).c_str());
 }
 
 std::string StateStore::open_page(std::string_view host, std::string_view key) {
   mkdir_p(m_dir + "/open");
-  std::string lock = lock_name(host, key);
-  return m_dir + "/open/" + lock.substr(0, lock.size() - 5) + ".html";
+  return open_page_path(host, key);
 }
 
 Fd StateStore::lock_session(std::string_view host, std::string_view container,

@@ -97,7 +97,6 @@ EOT
   run_jlh stop "$c"
   expect_rc 0 "$c: stop"
   pkill -KILL -f -- "--user-data-dir=$profile" 2>/dev/null
-  : >"$XDG_STATE_HOME/jl/tunnels/keep" 2>/dev/null
   rm -f "$XDG_STATE_HOME"/jl/tunnels/*.log
 }
 

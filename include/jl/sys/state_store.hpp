@@ -50,6 +50,7 @@ class StateStore {
 
  private:
   void ensure_dir();
+  std::string open_page_path(std::string_view host, std::string_view key) const;
   Fd lock_file(const std::string& path, bool exclusive, std::chrono::milliseconds wait,
                std::string_view what);
   State read_locked();
