@@ -7,6 +7,7 @@
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter.hpp"
 #include "jl/core/jupyter_config.hpp"
+#include "jl/core/plan.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
@@ -19,30 +20,6 @@ using namespace std::chrono_literals;
 
 double seconds_since(ssh::Clock::time_point t) {
   return std::chrono::duration<double>(ssh::Clock::now() - t).count();
-}
-
-// Where a server found through its runtime file can be reached from the host, if at all.
-std::optional<std::string> reachable_address(const jupyter::RuntimeInfo& server,
-                                             const probe::ContainerInfo& container,
-                                             const std::string& container_address) {
-  if (!server.sock.empty() || server.port == 0) {
-    return std::nullopt;  // a UNIX socket inside the container
-  }
-  const auto& ip = server.hostname;
-  if (ip.empty() || ip == "0.0.0.0" || ip == "::" || ip == "*" || ip == container_address) {
-    return container_address;
-  }
-  if (ip == "localhost" || ip == "127.0.0.1" || ip == "::1") {
-    if (container.network_mode == "host") {
-      return std::string("127.0.0.1");
-    }
-    return std::nullopt;  // only reachable from inside the container
-  }
-  // A host name (the container id, usually) that resolves inside the container.
-  if (ip == container.name || container.id.starts_with(ip)) {
-    return container_address;
-  }
-  return std::nullopt;
 }
 
 void report(Context& ctx, const SessionRecord& s, bool reused, double elapsed) {
@@ -83,6 +60,64 @@ void roll_back(remote::Host& host, const std::string& container, long long pid,
   }
 }
 
+// The settings of the planner, from start's options.
+plan::Settings settings_of(const StartOptions& o) {
+  plan::Settings s;
+  if (o.app != "auto") {
+    s.app = jupyter::app_from_string(o.app);
+  }
+  s.port = o.port;
+  s.dir = o.dir.value_or("");
+  s.timeout_s = o.timeout_s;
+  s.extra_args = o.extra_args;
+  return s;
+}
+
+// The server jl started must answer, with jl's token, at the address a tunnel will use. Throws
+// (the caller stops the server) when it does not, naming the config line that replaces the
+// token when that is why.
+void await_answer(Context& ctx, remote::Host& host, const probe::StartSpec& spec,
+                  const probe::StartResult& result, const std::string& token) {
+  const auto& rt = *result.runtime;
+  const auto& c = spec.container;
+  remote::Health health;
+  auto ready_by = ssh::deadline_in(std::chrono::seconds(std::min(spec.timeout_s, 30)));
+  while (true) {
+    health = host.status(spec.ip, spec.port, rt.base_url, token, ready_by, c);
+    if (health.answers() || health.refuses_token() || ssh::Clock::now() >= ready_by) {
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  if (health.answers()) {
+    return;
+  }
+  if (!health.refuses_token()) {
+    throw Error(Exit::remote,
+                fmt::format("Jupyter started in '{}' but does not answer at {}:{}: {} (stopped it)",
+                            c, spec.ip, spec.port, health.detail));
+  }
+  // Say which line of the image's config does it, so that the fix is one edit.
+  auto config = host.jupyter_config(c, ssh::deadline_in(25s));
+  roll_back(host, c, result.pid, rt.file, ctx.ui());
+  if (auto line = jupyter::token_override(config)) {
+    throw Error(Exit::remote,
+                fmt::format("Jupyter started in '{}' but refuses jl's token (HTTP {}): {} sets "
+                            "{}, and a token in a config file beats the one jl gives it "
+                            "(stopped it)",
+                            c, health.http_status, line->file, jupyter::describe(*line)),
+                fmt::format("remove that line from {} in the image (or mount a config "
+                            "without it), then run jl up again",
+                            line->file));
+  }
+  throw Error(Exit::remote,
+              fmt::format("Jupyter started in '{}' but refuses jl's token (HTTP {}) (stopped it)",
+                          c, health.http_status),
+              fmt::format("something in the image's Jupyter config replaces jl's token; see: jl "
+                          "doctor {}{}",
+                          c, config.read ? "" : " (" + config.error + ")"));
+}
+
 }  // namespace
 
 void validate_start(const StartOptions& o) {
@@ -116,10 +151,6 @@ void resolve_start(Context& ctx, StartOptions& o, const std::string& host) {
 StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& host_name,
                       const std::optional<std::string>& ssh_config, const StartOptions& o) {
   const auto started = ssh::Clock::now();
-  std::optional<jupyter::App> wanted;
-  if (o.app != "auto") {
-    wanted = jupyter::app_from_string(o.app);
-  }
   remote::Host host(session, host_name, o.docker);
   ctx.ui().trace("probing docker, the container and Jupyter");
   auto busy = ctx.ui().activity(fmt::format("looking into {} on {}", o.container, host_name));
@@ -139,159 +170,50 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
       }
     }
   } skip{host, pending};
-  const auto& probe = pending.probe;
+  const auto& facts = pending.probe;
   ctx.ui().trace(fmt::format("probe: uid {} ({}), apps {}, {} live server(s), {} busy port(s)",
-                             probe.uid, probe.user, probe.apps.size(), probe.servers.size(),
-                             probe.busy_ports.size()));
-  for (const auto& bad : probe.bad_runtime_files) {
-    ctx.ui().warn(fmt::format("ignoring a runtime file in {}: {}", o.container, bad));
-  }
-  const auto address = probe::server_address(*probe.container);
-  if (!address) {
-    throw Error(Exit::remote,
-                fmt::format("container '{}' has no IP address the host can reach (network mode "
-                            "'{}')",
-                            o.container, probe.container->network_mode),
-                "run the container on a bridge network or with --network host");
-  }
+                             facts.uid, facts.user, facts.apps.size(), facts.servers.size(),
+                             facts.busy_ports.size()));
 
-  // A session recorded in an earlier container of this name: say so, its server is gone.
-  {
-    auto known = ctx.store().load();
-    if (const auto* before = known.find(host_name, o.container);
-        before != nullptr && !before->container_id.empty() &&
-        before->container_id != probe.container->id) {
-      ctx.ui().warn(probe::identity_words(probe::Identity::recreated, o.container, host_name,
-                                          before->container_id, probe.container->id)
-                        .message);
-    }
+  const plan::Origin origin{host_name, ssh_config, o.container};
+  auto known = ctx.store().load();
+  const auto plan = plan::plan_start(facts, settings_of(o), host.subject(o.container),
+                                     known.find(host_name, o.container));
+  for (const auto& w : plan.warnings) {
+    ctx.ui().warn(w);
   }
 
   // Reuse a server that already runs and answers, whoever started it.
-  for (const auto& server : probe.servers) {
-    auto where = reachable_address(server, *probe.container, *address);
-    if (!where) {
-      ctx.ui().warn(fmt::format(
-          "a Jupyter server (pid {}) in {} listens on {}, which the host "
-          "cannot reach; not reusing it",
-          server.pid, o.container, server.sock.empty() ? server.hostname : server.sock));
-      continue;
-    }
-    if (server.token.empty()) {
-      ctx.ui().warn(fmt::format("a Jupyter server (pid {}) in {} has no token{}; not reusing it",
-                                server.pid, o.container,
-                                server.password ? " (it uses a password)" : ""));
-      continue;
-    }
-    auto health = host.status(*where, server.port, server.base_url, server.token,
+  for (const auto& c : plan.reuse) {
+    const auto& server = c.server;
+    auto health = host.status(c.address, server.port, server.base_url, server.token,
                               ssh::deadline_in(10s), o.container);
-    ctx.ui().trace(fmt::format("existing server pid {} on {}:{}: {}", server.pid, *where,
+    ctx.ui().trace(fmt::format("existing server pid {} on {}:{}: {}", server.pid, c.address,
                                server.port, health.answers() ? "answers" : health.detail));
     if (!health.answers()) {
       continue;
     }
-    SessionRecord record;
-    auto state = ctx.store().load();
-    if (auto* known = state.find(host_name, o.container);
-        known != nullptr && known->pid == server.pid && known->port == server.port &&
-        (known->container_id.empty() || known->container_id == probe.container->id)) {
-      record = *known;  // keep what we knew (start time, log)
-    } else {
-      record.started_at = now_iso8601();
-      record.started_by_jl = false;
-    }
-    record.host = host_name;
-    record.ssh_config = ssh_config;
-    record.container = o.container;
-    record.container_id = probe.container->id;
-    if (server.legacy) {
-      record.app = "notebook";
-    } else if (record.app.empty()) {
-      // A jupyter_server serves every installed front end; name the best one.
-      record.app =
-          jupyter::to_string(jupyter::choose_app(probe.apps).value_or(jupyter::App::server));
-    }
-    record.server_version =
+    const std::string version =
         server.version.empty()
-            ? host.version(*where, server.port, server.base_url, ssh::deadline_in(5s))
-            : server.version;
-    record.legacy = server.legacy;
-    record.address = *where;
-    record.port = server.port;
-    record.base_url = server.base_url;
-    record.token = server.token;
-    record.pid = server.pid;
-    record.runtime_file = server.file;
+            ? host.version(c.address, server.port, server.base_url, ssh::deadline_in(5s))
+            : std::string{};
+    auto state = ctx.store().load();
+    auto record = plan::reused_record(origin, c, facts, state.find(host_name, o.container), version,
+                                      now_iso8601());
     ctx.store().update([&](State& s) { s.upsert(record); });
     return StartOutcome{record, true, seconds_since(started)};
   }
-
-  // Choose the app.
-  jupyter::App app;
-  if (wanted) {
-    if (!probe.apps.contains(*wanted)) {
-      std::vector<std::string> have;
-      for (auto a : probe.apps) {
-        have.emplace_back(jupyter::to_string(a));
-      }
-      if (have.empty()) {
-        throw Error(Exit::remote,
-                    fmt::format("Jupyter is not installed in container '{}' (no jupyter-lab, "
-                                "jupyter-notebook or jupyter-server on its PATH)",
-                                o.container),
-                    "install JupyterLab in the image (e.g. pip install jupyterlab)");
-      }
-      throw Error(Exit::remote,
-                  fmt::format("{} is not installed in container '{}'; it has: {}",
-                              jupyter::executable(*wanted), o.container, text::join(have, ", ")),
-                  fmt::format("use --app {} (or --app auto)", have.front()));
-    }
-    app = *wanted;
-  } else {
-    auto chosen = jupyter::choose_app(probe.apps);
-    if (!chosen) {
-      throw Error(Exit::remote,
-                  fmt::format("Jupyter is not installed in container '{}' (no jupyter-lab, "
-                              "jupyter-notebook or jupyter-server on its PATH)",
-                              o.container),
-                  "install JupyterLab in the image (e.g. pip install jupyterlab)");
-    }
-    app = *chosen;
+  if (const auto* refusal = std::get_if<plan::Refusal>(&plan.otherwise)) {
+    throw refusal->error();
   }
+  const auto& spec = std::get<probe::StartSpec>(plan.otherwise);
 
-  // Choose the port: never let Jupyter move it behind our back.
-  int port = 0;
-  if (o.port) {
-    if (probe.busy_ports.contains(*o.port)) {
-      throw Error(
-          Exit::remote,
-          fmt::format("port {} is already in use inside container '{}'", *o.port, o.container),
-          "choose another with --port, or leave --port out and jl picks a free one");
-    }
-    port = *o.port;
-  } else {
-    auto free = jupyter::first_free_port(probe.busy_ports, 8888);
-    if (!free) {
-      throw Error(Exit::remote, fmt::format("no free port in container '{}'", o.container));
-    }
-    port = *free;
-  }
-
-  probe::StartSpec spec;
-  spec.container = o.container;
-  spec.app = app;
-  spec.ip = *address;
-  spec.port = port;
-  spec.dir = o.dir.value_or("");
-  spec.allow_root = probe.uid == 0;
-  spec.timeout_s = o.timeout_s;
-  spec.extra_args = o.extra_args;
   const std::string token = generate_token();
-  ctx.ui().trace(fmt::format("starting Jupyter {} in {} at {}:{}", jupyter::to_string(app),
-                             o.container, *address, port));
+  const std::string app_name(jupyter::to_string(spec.app));
+  ctx.ui().trace(
+      fmt::format("starting Jupyter {} in {} at {}:{}", app_name, o.container, spec.ip, spec.port));
   skip.armed = false;
-  const std::string starting =
-      fmt::format("starting Jupyter {} in {}", jupyter::to_string(app), o.container);
+  const std::string starting = fmt::format("starting Jupyter {} in {}", app_name, o.container);
   busy.relabel(starting);
   int traced = 0;
   auto result = host.start(
@@ -315,122 +237,31 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
         result.runtime_unwritable, o.container,
         result.runtime_moved_to.substr(0, result.runtime_moved_to.rfind('/'))));
   }
-  using Outcome = probe::StartResult::Outcome;
-  switch (result.outcome) {
-    case Outcome::ready:
-      break;
-    case Outcome::died:
-      throw Error(Exit::remote,
-                  fmt::format("Jupyter failed to start in container '{}'; the end of its log{}:",
-                              o.container, result.log.empty() ? "" : " (" + result.log + ")"),
-                  "fix the cause above; extra Jupyter options go after --", result.detail);
-    case Outcome::slow:
+  if (result.outcome != probe::StartResult::Outcome::ready) {
+    if (result.outcome == probe::StartResult::Outcome::slow) {
       roll_back(host, o.container, result.pid, "", ctx.ui());
-      throw Error(Exit::timeout,
-                  fmt::format("Jupyter did not start within {} s in container '{}' (stopped it); "
-                              "the end of its log:",
-                              o.timeout_s, o.container),
-                  "raise --timeout if the container is just slow", result.detail);
-    case Outcome::failed:
-      if (result.exec_rc && *result.exec_rc != 0 && result.pid > 0) {
-        throw Error(Exit::remote,
-                    fmt::format("Jupyter was starting in container '{}' when the command in the "
-                                "container ended (docker exec exit {}): the container stopped or "
-                                "the process was killed",
-                                o.container, *result.exec_rc),
-                    fmt::format("check the container (docker ps -a), then try again"));
-      }
-      if (result.detail.starts_with("dir ")) {
-        throw Error(
-            Exit::remote,
-            fmt::format("directory '{}' does not exist in container '{}'", spec.dir, o.container),
-            "pass an existing directory with --dir");
-      }
-      if (result.detail.starts_with("docker-missing")) {
-        throw Error(Exit::remote, fmt::format("docker is not installed on {}", host_name));
-      }
-      throw Error(
-          Exit::remote,
-          fmt::format("cannot start Jupyter in container '{}': {}", o.container,
-                      result.detail.empty() ? "no report from the container" : result.detail));
+    }
+    throw plan::start_error(result, spec, host.subject(o.container));
   }
   // From here on Jupyter runs: any failure (an interrupt included) must stop it again.
   SessionRecord record;
   try {
     const auto& rt = *result.runtime;
-    if (rt.port != port) {
+    if (rt.port != spec.port) {
       roll_back(host, o.container, result.pid, rt.file, ctx.ui());
       throw Error(
           Exit::remote,
-          fmt::format("Jupyter listens on port {} instead of {}; stopped it", rt.port, port),
+          fmt::format("Jupyter listens on port {} instead of {}; stopped it", rt.port, spec.port),
           "remove --port/--ServerApp.port from the extra Jupyter options");
     }
     ctx.ui().trace(fmt::format("runtime file {} appeared; checking /api/status", rt.file));
-
-    // The server must answer, with our token, at the address a tunnel will use.
-    remote::Health health;
-    auto ready_by = ssh::deadline_in(std::chrono::seconds(std::min(o.timeout_s, 30)));
-    while (true) {
-      health = host.status(*address, port, rt.base_url, token, ready_by, o.container);
-      if (health.answers() || health.refuses_token() || ssh::Clock::now() >= ready_by) {
-        break;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    if (health.refuses_token()) {
-      // Say which line of the image's config does it, so that the fix is one edit.
-      auto config = host.jupyter_config(o.container, ssh::deadline_in(25s));
-      roll_back(host, o.container, result.pid, rt.file, ctx.ui());
-      if (auto line = jupyter::token_override(config)) {
-        throw Error(
-            Exit::remote,
-            fmt::format("Jupyter started in '{}' but refuses jl's token (HTTP {}): {} sets "
-                        "{}, and a token in a config file beats the one jl gives it "
-                        "(stopped it)",
-                        o.container, health.http_status, line->file, jupyter::describe(*line)),
-            fmt::format("remove that line from {} in the image (or mount a config "
-                        "without it), then run jl up again",
-                        line->file));
-      }
-      throw Error(Exit::remote,
-                  fmt::format("Jupyter started in '{}' but refuses jl's token (HTTP {}) (stopped "
-                              "it)",
-                              o.container, health.http_status),
-                  fmt::format("something in the image's Jupyter config replaces jl's token; "
-                              "see: jl doctor {}{}",
-                              o.container, config.read ? "" : " (" + config.error + ")"));
-    }
-    if (!health.answers()) {
-      roll_back(host, o.container, result.pid, rt.file, ctx.ui());
-      throw Error(
-          Exit::remote,
-          fmt::format("Jupyter started in '{}' but does not answer at {}:{}: {} (stopped it)",
-                      o.container, *address, port, health.detail));
-    }
-
-    record.host = host_name;
-    record.ssh_config = ssh_config;
-    record.container = o.container;
-    record.container_id = probe.container->id;
-    record.app = std::string(jupyter::to_string(app));
-    record.server_version = rt.version.empty()
-                                ? host.version(*address, port, rt.base_url, ssh::deadline_in(5s))
-                                : rt.version;
-    record.legacy = rt.legacy;
-    record.address = *address;
-    record.port = port;
-    record.base_url = rt.base_url;
-    record.token = token;
-    record.pid = result.pid;
-    record.runtime_file = rt.file;
-    record.log = result.log;
-    record.started_by_jl = true;
-    record.started_at = now_iso8601();
-    // Keep the session's local port across server restarts, so that browser tabs stay valid.
-    auto known = ctx.store().load();
-    if (const auto* before = known.find(host_name, o.container)) {
-      record.local_port = before->local_port;
-    }
+    await_answer(ctx, host, spec, result, token);
+    const std::string version =
+        rt.version.empty() ? host.version(spec.ip, spec.port, rt.base_url, ssh::deadline_in(5s))
+                           : std::string{};
+    auto state = ctx.store().load();
+    record = plan::started_record(origin, spec, result, facts, state.find(host_name, o.container),
+                                  token, version, now_iso8601());
     try {
       ctx.store().update([&](State& s) { s.upsert(record); });
     } catch (...) {

@@ -6,81 +6,26 @@
 
 #include "jl/core/error.hpp"
 #include "jl/core/http.hpp"
+#include "jl/core/plan.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 
 namespace jl::remote {
 
-namespace {
-
-std::string list_or_none(const std::vector<std::string>& names) {
-  return names.empty() ? std::string("none") : text::join(names, ", ");
+Subject Host::subject(const std::string& container) const {
+  Subject s;
+  s.host = m_name;
+  s.container = container;
+  s.docker = m_docker;
+  return s;
 }
-
-}  // namespace
 
 void Host::check_probe(const probe::Result& r, const std::string& container,
                        const std::string& err) const {
-  switch (r.docker) {
-    case probe::Docker::ok:
-      break;
-    case probe::Docker::missing:
-      throw Error(Exit::remote,
-                  fmt::format("{} is not installed on {} (not on the PATH of "
-                              "the SSH user)",
-                              m_docker.front(), m_name),
-                  m_docker == probe::kDefaultDocker
-                      ? "install Docker on the host, or add its directory to PATH for "
-                        "non-interactive SSH sessions"
-                      : fmt::format("check the docker command ({}): jl config show",
-                                    text::join(m_docker, " ")));
-    case probe::Docker::permission_denied:
-      throw Error(Exit::remote,
-                  fmt::format("permission denied talking to docker on {}: {}", m_name,
-                              text::tail(r.docker_message, 1)),
-                  "add the SSH user to the docker group on the host (sudo usermod -aG docker "
-                  "USER), then log in again");
-    case probe::Docker::daemon_down:
-      throw Error(Exit::remote,
-                  fmt::format("the docker daemon on {} is not running: {}", m_name,
-                              text::tail(r.docker_message, 1)),
-                  "start it on the host (e.g. sudo systemctl start docker)");
-    case probe::Docker::error:
-      throw Error(Exit::remote,
-                  fmt::format("docker failed on {}: {}", m_name, text::tail(r.docker_message, 1)));
-  }
-  if (r.no_such_container) {
-    throw Error(Exit::remote,
-                fmt::format("no container named '{}' on {}; running containers: {}", container,
-                            m_name, list_or_none(r.running_containers)),
-                "check the name with `docker ps` on the host");
-  }
-  if (!r.container) {
-    throw Error(Exit::remote,
-                fmt::format("could not inspect container '{}' on {}", container, m_name),
-                err.empty() ? std::string{} : text::tail(err, 1));
-  }
-  if (!r.container->running) {
-    throw Error(Exit::remote,
-                fmt::format("container '{}' on {} is not running (status: {})", container, m_name,
-                            r.container->status.empty() ? "unknown" : r.container->status),
-                fmt::format("start it on the host with: docker start {}", container));
-  }
-  if (!r.exec_ok && r.exec_error.find("is not running") != std::string::npos) {
-    throw Error(
-        Exit::remote,
-        fmt::format("container '{}' on {} stopped while jl was working in it", container, m_name),
-        fmt::format("start it again (docker start {}) and retry", container));
-  }
-  if (!r.exec_ok) {
-    throw Error(
-        Exit::remote,
-        fmt::format("cannot run a command in container '{}' on {}: {}", container, m_name,
-                    r.exec_error.empty() ? "docker exec failed" : text::tail(r.exec_error, 1)),
-        r.exec_error.find("executable file not found") != std::string::npos
-            ? "jl runs sh in the container: the image needs a POSIX shell"
-            : "check the container (docker ps -a): it may have stopped meanwhile");
+  Subject s = subject(container);
+  if (auto problem = plan::probe_problem(r, s, err)) {
+    throw to_error(*problem, s);
   }
 }
 
@@ -257,8 +202,7 @@ probe::StopResult Host::wait_gone(const std::string& container, long long pid,
   if (!r.gone && r.how == probe::StopHow::unknown) {
     // docker exec itself failed: a container that is gone or stopped has no server left.
     std::string said = exec.out + exec.err;
-    if (said.find("No such container") != std::string::npos ||
-        said.find("is not running") != std::string::npos) {
+    if (classify_container_error(said) != Problem::docker_failed) {
       r.gone = true;
       r.how = probe::StopHow::container_gone;
     } else if (r.detail.empty()) {

@@ -13,6 +13,7 @@
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter_config.hpp"
 #include "jl/core/probe.hpp"
+#include "jl/core/problem.hpp"
 #include "jl/core/state.hpp"
 #include "jl/ssh/session.hpp"
 
@@ -38,6 +39,8 @@ class Host {
   const std::string& name() const { return m_name; }
   const std::vector<std::string>& docker() const { return m_docker; }
   ssh::Session& session() { return m_session; }
+  // The host, `container` and docker command, for the words of a problem.
+  Subject subject(const std::string& container) const;
 
   // Gather the container's state in one exec. Throws jl::Error for docker problems, a missing or
   // stopped container, or a container jl cannot exec into.
