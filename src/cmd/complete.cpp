@@ -16,6 +16,7 @@
 #include "jl/core/complete.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
+#include "jl/remote/host.hpp"
 
 namespace jl::cmd {
 
@@ -156,13 +157,14 @@ std::vector<std::string> running_containers(Context& ctx) {
     }
     auto session = ssh::Session::connect(options, ctx.terminal(), trace);
     const auto docker = ctx.session_settings(host, std::nullopt).docker.value;
-    auto result = session.exec(complete::docker_ps_command(docker), "", deadline);
-    if (result.exit_status != 0) {
-      ctx.ui().trace(
-          fmt::format("docker ps failed ({}): {}", result.exit_status, text::trim(result.err)));
+    remote::Host remote(session, host, docker);
+    std::string why;
+    auto running = remote.running_containers(deadline, &why);
+    if (!running) {
+      ctx.ui().trace(fmt::format("docker ps failed: {}", why));
       return {};
     }
-    names = complete::parse_container_names(result.out);
+    names = std::move(*running);
   }
   write_cache(dir, path, names);
   return names;

@@ -10,6 +10,7 @@
 
 #include "jl/cmd/commands.hpp"
 #include "jl/core/error.hpp"
+#include "jl/core/problem.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
@@ -34,7 +35,8 @@ bool emit(const std::string& line) {
 }
 
 // Why the script did not show the log, as an error.
-Error failure(const logs::Reader& reader, const SessionRecord& s, const std::string& err) {
+Error failure(const logs::Reader& reader, const SessionRecord& s, const Subject& subject,
+              const std::string& err) {
   using O = logs::Reader::Outcome;
   if (reader.outcome() == O::missing) {
     return Error(
@@ -50,15 +52,13 @@ Error failure(const logs::Reader& reader, const SessionRecord& s, const std::str
                  "the log belongs to the container's default user, who started Jupyter");
   }
   const std::string said = text::tail(text::trim(reader.before() + err), 1);
-  if (said.find("is not running") != std::string::npos) {
-    return Error(Exit::remote,
-                 fmt::format("container '{}' on {} is not running", s.container, s.host),
-                 fmt::format("start it on the host with: docker start {}", s.container));
-  }
-  if (said.find("No such container") != std::string::npos) {
-    return Error(Exit::remote,
-                 fmt::format("there is no container '{}' on {} any more", s.container, s.host),
-                 fmt::format("forget the session with: jl stop {}", s.container));
+  switch (classify_container_error(said)) {
+    case Problem::container_not_running:
+      return to_error(Problem::container_not_running, subject);
+    case Problem::no_such_container:
+      return to_error(Problem::container_gone, subject);
+    default:
+      break;
   }
   return Error(Exit::remote, fmt::format("cannot read the log in container '{}' on {}: {}",
                                          s.container, s.host, said.empty() ? "no answer" : said));
@@ -82,19 +82,17 @@ int run_logs(Context& ctx, const LogsOptions& o) {
   }
   auto session = ctx.connect(s.host, s.ssh_config);
   const std::string nonce = generate_nonce();
-  const auto docker = ctx.docker_command(s.host, s.container);
+  remote::Host host(session, s.host, ctx.docker_command(s.host, s.container));
   // By id when known: a container re-created under the same name does not hold this log.
   const std::string& target = s.container_id.empty() ? s.container : s.container_id;
   logs::Reader reader(nonce);
-  auto process = session.spawn(logs::command(nonce, target, s.log, o.lines, o.follow, docker),
-                               ssh::deadline_in(15s));
+  auto process = host.read_log(nonce, target, s.log, o.lines, o.follow, ssh::deadline_in(15s));
   // Why it failed, with the container's fate first: re-created or removed says it all.
   auto failed = [&](const std::string& err) {
-    remote::Host host(session, s.host, docker);
     if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
       return *replaced;
     }
-    return failure(reader, s, err);
+    return failure(reader, s, host.subject(s.container), err);
   };
   const bool json = ctx.ui().json();
 

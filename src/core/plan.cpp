@@ -27,7 +27,7 @@ std::optional<std::string> reachable_address(const jupyter::RuntimeInfo& server,
   return std::nullopt;
 }
 
-std::optional<Problem> probe_problem(const probe::Result& r, Subject& s, const std::string& err) {
+std::optional<Problem> probe_problem(const probe::Facts& r, Subject& s, const std::string& err) {
   switch (r.docker) {
     case probe::Docker::ok:
       break;
@@ -52,7 +52,7 @@ std::optional<Problem> probe_problem(const probe::Result& r, Subject& s, const s
     return Problem::container_uninspectable;
   }
   if (!r.container->running) {
-    s.detail = r.container->status;
+    s.detail = r.container->status.empty() ? "unknown" : r.container->status;
     return Problem::container_not_running;
   }
   if (!r.exec_ok) {
@@ -67,7 +67,7 @@ std::optional<Problem> probe_problem(const probe::Result& r, Subject& s, const s
   return std::nullopt;
 }
 
-StartPlan plan_start(const probe::Result& facts, const Settings& settings, const Subject& where,
+StartPlan plan_start(const probe::Facts& facts, const Settings& settings, const Subject& where,
                      const SessionRecord* known) {
   StartPlan plan;
   auto refuse = [&](Problem p, Subject s) {
@@ -168,7 +168,7 @@ StartPlan plan_start(const probe::Result& facts, const Settings& settings, const
 }
 
 SessionRecord reused_record(const Origin& origin, const Candidate& candidate,
-                            const probe::Result& facts, const SessionRecord* known,
+                            const probe::Facts& facts, const SessionRecord* known,
                             const std::string& version, const std::string& now) {
   const auto& server = candidate.server;
   const std::string id = facts.container ? facts.container->id : std::string{};
@@ -202,7 +202,7 @@ SessionRecord reused_record(const Origin& origin, const Candidate& candidate,
 }
 
 SessionRecord started_record(const Origin& origin, const probe::StartSpec& spec,
-                             const probe::StartResult& result, const probe::Result& facts,
+                             const probe::StartResult& result, const probe::Facts& facts,
                              const SessionRecord* known, const std::string& token,
                              const std::string& version, const std::string& now) {
   const auto& rt = result.runtime.value();

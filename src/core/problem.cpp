@@ -66,8 +66,8 @@ Words describe(Problem problem, const Subject& s) {
               last_line(s.detail)};
     case Problem::container_not_running:
       return {Exit::remote,
-              fmt::format("container '{}' on {} is not running (status: {})", s.container, s.host,
-                          s.detail.empty() ? "unknown" : s.detail),
+              fmt::format("container '{}' on {} is not running{}", s.container, s.host,
+                          s.detail.empty() ? "" : " (status: " + s.detail + ")"),
               fmt::format("start it on the host: {} start {}", docker_of(s), s.container)};
     case Problem::container_stopped_midway:
       return {Exit::remote,

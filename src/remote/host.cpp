@@ -4,8 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jl/core/complete.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/http.hpp"
+#include "jl/core/logs.hpp"
 #include "jl/core/plan.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
@@ -21,7 +23,7 @@ Subject Host::subject(const std::string& container) const {
   return s;
 }
 
-void Host::check_probe(const probe::Result& r, const std::string& container,
+void Host::check_probe(const probe::Facts& r, const std::string& container,
                        const std::string& err) const {
   Subject s = subject(container);
   if (auto problem = plan::probe_problem(r, s, err)) {
@@ -29,7 +31,7 @@ void Host::check_probe(const probe::Result& r, const std::string& container,
   }
 }
 
-probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) {
+probe::Facts Host::probe(const std::string& container, ssh::Deadline deadline) {
   const std::string nonce = generate_nonce();
   auto exec = m_session.exec(probe::probe_command(nonce, container, m_docker), {}, deadline);
   auto r = probe::parse_probe(exec.out, nonce);
@@ -210,6 +212,45 @@ probe::StopResult Host::wait_gone(const std::string& container, long long pid,
     }
   }
   return r;
+}
+
+std::optional<std::vector<std::string>> Host::running_containers(ssh::Deadline deadline,
+                                                                 std::string* why) {
+  auto result = m_session.exec(complete::docker_ps_command(m_docker), "", deadline);
+  if (result.exit_status != 0) {
+    if (why != nullptr) {
+      *why = fmt::format("exit {}: {}", result.exit_status, text::trim(result.err));
+    }
+    return std::nullopt;
+  }
+  return complete::parse_container_names(result.out);
+}
+
+doctor::Remote Host::doctor(const std::optional<std::string>& container, int port,
+                            ssh::Deadline deadline) {
+  const std::string nonce = generate_nonce();
+  auto process = m_session.spawn(doctor::command(nonce, container, port, m_docker), deadline);
+  process.close_stdin(deadline);
+  std::string out;
+  bool timed_out = false;
+  try {
+    out = process.finish(deadline).out;
+  } catch (const Error& e) {
+    if (e.code() != Exit::timeout) {
+      throw;
+    }
+    timed_out = true;
+    out = std::string(process.out());
+  }
+  auto r = doctor::parse(out, nonce);
+  r.timed_out = timed_out;
+  return r;
+}
+
+ssh::RemoteProcess Host::read_log(const std::string& nonce, const std::string& target,
+                                  const std::string& log, int lines, bool follow,
+                                  ssh::Deadline deadline) {
+  return m_session.spawn(logs::command(nonce, target, log, lines, follow, m_docker), deadline);
 }
 
 probe::Identity Host::identify(const std::string& container, const std::string& recorded,

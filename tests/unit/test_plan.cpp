@@ -22,7 +22,7 @@ using jl::plan::Refusal;
 using jl::plan::Settings;
 using jl::plan::StartPlan;
 using jl::probe::ContainerInfo;
-using jl::probe::Result;
+using jl::probe::Facts;
 using jl::probe::StartSpec;
 
 constexpr const char* kId = "5d19e0c4a1b2c3d4e5f60718293a4b5c6d7e8f9012345678901234567890abcd";
@@ -39,8 +39,8 @@ ContainerInfo bridge_container() {
   return c;
 }
 
-Result facts() {
-  Result r;
+Facts facts() {
+  Facts r;
   r.container = bridge_container();
   r.exec_ok = true;
   r.uid = 1000;
@@ -69,7 +69,7 @@ Subject where() {
 struct Case {
   // What the plan must be when no reuse candidate answers: refused, or a start of `app` on
   // `ip`:`port`; `reuse` are the candidates' pids in order, `reuse_at` their addresses.
-  Case(std::string name_, std::function<void(Result&, Settings&)> setup_,
+  Case(std::string name_, std::function<void(Facts&, Settings&)> setup_,
        std::optional<Problem> refused_ = std::nullopt, App app_ = App::lab, int port_ = 8888,
        std::string ip_ = "172.17.0.2", std::vector<long long> reuse_ = {},
        std::vector<std::string> reuse_at_ = {}, int warnings_ = 0)
@@ -83,7 +83,7 @@ struct Case {
         reuse_at(std::move(reuse_at_)),
         warnings(warnings_) {}
   std::string name;
-  std::function<void(Result&, Settings&)> setup;
+  std::function<void(Facts&, Settings&)> setup;
   std::optional<Problem> refused;
   App app;
   int port;
@@ -97,7 +97,7 @@ class PlanStart : public ::testing::TestWithParam<Case> {};
 
 TEST_P(PlanStart, DecidesFromFacts) {
   const auto& c = GetParam();
-  Result r = facts();
+  Facts r = facts();
   Settings s;
   c.setup(r, s);
   StartPlan plan = jl::plan::plan_start(r, s, where(), nullptr);
@@ -127,65 +127,65 @@ TEST_P(PlanStart, DecidesFromFacts) {
 }
 
 const Case kCases[] = {
-    {"auto picks lab at 8888 on the bridge address", [](Result&, Settings&) {}},
+    {"auto picks lab at 8888 on the bridge address", [](Facts&, Settings&) {}},
     {"auto without lab picks notebook",
-     [](Result& r, Settings&) {
+     [](Facts& r, Settings&) {
        r.apps = {App::notebook, App::server};
      },
      std::nullopt, App::notebook},
     {"auto with only jupyter-server picks server",
-     [](Result& r, Settings&) { r.apps = {App::server}; }, std::nullopt, App::server},
-    {"no Jupyter at all is refused", [](Result& r, Settings&) { r.apps.clear(); },
+     [](Facts& r, Settings&) { r.apps = {App::server}; }, std::nullopt, App::server},
+    {"no Jupyter at all is refused", [](Facts& r, Settings&) { r.apps.clear(); },
      Problem::jupyter_missing},
     {"an app asked for and missing is refused, naming what there is",
-     [](Result& r, Settings& s) {
+     [](Facts& r, Settings& s) {
        r.apps = {App::notebook};
        s.app = App::lab;
      },
      Problem::app_missing},
     {"an app asked for with no Jupyter at all says Jupyter is missing",
-     [](Result& r, Settings& s) {
+     [](Facts& r, Settings& s) {
        r.apps.clear();
        s.app = App::server;
      },
      Problem::jupyter_missing},
-    {"an app asked for and present is used", [](Result&, Settings& s) { s.app = App::notebook; },
+    {"an app asked for and present is used", [](Facts&, Settings& s) { s.app = App::notebook; },
      std::nullopt, App::notebook},
     {"the next free port after busy ones",
-     [](Result& r, Settings&) {
+     [](Facts& r, Settings&) {
        r.busy_ports = {8888, 8889, 8891};
      },
      std::nullopt, App::lab, 8890},
-    {"a port asked for and free is used", [](Result&, Settings& s) { s.port = 9000; }, std::nullopt,
+    {"a port asked for and free is used", [](Facts&, Settings& s) { s.port = 9000; }, std::nullopt,
      App::lab, 9000},
     {"a port asked for and busy is refused",
-     [](Result& r, Settings& s) {
+     [](Facts& r, Settings& s) {
        r.busy_ports = {9000};
        s.port = 9000;
      },
      Problem::port_busy},
     {"no free port from 8888 on is refused",
-     [](Result& r, Settings&) {
+     [](Facts& r, Settings&) {
        for (int p = 8888; p <= 65535; ++p) {
          r.busy_ports.insert(p);
        }
      },
      Problem::no_free_port},
     {"a host-network container starts on 127.0.0.1",
-     [](Result& r, Settings&) {
+     [](Facts& r, Settings&) {
        r.container->network_mode = "host";
        r.container->networks.clear();
      },
      std::nullopt, App::lab, 8888, "127.0.0.1"},
     {"a container with no address is refused first",
-     [](Result& r, Settings&) {
+     [](Facts& r, Settings&) {
        r.container->network_mode = "none";
        r.container->networks.clear();
        r.servers = {server(7, 8888, "0.0.0.0")};
      },
      Problem::no_address},
     {"a server on all addresses is a candidate at the container's address",
-     [](Result& r, Settings&) { r.servers = {server(7, 8888, "0.0.0.0")}; },
+     [](Facts& r, Settings&) { r.servers = {server(7, 8888, "0.0.0.0")}; },
      std::nullopt,
      App::lab,
      8888,
@@ -193,7 +193,7 @@ const Case kCases[] = {
      {7},
      {"172.17.0.2"}},
     {"a server on loopback in a bridge container is skipped with a warning",
-     [](Result& r, Settings&) { r.servers = {server(7, 8888, "127.0.0.1")}; },
+     [](Facts& r, Settings&) { r.servers = {server(7, 8888, "127.0.0.1")}; },
      std::nullopt,
      App::lab,
      8888,
@@ -202,7 +202,7 @@ const Case kCases[] = {
      {},
      1},
     {"a server on a UNIX socket is skipped with a warning",
-     [](Result& r, Settings&) {
+     [](Facts& r, Settings&) {
        auto s = server(7, 0, "");
        s.sock = "/tmp/jupyter.sock";
        r.servers = {s};
@@ -215,7 +215,7 @@ const Case kCases[] = {
      {},
      1},
     {"a server without a token is skipped with a warning",
-     [](Result& r, Settings&) { r.servers = {server(7, 8888, "0.0.0.0", "")}; },
+     [](Facts& r, Settings&) { r.servers = {server(7, 8888, "0.0.0.0", "")}; },
      std::nullopt,
      App::lab,
      8888,
@@ -224,7 +224,7 @@ const Case kCases[] = {
      {},
      1},
     {"servers are candidates in order; the unusable ones warn",
-     [](Result& r, Settings&) {
+     [](Facts& r, Settings&) {
        r.servers = {server(7, 8888, "172.17.0.2"), server(8, 8889, "localhost"),
                     server(9, 8890, "cont1"), server(10, 8891, "5d19e0c4a1b2")};
        r.busy_ports = {8888, 8889, 8890, 8891};
@@ -237,7 +237,7 @@ const Case kCases[] = {
      {"172.17.0.2", "172.17.0.2", "172.17.0.2"},
      1},
     {"a loopback server in a host-network container is reached at 127.0.0.1",
-     [](Result& r, Settings&) {
+     [](Facts& r, Settings&) {
        r.container->network_mode = "host";
        r.container->networks.clear();
        r.servers = {server(7, 8888, "localhost")};
@@ -249,7 +249,7 @@ const Case kCases[] = {
      {7},
      {"127.0.0.1"}},
     {"a server on another host name is skipped",
-     [](Result& r, Settings&) { r.servers = {server(7, 8888, "otherbox")}; },
+     [](Facts& r, Settings&) { r.servers = {server(7, 8888, "otherbox")}; },
      std::nullopt,
      App::lab,
      8888,
@@ -258,7 +258,7 @@ const Case kCases[] = {
      {},
      1},
     {"candidates come before an app refusal (a running server is still reused)",
-     [](Result& r, Settings&) {
+     [](Facts& r, Settings&) {
        r.apps.clear();
        r.servers = {server(7, 8888, "0.0.0.0")};
      },
@@ -268,7 +268,7 @@ const Case kCases[] = {
      "172.17.0.2",
      {7}},
     {"bad runtime files are warned about",
-     [](Result& r, Settings&) { r.bad_runtime_files = {"/x/jpserver-1.json: not JSON"}; },
+     [](Facts& r, Settings&) { r.bad_runtime_files = {"/x/jpserver-1.json: not JSON"}; },
      std::nullopt,
      App::lab,
      8888,
@@ -284,7 +284,7 @@ INSTANTIATE_TEST_SUITE_P(Branches, PlanStart, ::testing::ValuesIn(kCases),
                          });
 
 TEST(PlanStart, SpecCarriesTheSettings) {
-  Result r = facts();
+  Facts r = facts();
   r.uid = 0;
   Settings s;
   s.dir = "/workspace";
@@ -314,7 +314,7 @@ TEST(PlanStart, WarnsWhenTheContainerWasRecreated) {
 }
 
 TEST(PlanStart, RefusalWordsNameTheContainer) {
-  Result r = facts();
+  Facts r = facts();
   r.apps = {App::notebook};
   Settings s;
   s.app = App::lab;
@@ -327,41 +327,41 @@ TEST(PlanStart, RefusalWordsNameTheContainer) {
 
 TEST(ProbeProblem, EachFactHasItsProblem) {
   struct P {
-    std::function<void(Result&)> setup;
+    std::function<void(Facts&)> setup;
     std::optional<Problem> problem;
   };
   const std::vector<P> cases = {
-      {[](Result&) {}, std::nullopt},
-      {[](Result& r) { r.docker = jl::probe::Docker::missing; }, Problem::docker_missing},
-      {[](Result& r) { r.docker = jl::probe::Docker::permission_denied; },
+      {[](Facts&) {}, std::nullopt},
+      {[](Facts& r) { r.docker = jl::probe::Docker::missing; }, Problem::docker_missing},
+      {[](Facts& r) { r.docker = jl::probe::Docker::permission_denied; },
        Problem::docker_permission_denied},
-      {[](Result& r) { r.docker = jl::probe::Docker::daemon_down; }, Problem::docker_daemon_down},
-      {[](Result& r) { r.docker = jl::probe::Docker::error; }, Problem::docker_failed},
-      {[](Result& r) {
+      {[](Facts& r) { r.docker = jl::probe::Docker::daemon_down; }, Problem::docker_daemon_down},
+      {[](Facts& r) { r.docker = jl::probe::Docker::error; }, Problem::docker_failed},
+      {[](Facts& r) {
          r.container.reset();
          r.no_such_container = true;
        },
        Problem::no_such_container},
-      {[](Result& r) { r.container.reset(); }, Problem::container_uninspectable},
-      {[](Result& r) { r.container->running = false; }, Problem::container_not_running},
-      {[](Result& r) {
+      {[](Facts& r) { r.container.reset(); }, Problem::container_uninspectable},
+      {[](Facts& r) { r.container->running = false; }, Problem::container_not_running},
+      {[](Facts& r) {
          r.exec_ok = false;
          r.exec_error = "Error response from daemon: container 5d19 is not running";
        },
        Problem::container_stopped_midway},
-      {[](Result& r) {
+      {[](Facts& r) {
          r.exec_ok = false;
          r.exec_error = "exec: \"sh\": executable file not found in $PATH";
        },
        Problem::no_shell},
-      {[](Result& r) {
+      {[](Facts& r) {
          r.exec_ok = false;
          r.exec_error = "OCI runtime exec failed";
        },
        Problem::exec_failed},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    Result r = facts();
+    Facts r = facts();
     cases[i].setup(r);
     Subject s = where();
     EXPECT_EQ(jl::plan::probe_problem(r, s, ""), cases[i].problem) << "case " << i;
@@ -369,7 +369,7 @@ TEST(ProbeProblem, EachFactHasItsProblem) {
 }
 
 TEST(ProbeProblem, FillsTheSubject) {
-  Result r = facts();
+  Facts r = facts();
   r.container.reset();
   r.no_such_container = true;
   r.running_containers = {"a", "b"};
@@ -428,7 +428,7 @@ TEST(ProblemWords, ClassifiesDockersWords) {
 }
 
 TEST(Records, ReusedKeepsWhatJlKnewOfTheSameServer) {
-  Result r = facts();
+  Facts r = facts();
   Candidate c{server(7, 8888, "0.0.0.0"), "172.17.0.2"};
   c.server.version = "2.14.0";
   jl::plan::Origin origin{"gpubox", std::string("/cfg"), "cont1"};
@@ -474,7 +474,7 @@ TEST(Records, ReusedKeepsWhatJlKnewOfTheSameServer) {
 }
 
 TEST(Records, StartedKeepsTheLocalPort) {
-  Result r = facts();
+  Facts r = facts();
   StartSpec spec;
   spec.container = "cont1";
   spec.app = App::lab;

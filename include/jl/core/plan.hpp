@@ -50,12 +50,12 @@ struct StartPlan {
 // What stops work in the container, from a probe's facts (docker, the container, exec), with
 // the subject's details filled in for its words; nothing when the container is usable. `err` is
 // what the probe printed on stderr.
-std::optional<Problem> probe_problem(const probe::Result& facts, Subject& subject,
+std::optional<Problem> probe_problem(const probe::Facts& facts, Subject& subject,
                                      const std::string& err);
 
 // `where` names the host, container and docker command (for the words of a refusal). `known` is
 // the session the state file holds for the same host and container, if any.
-StartPlan plan_start(const probe::Result& facts, const Settings& settings, const Subject& where,
+StartPlan plan_start(const probe::Facts& facts, const Settings& settings, const Subject& where,
                      const SessionRecord* known);
 
 // Where a server found through its runtime file can be reached from the host, if at all:
@@ -75,13 +75,13 @@ struct Origin {
 // server; `version` is the server's version when its runtime file did not say; `now` is the
 // time to record when jl did not know the server before.
 SessionRecord reused_record(const Origin& origin, const Candidate& candidate,
-                            const probe::Result& facts, const SessionRecord* known,
+                            const probe::Facts& facts, const SessionRecord* known,
                             const std::string& version, const std::string& now);
 
 // The record of a server jl started (result.runtime must be set). It keeps the local port of
 // `known`, so that browser tabs stay valid across restarts.
 SessionRecord started_record(const Origin& origin, const probe::StartSpec& spec,
-                             const probe::StartResult& result, const probe::Result& facts,
+                             const probe::StartResult& result, const probe::Facts& facts,
                              const SessionRecord* known, const std::string& token,
                              const std::string& version, const std::string& now);
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "jl/core/doctor.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter_config.hpp"
 #include "jl/core/probe.hpp"
@@ -44,13 +45,13 @@ class Host {
 
   // Gather the container's state in one exec. Throws jl::Error for docker problems, a missing or
   // stopped container, or a container jl cannot exec into.
-  probe::Result probe(const std::string& container, ssh::Deadline deadline);
+  probe::Facts probe(const std::string& container, ssh::Deadline deadline);
 
   // A probe that can go on to start Jupyter in the same exec (see probe_and_start_command).
   struct PendingStart {
     ssh::RemoteProcess process;
     std::string nonce;
-    probe::Result probe;
+    probe::Facts probe;
   };
 
   // Probe, and keep the conversation open for start() or skip_start(). Throws like probe().
@@ -92,12 +93,30 @@ class Host {
   probe::Identity identify(const std::string& container, const std::string& recorded,
                            ssh::Deadline deadline, std::string* now_id = nullptr);
 
+  // The names of the running containers (docker ps), for completion. Nothing when docker
+  // fails; `why` then gets its exit status and words.
+  std::optional<std::vector<std::string>> running_containers(ssh::Deadline deadline,
+                                                             std::string* why = nullptr);
+
+  // The doctor's script: docker on the host, and in `container` (when given) its user, Jupyter,
+  // servers, who holds `port`, and the GPUs. An answer cut short by the deadline gives what came
+  // so far, with timed_out set.
+  doctor::Remote doctor(const std::optional<std::string>& container, int port,
+                        ssh::Deadline deadline);
+
+  // The log reader (logs::command) for `log` in `target` (a container name or id), started: its
+  // output is for a logs::Reader made with `nonce`. `lines` last lines, then more with `follow`
+  // until its stdin closes.
+  ssh::RemoteProcess read_log(const std::string& nonce, const std::string& target,
+                              const std::string& log, int lines, bool follow,
+                              ssh::Deadline deadline);
+
   // For a session whose server does not answer: an error in words when its container was
   // re-created or removed since jl recorded it, else nothing (no check without a recorded id).
   std::optional<Error> replaced_container(const SessionRecord& s, ssh::Deadline deadline);
 
  private:
-  void check_probe(const probe::Result& r, const std::string& container,
+  void check_probe(const probe::Facts& r, const std::string& container,
                    const std::string& err) const;
 
   ssh::Session& m_session;
