@@ -5,11 +5,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "jl/cmd/commands.hpp"
 #include "jl/core/error.hpp"
+#include "jl/core/keepalive.hpp"
 #include "jl/core/problem.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
@@ -134,24 +137,25 @@ int run_logs(Context& ctx, const LogsOptions& o) {
   bool reader_gone = false;
   bool ended = false;
   // A quiet log must not hide a dead connection: after each ServerAliveInterval of silence ask
-  // the server for an answer (as ssh does); ServerAliveCountMax intervals without one end it.
+  // the server for an answer (as ssh does); ServerAliveCountMax intervals without one end it
+  // (KeepaliveTimer, as for the tunnel).
   session.detect_dead_peer();
   const auto ka = session.keepalive();
-  const auto interval = std::chrono::seconds(ka.interval_s);
-  auto last_asked = ssh::Clock::now();
+  KeepaliveTimer alive(std::chrono::seconds(ka.interval_s), ka.count_max, ssh::Clock::now());
   try {
     while (!ended) {
-      auto chunk = process.read_some(ssh::deadline_in(1s), &ended);
-      const auto silent = session.silent_for();
-      if (silent >= interval * ka.count_max) {
-        throw Error(Exit::ssh,
-                    fmt::format("no answer from {} for {} s; the connection is dead", s.host,
-                                ka.interval_s * ka.count_max),
-                    "check the network, then run the same command again");
-      }
-      if (silent >= interval && ssh::Clock::now() - last_asked >= interval) {
-        session.send_keepalive();
-        last_asked = ssh::Clock::now();
+      const auto wait = std::min<std::chrono::milliseconds>(1s, alive.wait_time(ssh::Clock::now()));
+      auto chunk = process.read_some(ssh::deadline_in(wait), &ended);
+      alive.heard(session.last_heard());
+      switch (alive.tick(ssh::Clock::now())) {
+        case KeepaliveTimer::Action::dead:
+          throw Error(Exit::ssh, alive.no_answer(s.host) + "; the connection is dead",
+                      "check the network, then run the same command again");
+        case KeepaliveTimer::Action::send:
+          session.send_keepalive();
+          break;
+        case KeepaliveTimer::Action::none:
+          break;
       }
       if (!show(reader.feed(chunk))) {
         reader_gone = true;

@@ -175,13 +175,17 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
     if_mine([](SessionRecord& rec) {
       rec.tunnel_pid = 0;  // keep local_port: the next open reuses it
       // A tunnel that gave up (a login that needs a person) says why until the next open.
-      if (rec.tunnel_note.rfind("gave up: ", 0) != 0) {
+      if (rec.tunnel_state != TunnelNote::gave_up) {
+        rec.tunnel_state = TunnelNote::none;
         rec.tunnel_note.clear();
       }
     });
   };
-  run.on_note = [if_mine](const std::string& note) {
-    if_mine([&note](SessionRecord& rec) { rec.tunnel_note = note; });
+  run.on_note = [if_mine](TunnelNote note, const std::string& words) {
+    if_mine([&](SessionRecord& rec) {
+      rec.tunnel_state = note;
+      rec.tunnel_note = words;
+    });
   };
   run.reconnect = reconnector(s.host, s.ssh_config, ctx.ssh_client());
   run.check_server = [s](ssh::Session& fresh, std::string* why) {

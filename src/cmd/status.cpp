@@ -171,7 +171,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
                      answers,
                      r.tunnel ? fmt::format("127.0.0.1:{} (pid {})", s.local_port, *r.tunnel)
                      : s.tunnel_pid > 0 ? "dead"
-                     : s.tunnel_note.rfind("gave up: ", 0) == 0
+                     : s.tunnel_state == TunnelNote::gave_up
                          ? fmt::format("closed, it {}; `jl open` logs in again", s.tunnel_note)
                          : "-",
                      o.show_token ? s.token : jupyter::mask_token(s.token)});

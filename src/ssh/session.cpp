@@ -819,8 +819,8 @@ void Session::detect_dead_peer() {
   ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
 }
 
-Clock::duration Session::silent_for() const {
-  return Clock::now() - m_impl->last_heard;
+Clock::time_point Session::last_heard() const {
+  return m_impl->last_heard;
 }
 
 void Session::send_keepalive() {

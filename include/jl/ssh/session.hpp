@@ -178,9 +178,10 @@ class Session {
   // Ask the server for an answer (a keepalive request); with detect_dead_peer(), a peer that
   // does not acknowledge it is found dead by the kernel.
   void send_keepalive();
-  // How long nothing has arrived from the server while jl waited on it. A process that is
-  // frozen (or a peer behind a proxy) still acknowledges TCP, so this is the check that counts.
-  Clock::duration silent_for() const;
+  // When something last arrived from the server while jl waited on it (for a KeepaliveTimer).
+  // A process that is frozen (or a peer behind a proxy) still acknowledges TCP, so this is the
+  // check that counts.
+  Clock::time_point last_heard() const;
 
   // "user@hostname:port" as actually used after the ssh config was applied.
   const std::string& endpoint() const;
