@@ -7,9 +7,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
+#include <memory>
 
-#include "jl/cmd/commands.hpp"
+#include "jl/cmd/doctor.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/plan.hpp"
 #include "jl/core/problem.hpp"
@@ -576,6 +578,23 @@ class Doctor {
 
 int run_doctor(Context& ctx, const DoctorOptions& options) {
   return Doctor(ctx, options).run();
+}
+
+void setup_doctor(CLI::App& app, Dispatch& dispatch) {
+  auto options = std::make_shared<DoctorOptions>();
+  auto* sub = app.add_subcommand(
+      "doctor",
+      "Check everything jl needs (ssh config, host key, login, docker, the container, Jupyter,\n"
+      "ports, GPU, browser, known sessions); one line each, with a fix for what is wrong\n"
+      "  jl doctor cont1\n"
+      "  jl --json doctor cont1");
+  sub->add_option("CONTAINER", options->container, "Container to check");
+  sub->add_option("--port", options->port, "Container port to check (default: 8888)")
+      ->check(CLI::Range(1, 65535))
+      ->type_name("N");
+  sub->callback([options, &dispatch] {
+    dispatch.run = [options](Context& ctx) { return run_doctor(ctx, *options); };
+  });
 }
 
 }  // namespace jl::cmd

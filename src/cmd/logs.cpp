@@ -5,12 +5,14 @@
 
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 
-#include "jl/cmd/commands.hpp"
+#include "jl/cmd/logs.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/keepalive.hpp"
 #include "jl/core/problem.hpp"
@@ -198,6 +200,24 @@ int run_logs(Context& ctx, const LogsOptions& o) {
                           "away",
                           session_label(s)),
               "check the container (docker ps on the host) and `jl status`");
+}
+
+void setup_logs(CLI::App& app, Dispatch& dispatch) {
+  auto options = std::make_shared<LogsOptions>();
+  auto* sub =
+      app.add_subcommand("logs",
+                         "Show the log of a Jupyter jl started (the last lines, or follow it)\n"
+                         "  jl logs cont1 -n 100\n"
+                         "  jl logs -f                  (until Ctrl-C)");
+  sub->add_option("CONTAINER", options->container, "Container of a known session");
+  sub->add_flag("-f,--follow", options->follow, "Keep printing new lines until Ctrl-C");
+  sub->add_option("-n,--lines", options->lines, "How many of the last lines to show")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str()
+      ->type_name("N");
+  sub->callback([options, &dispatch] {
+    dispatch.run = [options](Context& ctx) { return run_logs(ctx, *options); };
+  });
 }
 
 }  // namespace jl::cmd

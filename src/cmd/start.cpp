@@ -1,9 +1,11 @@
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "jl/cmd/commands.hpp"
+#include "jl/cmd/start.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter.hpp"
 #include "jl/core/jupyter_config.hpp"
@@ -315,6 +317,49 @@ int run_start(Context& ctx, const StartOptions& options) {
   auto session = ctx.connect(host_name, ssh_config);
   report_start(ctx, start_on(ctx, session, host_name, ssh_config, o));
   return 0;
+}
+
+void add_start_options(CLI::App* sub, StartOptions& options) {
+  sub->add_option("CONTAINER", options.container, "Name of a running container")->required();
+  sub->add_option("--port", options.flags.port,
+                  "Port inside the container (default: 8888, or the next free one)")
+      ->check(CLI::Range(1, 65535))
+      ->type_name("N");
+  sub->add_option("--dir", options.flags.dir,
+                  "Directory to serve (default: the container's working directory)")
+      ->type_name("PATH");
+  sub->add_option("--app", options.flags.app,
+                  "auto (lab, else notebook, else server; the default), lab, notebook or server")
+      ->check(CLI::IsMember({"auto", "lab", "notebook", "server"}))
+      ->type_name("APP");
+  sub->add_option("--timeout", options.flags.timeout,
+                  "Seconds to wait for Jupyter to start (default: 60)")
+      ->check(CLI::Range(1, 3600))
+      ->type_name("SECONDS");
+  sub->footer(
+      "Arguments after -- are passed to Jupyter. Defaults for every option can be set in the "
+      "config file, per host and per container: see `jl config show`.");
+}
+
+void take_passthrough(Dispatch& dispatch, StartOptions& options) {
+  dispatch.takes_passthrough = true;
+  if (dispatch.passthrough) {
+    options.flags.jupyter_args = *dispatch.passthrough;
+  }
+}
+
+void setup_start(CLI::App& app, Dispatch& dispatch) {
+  auto options = std::make_shared<StartOptions>();
+  auto* sub = app.add_subcommand(
+      "start",
+      "Start JupyterLab detached in a running container (or reuse the one that runs)\n"
+      "  jl start cont1\n"
+      "  jl start cont1 --port 8890 --dir /workspace -- --ServerApp.terminals_enabled=False");
+  add_start_options(sub, *options);
+  sub->callback([options, &dispatch] {
+    take_passthrough(dispatch, *options);
+    dispatch.run = [options](Context& ctx) { return run_start(ctx, *options); };
+  });
 }
 
 }  // namespace jl::cmd

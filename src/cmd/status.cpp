@@ -1,10 +1,13 @@
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
-#include "jl/cmd/commands.hpp"
+#include "jl/cmd/start.hpp"
+#include "jl/cmd/status.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter.hpp"
 #include "jl/remote/host.hpp"
@@ -178,6 +181,21 @@ int run_status(Context& ctx, const StatusOptions& o) {
   }
   ctx.ui().out(table(cells));
   return 0;
+}
+
+void setup_status(CLI::App& app, Dispatch& dispatch) {
+  auto options = std::make_shared<StatusOptions>();
+  auto* sub = app.add_subcommand("status",
+                                 "Show known sessions: where they run and whether they answer\n"
+                                 "  jl status\n"
+                                 "  jl --json status cont1");
+  sub->alias("ls");
+  sub->add_option("CONTAINER", options->container, "Show only this container");
+  sub->add_flag("--show-token", options->show_token,
+                "Show the whole token (it is masked otherwise)");
+  sub->callback([options, &dispatch] {
+    dispatch.run = [options](Context& ctx) { return run_status(ctx, *options); };
+  });
 }
 
 }  // namespace jl::cmd

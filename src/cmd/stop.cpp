@@ -1,9 +1,11 @@
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
-#include "jl/cmd/commands.hpp"
+#include "jl/cmd/stop.hpp"
 #include "jl/core/error.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/tunnel/runner.hpp"
@@ -141,6 +143,20 @@ int run_stop(Context& ctx, const StopOptions& o) {
                 first_error->hint());
   }
   return 0;
+}
+
+void setup_stop(CLI::App& app, Dispatch& dispatch) {
+  auto options = std::make_shared<StopOptions>();
+  auto* sub = app.add_subcommand("stop",
+                                 "Shut Jupyter down, verify it is gone, and forget the session\n"
+                                 "  jl stop            (the only known session)\n"
+                                 "  jl stop cont1\n"
+                                 "  jl stop --all");
+  sub->add_option("CONTAINER", options->container, "Container of a known session");
+  sub->add_flag("--all", options->all, "Stop every known session");
+  sub->callback([options, &dispatch] {
+    dispatch.run = [options](Context& ctx) { return run_stop(ctx, *options); };
+  });
 }
 
 }  // namespace jl::cmd
