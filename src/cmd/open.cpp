@@ -97,8 +97,10 @@ bool tunnel_answers(const SessionRecord& s) {
 // Start the tunnel for a session over `session` and hand over to the background process
 // (which does not return here) or serve in the foreground.
 int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, const OpenOptions& o,
-                int session_lock_fd, const StartOutcome* started) {
-  sys::Fd listener = bind_local(o.local_port, s.local_port, s.port);
+                int session_lock_fd, const StartOutcome* started, sys::Fd listener) {
+  if (!listener.valid()) {
+    listener = bind_local(o.local_port, s.local_port, s.port);
+  }
   const int local_port = sys::local_port(listener.get());
   tunnel::RunOptions run;
   run.paths = {ctx.store().tunnel_lock(s.host, s.container),

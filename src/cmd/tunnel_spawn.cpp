@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "jl/core/error.hpp"
+#include "jl/core/plan.hpp"
 #include "jl/sys/net.hpp"
 #include "jl/sys/terminal.hpp"
 
@@ -12,32 +13,17 @@ namespace jl::cmd {
 // had before (so browser tabs stay valid), else the remote port, else the next free one.
 sys::Fd bind_local(std::optional<int> requested, int previous, int remote_port) {
   std::string error;
-  if (requested) {
-    sys::Fd fd = sys::listen_loopback(*requested, &error);
-    if (!fd.valid()) {
-      throw Error(Exit::other, fmt::format("local port {} is not available: {}", *requested, error),
+  for (int port : plan::local_port_order(requested, previous, remote_port)) {
+    sys::Fd fd = sys::listen_loopback(port, &error);
+    if (fd.valid()) {
+      return fd;
+    }
+    if (requested) {
+      throw Error(Exit::other, fmt::format("local port {} is not available: {}", port, error),
                   "choose another with --local-port, or leave it out and jl picks one");
     }
-    return fd;
   }
-  if (previous > 0) {
-    sys::Fd fd = sys::listen_loopback(previous, &error);
-    if (fd.valid()) {
-      return fd;
-    }
-  }
-  int start = remote_port > 0 ? remote_port : 8888;
-  for (int p = start; p < start + 200 && p <= 65535; ++p) {
-    sys::Fd fd = sys::listen_loopback(p, &error);
-    if (fd.valid()) {
-      return fd;
-    }
-  }
-  sys::Fd fd = sys::listen_loopback(0, &error);
-  if (!fd.valid()) {
-    throw Error(Exit::other, fmt::format("cannot listen on 127.0.0.1: {}", error));
-  }
-  return fd;
+  throw Error(Exit::other, fmt::format("cannot listen on 127.0.0.1: {}", error));
 }
 
 // A new connection for a tunnel whose connection died: same host and config, and never a

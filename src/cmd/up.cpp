@@ -8,7 +8,9 @@
 #include <memory>
 
 #include "jl/core/error.hpp"
+#include "jl/sys/fd.hpp"
 #include "jl/tunnel/runner.hpp"
+#include "tunnel_spawn.hpp"
 
 namespace jl::cmd {
 
@@ -24,6 +26,18 @@ int run_up(Context& ctx, const UpOptions& options) {
   auto lock = ctx.store().lock_session(host_name, o.start.container,
                                        std::chrono::seconds(o.start.timeout_s + 30));
   const std::string lock_path = ctx.store().tunnel_lock(host_name, o.start.container);
+  // What can fail here is checked before anything starts remotely: a --local-port that is
+  // taken (by anything but this session's own tunnel) ends jl up before Jupyter starts.
+  sys::Fd listener;
+  if (o.open.local_port) {
+    auto state = ctx.store().load();
+    const auto* known = state.find(host_name, o.start.container);
+    const bool own_tunnel = known != nullptr && known->local_port == *o.open.local_port &&
+                            tunnel::running_pid(lock_path).has_value();
+    if (!own_tunnel) {
+      listener = bind_local(o.open.local_port, 0, 0);
+    }
+  }
   auto session = ctx.connect(host_name, ssh_config);
   auto outcome = start_on(ctx, session, host_name, ssh_config, o.start);
   if (!ctx.ui().json()) {
@@ -42,7 +56,7 @@ int run_up(Context& ctx, const UpOptions& options) {
       throw Error(Exit::other, fmt::format("cannot stop the old tunnel (pid {})", *pid));
     }
   }
-  return open_tunnel(ctx, session, s, o.open, lock.get(), &outcome);
+  return open_tunnel(ctx, session, s, o.open, lock.get(), &outcome, std::move(listener));
 }
 
 void setup_up(CLI::App& app, Dispatch& dispatch) {

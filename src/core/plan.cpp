@@ -271,4 +271,22 @@ Error start_error(const probe::StartResult& result, const probe::StartSpec& spec
                            result.detail.empty() ? "no report from the container" : result.detail));
 }
 
+std::vector<int> local_port_order(std::optional<int> requested, int previous, int remote_port) {
+  if (requested) {
+    return {*requested};
+  }
+  std::vector<int> order;
+  if (previous > 0) {
+    order.push_back(previous);
+  }
+  const int start = remote_port > 0 ? remote_port : 8888;
+  for (int p = start; p < start + 200 && p <= 65535; ++p) {
+    if (p != previous) {
+      order.push_back(p);
+    }
+  }
+  order.push_back(0);
+  return order;
+}
+
 }  // namespace jl::plan

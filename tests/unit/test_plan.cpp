@@ -549,4 +549,26 @@ TEST(ReachableAddress, UnixSocketAndPortZeroAreUnreachable) {
   EXPECT_EQ(jl::plan::reachable_address(s, c, "172.17.0.2"), std::nullopt);
 }
 
+TEST(LocalPortOrder, AskedForIsTheOnlyChoice) {
+  EXPECT_EQ(jl::plan::local_port_order(9999, 8890, 8888), (std::vector<int>{9999}));
+}
+
+TEST(LocalPortOrder, PreviousThenRemoteThenAny) {
+  auto order = jl::plan::local_port_order(std::nullopt, 8890, 8888);
+  ASSERT_EQ(order.size(), 201U);  // previous, 8888..9087 without 8890, then 0
+  EXPECT_EQ(order[0], 8890);
+  EXPECT_EQ(order[1], 8888);
+  EXPECT_EQ(order[2], 8889);
+  EXPECT_EQ(order[3], 8891);
+  EXPECT_EQ(order[order.size() - 2], 9087);
+  EXPECT_EQ(order.back(), 0);
+  order = jl::plan::local_port_order(std::nullopt, 0, 0);
+  EXPECT_EQ(order.front(), 8888);
+  EXPECT_EQ(order.size(), 201U);
+  order = jl::plan::local_port_order(std::nullopt, 0, 65500);
+  EXPECT_EQ(order.front(), 65500);
+  EXPECT_EQ(order[order.size() - 2], 65535);  // never past the last port
+  EXPECT_EQ(order.size(), 37U);
+}
+
 }  // namespace

@@ -9,6 +9,7 @@
 #include "jl/cmd/context.hpp"
 #include "jl/cmd/dispatch.hpp"
 #include "jl/cmd/start.hpp"
+#include "jl/sys/fd.hpp"
 
 namespace jl::cmd {
 
@@ -33,8 +34,9 @@ void announce(Context& ctx, const SessionRecord& s, int local_port, bool no_brow
 // A live tunnel answers for the session: check it with one request through it, no SSH.
 bool tunnel_answers(const SessionRecord& s);
 // Start the tunnel for a session over `session` and hand over to the background process
-// (which does not return here) or serve in the foreground.
+// (which does not return here) or serve in the foreground. `listener`, when valid, is the
+// local listener bound already (up binds a --local-port before it starts anything).
 int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, const OpenOptions& o,
-                int session_lock_fd, const StartOutcome* started = nullptr);
+                int session_lock_fd, const StartOutcome* started = nullptr, sys::Fd listener = {});
 
 }  // namespace jl::cmd

@@ -90,4 +90,10 @@ SessionRecord started_record(const Origin& origin, const probe::StartSpec& spec,
 Error start_error(const probe::StartResult& result, const probe::StartSpec& spec,
                   const Subject& where);
 
+// The local ports a tunnel's listener tries, in order: the one asked for alone (when it is
+// taken, that is the answer); else the session's previous one (so that browser tabs stay
+// valid), then the remote port and the 199 after it (from 8888 when it is not known), and last
+// 0, any free port.
+std::vector<int> local_port_order(std::optional<int> requested, int previous, int remote_port);
+
 }  // namespace jl::plan
