@@ -18,6 +18,7 @@
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/remote/placement.hpp"
 #include "jl/sys/browser.hpp"
 #include "jl/sys/files.hpp"
 #include "jl/sys/net.hpp"
@@ -518,7 +519,7 @@ class Doctor {
       // First whether the container is still the one Jupyter was started in: a removed
       // one's address would only time out.
       remote::Host own(*m_session, m_host, m_ctx.docker_command(s.host, s.container));
-      if (auto replaced = own.replaced_container(s, ssh::deadline_in(5s))) {
+      if (auto replaced = remote::placement_of(own, s)->replaced(s, ssh::deadline_in(5s))) {
         add("session", Status::warn,
             fmt::format("{}: {}; {}", label, replaced->what(), tunnel_text), replaced->hint());
         continue;

@@ -15,6 +15,7 @@
 #include "jl/core/probe.hpp"
 #include "jl/core/text.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/remote/placement.hpp"
 #include "jl/sys/net.hpp"
 #include "jl/sys/state_store.hpp"
 #include "jl/tunnel/runner.hpp"
@@ -104,7 +105,7 @@ int run_forward(Context& ctx, const ForwardOptions& o) {
   tunnel::Target target{spec.host, spec.port};
   if (!o.raw) {
     remote::Host host(session, host_name, ctx.docker_command(host_name, spec.host));
-    auto probe = host.probe(spec.host, ssh::deadline_in(15s));
+    auto probe = remote::placement_for(host, spec.host)->probe(ssh::deadline_in(15s));
     auto address = probe::server_address(*probe.container);
     if (!address) {
       throw Error(Exit::remote,

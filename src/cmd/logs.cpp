@@ -19,6 +19,7 @@
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/remote/placement.hpp"
 
 namespace jl::cmd {
 
@@ -88,16 +89,17 @@ int run_logs(Context& ctx, const LogsOptions& o) {
   auto session = ctx.connect(s.host, s.ssh_config);
   const std::string nonce = generate_nonce();
   remote::Host host(session, s.host, ctx.docker_command(s.host, s.container));
-  // By id when known: a container re-created under the same name does not hold this log.
-  const std::string& target = s.container_id.empty() ? s.container : s.container_id;
+  // The session's own place (by id when known: a container re-created under the same name does
+  // not hold this log).
+  const auto place = remote::placement_of(host, s);
   logs::Reader reader(nonce);
-  auto process = host.read_log(nonce, target, s.log, o.lines, o.follow, ssh::deadline_in(15s));
+  auto process = place->read_log(nonce, s.log, o.lines, o.follow, ssh::deadline_in(15s));
   // Why it failed, with the container's fate first: re-created or removed says it all.
   auto failed = [&](const std::string& err) {
-    if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
+    if (auto replaced = place->replaced(s, ssh::deadline_in(10s))) {
       return *replaced;
     }
-    return failure(reader, s, host.subject(s.container), err);
+    return failure(reader, s, place->subject(), err);
   };
   const bool json = ctx.ui().json();
 

@@ -16,6 +16,7 @@
 #include "jl/core/jupyter.hpp"
 #include "jl/core/text.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/remote/placement.hpp"
 #include "jl/sys/browser.hpp"
 #include "jl/sys/net.hpp"
 #include "jl/sys/state_store.hpp"
@@ -185,7 +186,7 @@ int run_open(Context& ctx, const OpenOptions& o) {
   remote::Host host(session, s.host, ctx.docker_command(s.host, s.container));
   // First whether the container is still the one Jupyter was started in: a removed one's
   // address would only time out.
-  if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
+  if (auto replaced = remote::placement_of(host, s)->replaced(s, ssh::deadline_in(10s))) {
     throw *replaced;
   }
   auto health =

@@ -13,6 +13,7 @@
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/remote/placement.hpp"
 
 namespace jl::cmd {
 
@@ -45,13 +46,13 @@ void report(Context& ctx, const SessionRecord& s, bool reused, double elapsed) {
 }
 
 // Undo a start that cannot be completed, so that no server is left running unrecorded.
-void roll_back(remote::Host& host, const std::string& container, long long pid,
+void roll_back(remote::Placement& place, const std::string& container, long long pid,
                const std::string& runtime_file, const Ui& ui) {
   if (pid <= 0) {
     return;
   }
   try {
-    auto r = host.wait_gone(container, pid, runtime_file, false, ssh::deadline_in(15s));
+    auto r = place.wait_gone(pid, runtime_file, false, ssh::deadline_in(15s));
     if (!r.gone) {
       ui.warn(
           fmt::format("could not stop the half-started Jupyter (pid {}) in {}", pid, container));
@@ -78,8 +79,9 @@ plan::Settings settings_of(const StartOptions& o) {
 // The server jl started must answer, with jl's token, at the address a tunnel will use. Throws
 // (the caller stops the server) when it does not, naming the config line that replaces the
 // token when that is why.
-void await_answer(Context& ctx, remote::Host& host, const probe::StartSpec& spec,
-                  const probe::StartResult& result, const std::string& token) {
+void await_answer(Context& ctx, remote::Host& host, remote::Placement& place,
+                  const probe::StartSpec& spec, const probe::StartResult& result,
+                  const std::string& token) {
   const auto& rt = *result.runtime;
   const auto& c = spec.container;
   remote::Health health;
@@ -100,8 +102,8 @@ void await_answer(Context& ctx, remote::Host& host, const probe::StartSpec& spec
                             c, spec.ip, spec.port, health.detail));
   }
   // Say which line of the image's config does it, so that the fix is one edit.
-  auto config = host.jupyter_config(c, ssh::deadline_in(25s));
-  roll_back(host, c, result.pid, rt.file, ctx.ui());
+  auto config = place.jupyter_config(ssh::deadline_in(25s));
+  roll_back(place, c, result.pid, rt.file, ctx.ui());
   if (auto line = jupyter::token_override(config)) {
     throw Error(Exit::remote,
                 fmt::format("Jupyter started in '{}' but refuses jl's token (HTTP {}): {} sets "
@@ -154,24 +156,25 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
                       const std::optional<std::string>& ssh_config, const StartOptions& o) {
   const auto started = ssh::Clock::now();
   remote::Host host(session, host_name, o.docker);
+  const auto place = remote::placement_for(host, o.container);
   ctx.ui().trace("probing docker, the container and Jupyter");
   auto busy = ctx.ui().activity(fmt::format("looking into {} on {}", o.container, host_name));
-  auto pending = host.probe_for_start(o.container, ssh::deadline_in(15s));
+  auto pending = place->probe_for_start(ssh::deadline_in(15s));
   // Until Jupyter is started, leaving this function ends the conversation without a start.
   struct SkipGuard {
-    remote::Host& host;
-    remote::Host::PendingStart& pending;
+    remote::Placement& place;
+    remote::PendingStart& pending;
     bool armed = true;
     ~SkipGuard() {
       if (armed) {
         try {
-          host.skip_start(pending, ssh::deadline_in(5s));
+          place.skip_start(pending, ssh::deadline_in(5s));
         } catch (const std::exception&) {
           // The connection is going away anyway.
         }
       }
     }
-  } skip{host, pending};
+  } skip{*place, pending};
   const auto& facts = pending.probe;
   ctx.ui().trace(fmt::format("probe: uid {} ({}), apps {}, {} live server(s), {} busy port(s)",
                              facts.uid, facts.user, facts.apps.size(), facts.servers.size(),
@@ -179,8 +182,8 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
 
   const plan::Origin origin{host_name, ssh_config, o.container};
   auto known = ctx.store().load();
-  const auto plan = plan::plan_start(facts, settings_of(o), host.subject(o.container),
-                                     known.find(host_name, o.container));
+  const auto plan =
+      plan::plan_start(facts, settings_of(o), place->subject(), known.find(host_name, o.container));
   for (const auto& w : plan.warnings) {
     ctx.ui().warn(w);
   }
@@ -218,7 +221,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   const std::string starting = fmt::format("starting Jupyter {} in {}", app_name, o.container);
   busy.relabel(starting);
   int traced = 0;
-  auto result = host.start(
+  auto result = place->start(
       pending, spec, token, ssh::deadline_in(std::chrono::seconds(o.timeout_s + 10)),
       [&](const probe::StartProgress& p) {
         // What it waits for, how long so far, and what Jupyter last said (a slow extension
@@ -241,23 +244,23 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   }
   if (result.outcome != probe::StartResult::Outcome::ready) {
     if (result.outcome == probe::StartResult::Outcome::slow) {
-      roll_back(host, o.container, result.pid, "", ctx.ui());
+      roll_back(*place, o.container, result.pid, "", ctx.ui());
     }
-    throw plan::start_error(result, spec, host.subject(o.container));
+    throw plan::start_error(result, spec, place->subject());
   }
   // From here on Jupyter runs: any failure (an interrupt included) must stop it again.
   SessionRecord record;
   try {
     const auto& rt = *result.runtime;
     if (rt.port != spec.port) {
-      roll_back(host, o.container, result.pid, rt.file, ctx.ui());
+      roll_back(*place, o.container, result.pid, rt.file, ctx.ui());
       throw Error(
           Exit::remote,
           fmt::format("Jupyter listens on port {} instead of {}; stopped it", rt.port, spec.port),
           "remove --port/--ServerApp.port from the extra Jupyter options");
     }
     ctx.ui().trace(fmt::format("runtime file {} appeared; checking /api/status", rt.file));
-    await_answer(ctx, host, spec, result, token);
+    await_answer(ctx, host, *place, spec, result, token);
     const std::string version =
         rt.version.empty() ? host.version(spec.ip, spec.port, rt.base_url, ssh::deadline_in(5s))
                            : std::string{};
@@ -267,12 +270,12 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     try {
       ctx.store().update([&](State& s) { s.upsert(record); });
     } catch (...) {
-      roll_back(host, o.container, result.pid, rt.file, ctx.ui());
+      roll_back(*place, o.container, result.pid, rt.file, ctx.ui());
       throw;
     }
   } catch (...) {
-    roll_back(host, o.container, result.pid, result.runtime ? result.runtime->file : std::string{},
-              ctx.ui());
+    roll_back(*place, o.container, result.pid,
+              result.runtime ? result.runtime->file : std::string{}, ctx.ui());
     throw;
   }
   return StartOutcome{record, false, seconds_since(started)};

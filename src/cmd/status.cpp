@@ -11,6 +11,7 @@
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/remote/placement.hpp"
 #include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
@@ -98,7 +99,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
         remote::Host host(*session, host_name, ctx.docker_command(s.host, s.container));
         // First whether the container is still the one Jupyter was started in: a removed
         // one's address would only time out.
-        if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
+        if (auto replaced = remote::placement_of(host, s)->replaced(s, ssh::deadline_in(10s))) {
           row.answers = Answers::no;
           row.detail = fmt::format("{}; {}", replaced->what(), replaced->hint());
           rows.push_back(std::move(row));

@@ -8,6 +8,7 @@
 #include "jl/cmd/stop.hpp"
 #include "jl/core/error.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/remote/placement.hpp"
 #include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
@@ -18,10 +19,11 @@ using namespace std::chrono_literals;
 
 // Stop one server and verify that it is gone. Returns how it ended.
 std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
+  const auto place = remote::placement_of(host, s);
   // A container re-created under the same name is not where this server ran: asking it to shut down
   // or signalling the recorded pid there could hit another process.
   if (!s.container_id.empty()) {
-    const auto identity = host.identify(s.container, s.container_id, ssh::deadline_in(10s));
+    const auto identity = place->identify(s.container_id, ssh::deadline_in(10s));
     if (identity == probe::Identity::recreated) {
       return "the container was re-created since; the server went with the old one";
     }
@@ -38,8 +40,7 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
   }
   probe::StopResult result;
   if (s.pid > 0) {
-    result = host.wait_gone(s.container_id.empty() ? s.container : s.container_id, s.pid,
-                            s.runtime_file, shutdown_sent, ssh::deadline_in(20s));
+    result = place->wait_gone(s.pid, s.runtime_file, shutdown_sent, ssh::deadline_in(20s));
     if (!result.gone) {
       throw Error(Exit::remote,
                   fmt::format("Jupyter (pid {}) in container '{}' on {} is still running after "
