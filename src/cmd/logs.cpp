@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -70,64 +71,46 @@ Error failure(const logs::Reader& reader, const SessionRecord& s, const Subject&
                                          s.container, s.host, said.empty() ? "no answer" : said));
 }
 
-}  // namespace
+// What reading a session's log works with.
+struct Reading {
+  Context& ctx;
+  const SessionRecord& s;
+  ssh::Session& session;
+  ssh::RemoteProcess& process;
+  logs::Reader& reader;
+  std::function<Error(const std::string&)> failed;  // why it failed, as the error to throw
+};
 
-int run_logs(Context& ctx, const LogsOptions& o) {
-  if (o.lines < 0 || o.lines > kMaxLines) {
-    throw Error(Exit::usage, fmt::format("-n must be between 0 and {}", kMaxLines));
+// Print the last lines and return.
+int print_tail(Reading& r) {
+  auto& [ctx, s, session, process, reader, failed] = r;
+  process.close_stdin(ssh::deadline_in(10s));
+  auto result = process.finish(ssh::deadline_in(30s));
+  auto lines = reader.feed(result.out);
+  if (auto last = reader.finish()) {
+    lines.push_back(std::move(*last));
   }
-  auto state = ctx.store().load();
-  const auto s = ctx.pick_session(state, o.container);
-  if (s.log.empty()) {
-    throw Error(Exit::usage,
-                fmt::format("jl did not start the Jupyter of {} (pid {}), so it knows no log file",
-                            session_label(s), s.pid),
-                fmt::format("its output went wherever it was started from; to run it under jl "
-                            "(this ends the running server): jl stop {0} && jl start {0}",
-                            s.container));
+  if (reader.outcome() != logs::Reader::Outcome::ended) {
+    throw failed(result.err);
   }
-  auto session = ctx.connect(s.host, s.ssh_config);
-  const std::string nonce = generate_nonce();
-  remote::Host host(session, s.host, ctx.docker_command(s.host, s.container));
-  // The session's own place (by id when known: a container re-created under the same name does
-  // not hold this log).
-  const auto place = remote::placement_of(host, s);
-  logs::Reader reader(nonce);
-  auto process = place->read_log(nonce, s.log, o.lines, o.follow, ssh::deadline_in(15s));
-  // Why it failed, with the container's fate first: re-created or removed says it all.
-  auto failed = [&](const std::string& err) {
-    if (auto replaced = place->replaced(s, ssh::deadline_in(10s))) {
-      return *replaced;
-    }
-    return failure(reader, s, place->subject(), err);
-  };
-  const bool json = ctx.ui().json();
-
-  if (!o.follow) {
-    process.close_stdin(ssh::deadline_in(10s));
-    auto result = process.finish(ssh::deadline_in(30s));
-    auto lines = reader.feed(result.out);
-    if (auto last = reader.finish()) {
-      lines.push_back(std::move(*last));
-    }
-    if (reader.outcome() != logs::Reader::Outcome::ended) {
-      throw failed(result.err);
-    }
-    if (json) {
-      ctx.ui().out(dump(
-          {{"host", s.host}, {"container", s.container}, {"log_file", s.log}, {"lines", lines}}));
-      return 0;
-    }
-    for (const auto& l : lines) {
-      if (!emit(l)) {
-        break;
-      }
-    }
+  if (ctx.ui().json()) {
+    ctx.ui().out(dump(
+        {{"host", s.host}, {"container", s.container}, {"log_file", s.log}, {"lines", lines}}));
     return 0;
   }
+  for (const auto& l : lines) {
+    if (!emit(l)) {
+      break;
+    }
+  }
+  return 0;
+}
 
-  // Follow: print lines as they arrive; Ctrl-C (an interrupt from the session's event loop)
-  // ends it. Closing the channel's stdin makes the script stop tail in the container.
+// Print lines as they arrive; Ctrl-C (an interrupt from the session's event loop) ends it.
+// Closing the channel's stdin makes the script stop tail in the container.
+int follow(Reading& r) {
+  auto& [ctx, s, session, process, reader, failed] = r;
+  const bool json = ctx.ui().json();
   ctx.ui().info(
       fmt::format("following {} in {} on {} (Ctrl-C to stop)", s.log, s.container, s.host));
   auto show = [&](const std::vector<std::string>& lines) {
@@ -202,6 +185,41 @@ int run_logs(Context& ctx, const LogsOptions& o) {
                           "away",
                           session_label(s)),
               "check the container (docker ps on the host) and `jl status`");
+}
+
+}  // namespace
+
+int run_logs(Context& ctx, const LogsOptions& o) {
+  if (o.lines < 0 || o.lines > kMaxLines) {
+    throw Error(Exit::usage, fmt::format("-n must be between 0 and {}", kMaxLines));
+  }
+  auto state = ctx.store().load();
+  const auto s = ctx.pick_session(state, o.container);
+  if (s.log.empty()) {
+    throw Error(Exit::usage,
+                fmt::format("jl did not start the Jupyter of {} (pid {}), so it knows no log file",
+                            session_label(s), s.pid),
+                fmt::format("its output went wherever it was started from; to run it under jl "
+                            "(this ends the running server): jl stop {0} && jl start {0}",
+                            s.container));
+  }
+  auto session = ctx.connect(s.host, s.ssh_config);
+  const std::string nonce = generate_nonce();
+  remote::Host host(session, s.host, ctx.docker_command(s.host, s.container));
+  // The session's own place (by id when known: a container re-created under the same name does
+  // not hold this log).
+  const auto place = remote::placement_of(host, s);
+  logs::Reader reader(nonce);
+  auto process = place->read_log(nonce, s.log, o.lines, o.follow, ssh::deadline_in(15s));
+  // Why it failed, with the container's fate first: re-created or removed says it all.
+  auto failed = [&](const std::string& err) {
+    if (auto replaced = place->replaced(s, ssh::deadline_in(10s))) {
+      return *replaced;
+    }
+    return failure(reader, s, place->subject(), err);
+  };
+  Reading reading{ctx, s, session, process, reader, failed};
+  return o.follow ? follow(reading) : print_tail(reading);
 }
 
 void setup_logs(CLI::App& app, Dispatch& dispatch) {

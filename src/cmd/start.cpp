@@ -122,6 +122,118 @@ void await_answer(Context& ctx, remote::Host& host, remote::Placement& place,
                           c, config.read ? "" : " (" + config.error + ")"));
 }
 
+// Until Jupyter is started, leaving start_on ends the conversation without a start.
+struct SkipStart {
+  SkipStart(remote::Placement& p, remote::PendingStart& s) : place(p), pending(s) {}
+  remote::Placement& place;
+  remote::PendingStart& pending;
+  bool armed = true;
+  SkipStart(const SkipStart&) = delete;
+  SkipStart& operator=(const SkipStart&) = delete;
+  ~SkipStart() {
+    if (armed) {
+      try {
+        place.skip_start(pending, ssh::deadline_in(5s));
+      } catch (const std::exception&) {
+        // The connection is going away anyway.
+      }
+    }
+  }
+};
+
+// The first of the plan's running servers that answers, recorded as the session; nothing when
+// none does.
+std::optional<SessionRecord> reuse_answering(Context& ctx, remote::Host& host,
+                                             const plan::StartPlan& plan, const probe::Facts& facts,
+                                             const plan::Origin& origin) {
+  for (const auto& c : plan.reuse) {
+    const auto& server = c.server;
+    auto health = host.status(c.address, server.port, server.base_url, server.token,
+                              ssh::deadline_in(10s), origin.container);
+    ctx.ui().trace(fmt::format("existing server pid {} on {}:{}: {}", server.pid, c.address,
+                               server.port, health.answers() ? "answers" : health.detail));
+    if (!health.answers()) {
+      continue;
+    }
+    const std::string version =
+        server.version.empty()
+            ? host.version(c.address, server.port, server.base_url, ssh::deadline_in(5s))
+            : std::string{};
+    auto state = ctx.store().load();
+    auto record = plan::reused_record(origin, c, facts, state.find(origin.host, origin.container),
+                                      version, now_iso8601());
+    ctx.store().update([&](State& s) { s.upsert(record); });
+    return record;
+  }
+  return std::nullopt;
+}
+
+// Start Jupyter as planned, showing on the spinner how long it has waited and what its log
+// last said (a slow extension names itself there).
+probe::StartResult launch(Context& ctx, remote::Placement& place, remote::PendingStart& pending,
+                          const probe::StartSpec& spec, const std::string& token,
+                          Ui::Activity& busy) {
+  const std::string app_name(jupyter::to_string(spec.app));
+  ctx.ui().trace(fmt::format("starting Jupyter {} in {} at {}:{}", app_name, spec.container,
+                             spec.ip, spec.port));
+  const std::string starting = fmt::format("starting Jupyter {} in {}", app_name, spec.container);
+  busy.relabel(starting);
+  int traced = 0;
+  auto result = place.start(
+      pending, spec, token, ssh::deadline_in(std::chrono::seconds(spec.timeout_s + 10)),
+      [&](const probe::StartProgress& p) {
+        std::string last = p.last_log.size() > 60 ? p.last_log.substr(0, 57) + "..." : p.last_log;
+        busy.relabel(fmt::format("{}: waiting for it to listen, {} s of {}{}", starting, p.seconds,
+                                 spec.timeout_s, last.empty() ? "" : "; log: " + last));
+        if (p.seconds % 5 == 0 && p.seconds != traced) {
+          traced = p.seconds;
+          ctx.ui().trace(fmt::format("still waiting for Jupyter after {} s; its log ends: {}",
+                                     p.seconds, p.last_log));
+        }
+      });
+  if (!result.runtime_moved_to.empty()) {
+    ctx.ui().info(fmt::format(
+        "note: {} cannot be written in container '{}' (HOME not writable?): Jupyter's runtime "
+        "files and JupyterLab's workspaces go to {} instead",
+        result.runtime_unwritable, spec.container,
+        result.runtime_moved_to.substr(0, result.runtime_moved_to.rfind('/'))));
+  }
+  return result;
+}
+
+// A server jl started and that is ready: check that it answers as planned and record it. Any
+// failure (an interrupt included) stops it again.
+SessionRecord record_started(Context& ctx, remote::Host& host, remote::Placement& place,
+                             const plan::Origin& origin, const probe::Facts& facts,
+                             const probe::StartSpec& spec, const probe::StartResult& result,
+                             const std::string& token) {
+  const auto& c = spec.container;
+  try {
+    const auto& rt = *result.runtime;
+    if (rt.port != spec.port) {
+      throw Error(
+          Exit::remote,
+          fmt::format("Jupyter listens on port {} instead of {}; stopped it", rt.port, spec.port),
+          "remove --port/--ServerApp.port from the extra Jupyter options");
+    }
+    ctx.ui().trace(fmt::format("runtime file {} appeared; checking /api/status", rt.file));
+    await_answer(ctx, host, place, spec, result, token);
+    const std::string version =
+        rt.version.empty() ? host.version(spec.ip, spec.port, rt.base_url, ssh::deadline_in(5s))
+                           : std::string{};
+    auto state = ctx.store().load();
+    auto record =
+        plan::started_record(origin, spec, result, facts, state.find(origin.host, origin.container),
+                             token, version, now_iso8601());
+    ctx.store().update([&](State& s) { s.upsert(record); });
+    return record;
+  } catch (...) {
+    roll_back(place, c, result.pid, result.runtime ? result.runtime->file : std::string{},
+              ctx.ui());
+    throw;
+  }
+}
+
 }  // namespace
 
 void validate_start(const StartOptions& o) {
@@ -160,21 +272,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   ctx.ui().trace("probing docker, the container and Jupyter");
   auto busy = ctx.ui().activity(fmt::format("looking into {} on {}", o.container, host_name));
   auto pending = place->probe_for_start(ssh::deadline_in(15s));
-  // Until Jupyter is started, leaving this function ends the conversation without a start.
-  struct SkipGuard {
-    remote::Placement& place;
-    remote::PendingStart& pending;
-    bool armed = true;
-    ~SkipGuard() {
-      if (armed) {
-        try {
-          place.skip_start(pending, ssh::deadline_in(5s));
-        } catch (const std::exception&) {
-          // The connection is going away anyway.
-        }
-      }
-    }
-  } skip{*place, pending};
+  SkipStart skip{*place, pending};
   const auto& facts = pending.probe;
   ctx.ui().trace(fmt::format("probe: uid {} ({}), apps {}, {} live server(s), {} busy port(s)",
                              facts.uid, facts.user, facts.apps.size(), facts.servers.size(),
@@ -187,97 +285,23 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   for (const auto& w : plan.warnings) {
     ctx.ui().warn(w);
   }
-
-  // Reuse a server that already runs and answers, whoever started it.
-  for (const auto& c : plan.reuse) {
-    const auto& server = c.server;
-    auto health = host.status(c.address, server.port, server.base_url, server.token,
-                              ssh::deadline_in(10s), o.container);
-    ctx.ui().trace(fmt::format("existing server pid {} on {}:{}: {}", server.pid, c.address,
-                               server.port, health.answers() ? "answers" : health.detail));
-    if (!health.answers()) {
-      continue;
-    }
-    const std::string version =
-        server.version.empty()
-            ? host.version(c.address, server.port, server.base_url, ssh::deadline_in(5s))
-            : std::string{};
-    auto state = ctx.store().load();
-    auto record = plan::reused_record(origin, c, facts, state.find(host_name, o.container), version,
-                                      now_iso8601());
-    ctx.store().update([&](State& s) { s.upsert(record); });
-    return StartOutcome{record, true, seconds_since(started)};
+  if (auto reused = reuse_answering(ctx, host, plan, facts, origin)) {
+    return StartOutcome{*reused, true, seconds_since(started)};
   }
   if (const auto* refusal = std::get_if<plan::Refusal>(&plan.otherwise)) {
     throw refusal->error();
   }
   const auto& spec = std::get<probe::StartSpec>(plan.otherwise);
-
   const std::string token = generate_token();
-  const std::string app_name(jupyter::to_string(spec.app));
-  ctx.ui().trace(
-      fmt::format("starting Jupyter {} in {} at {}:{}", app_name, o.container, spec.ip, spec.port));
   skip.armed = false;
-  const std::string starting = fmt::format("starting Jupyter {} in {}", app_name, o.container);
-  busy.relabel(starting);
-  int traced = 0;
-  auto result = place->start(
-      pending, spec, token, ssh::deadline_in(std::chrono::seconds(o.timeout_s + 10)),
-      [&](const probe::StartProgress& p) {
-        // What it waits for, how long so far, and what Jupyter last said (a slow extension
-        // names itself there).
-        std::string last = p.last_log.size() > 60 ? p.last_log.substr(0, 57) + "..." : p.last_log;
-        busy.relabel(fmt::format("{}: waiting for it to listen, {} s of {}{}", starting, p.seconds,
-                                 o.timeout_s, last.empty() ? "" : "; log: " + last));
-        if (p.seconds % 5 == 0 && p.seconds != traced) {
-          traced = p.seconds;
-          ctx.ui().trace(fmt::format("still waiting for Jupyter after {} s; its log ends: {}",
-                                     p.seconds, p.last_log));
-        }
-      });
-  if (!result.runtime_moved_to.empty()) {
-    ctx.ui().info(fmt::format(
-        "note: {} cannot be written in container '{}' (HOME not writable?): Jupyter's runtime "
-        "files and JupyterLab's workspaces go to {} instead",
-        result.runtime_unwritable, o.container,
-        result.runtime_moved_to.substr(0, result.runtime_moved_to.rfind('/'))));
-  }
+  auto result = launch(ctx, *place, pending, spec, token, busy);
   if (result.outcome != probe::StartResult::Outcome::ready) {
     if (result.outcome == probe::StartResult::Outcome::slow) {
       roll_back(*place, o.container, result.pid, "", ctx.ui());
     }
     throw plan::start_error(result, spec, place->subject());
   }
-  // From here on Jupyter runs: any failure (an interrupt included) must stop it again.
-  SessionRecord record;
-  try {
-    const auto& rt = *result.runtime;
-    if (rt.port != spec.port) {
-      roll_back(*place, o.container, result.pid, rt.file, ctx.ui());
-      throw Error(
-          Exit::remote,
-          fmt::format("Jupyter listens on port {} instead of {}; stopped it", rt.port, spec.port),
-          "remove --port/--ServerApp.port from the extra Jupyter options");
-    }
-    ctx.ui().trace(fmt::format("runtime file {} appeared; checking /api/status", rt.file));
-    await_answer(ctx, host, *place, spec, result, token);
-    const std::string version =
-        rt.version.empty() ? host.version(spec.ip, spec.port, rt.base_url, ssh::deadline_in(5s))
-                           : std::string{};
-    auto state = ctx.store().load();
-    record = plan::started_record(origin, spec, result, facts, state.find(host_name, o.container),
-                                  token, version, now_iso8601());
-    try {
-      ctx.store().update([&](State& s) { s.upsert(record); });
-    } catch (...) {
-      roll_back(*place, o.container, result.pid, rt.file, ctx.ui());
-      throw;
-    }
-  } catch (...) {
-    roll_back(*place, o.container, result.pid,
-              result.runtime ? result.runtime->file : std::string{}, ctx.ui());
-    throw;
-  }
+  auto record = record_started(ctx, host, *place, origin, facts, spec, result, token);
   return StartOutcome{record, false, seconds_since(started)};
 }
 
