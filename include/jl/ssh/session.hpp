@@ -26,6 +26,8 @@ class Interrupts;
 
 namespace jl::ssh {
 
+struct Resolution;
+
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
@@ -194,6 +196,10 @@ class Session {
   // Without one, the config's ProxyCommand, ProxyJump or a TCP connection.
   static Session connect_via(const ConnectOptions& options, sys::Terminal& terminal, Trace trace,
                              sys::Fd* transport, const std::string& via);
+  // The ProxyJump chain of the config: returns the transport to the host (the relays live in
+  // `impl`).
+  static sys::Fd open_jump_chain(Impl& impl, const ConnectOptions& options, const Resolution& res,
+                                 sys::Terminal& user_terminal);
   std::unique_ptr<Impl> m_impl;
 };
 
