@@ -178,7 +178,7 @@ class Scripts : public ::testing::TestWithParam<const char*> {
   }
 
   jl::probe::Facts probe(const std::string& container, std::map<std::string, std::string> e,
-                          const std::vector<std::string>& docker = jl::probe::kDefaultDocker) {
+                         const std::vector<std::string>& docker = jl::probe::kDefaultDocker) {
     auto r = run_sh(jl::probe::probe_command(nonce, container, docker), {}, e);
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.status, 0) << r.out;
