@@ -1,5 +1,4 @@
-// `jl __complete KIND` (the dynamic part of shell completion, shared by bash, zsh and fish) and
-// `jl completion SHELL` (the scripts themselves, embedded at build time).
+// `jl __complete KIND` (the dynamic part of shell completion, shared by bash, zsh and fish).
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -7,15 +6,17 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 
-#include "jl/cmd/commands.hpp"
-#include "jl/completion_scripts.hpp"
+#include "jl/cmd/complete.hpp"
 #include "jl/core/complete.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
+#include "jl/remote/host.hpp"
 
 namespace jl::cmd {
 
@@ -156,13 +157,14 @@ std::vector<std::string> running_containers(Context& ctx) {
     }
     auto session = ssh::Session::connect(options, ctx.terminal(), trace);
     const auto docker = ctx.session_settings(host, std::nullopt).docker.value;
-    auto result = session.exec(complete::docker_ps_command(docker), "", deadline);
-    if (result.exit_status != 0) {
-      ctx.ui().trace(
-          fmt::format("docker ps failed ({}): {}", result.exit_status, text::trim(result.err)));
+    remote::Host remote(session, host, docker);
+    std::string why;
+    auto running = remote.running_containers(deadline, &why);
+    if (!running) {
+      ctx.ui().trace(fmt::format("docker ps failed: {}", why));
       return {};
     }
-    names = complete::parse_container_names(result.out);
+    names = std::move(*running);
   }
   write_cache(dir, path, names);
   return names;
@@ -195,32 +197,17 @@ int run_complete(Context& ctx, const CompleteOptions& o) {
   return 0;
 }
 
-int run_completion(Context& /*ctx*/, const CompletionOptions& o) {
-  struct Script {
-    const char* shell;
-    const unsigned char* data;
-    std::size_t size;
-  };
-  static constexpr Script scripts[] = {
-      {"bash", embedded::bash_script, embedded::bash_script_size},
-      {"zsh", embedded::zsh_script, embedded::zsh_script_size},
-      {"fish", embedded::fish_script, embedded::fish_script_size},
-  };
-  if (o.shell.empty()) {
-    throw Error(Exit::usage, "name a shell: bash, zsh or fish",
-                "e.g. source <(jl completion bash)");
-  }
-  for (const auto& s : scripts) {
-    if (o.shell == s.shell) {
-      if (std::fwrite(s.data, 1, s.size, stdout) != s.size || std::fflush(stdout) != 0) {
-        throw Error(Exit::other, "cannot write the completion script to standard output");
-      }
-      return 0;
-    }
-  }
-  throw Error(Exit::usage,
-              fmt::format("unknown shell '{}'; jl completes bash, zsh and fish", o.shell),
-              "jl completion bash, jl completion zsh or jl completion fish");
+void setup_complete(CLI::App& app, Dispatch& dispatch) {
+  auto options = std::make_shared<CompleteOptions>();
+  // What the completion scripts ask jl for; hidden from help (an empty group).
+  auto* sub = app.add_subcommand("__complete", "Candidates for shell completion");
+  sub->group("");
+  sub->add_option("KIND", options->kind, "hosts, sessions or containers")
+      ->required()
+      ->check(CLI::IsMember({"hosts", "sessions", "containers"}));
+  sub->callback([options, &dispatch] {
+    dispatch.run = [options](Context& ctx) { return run_complete(ctx, *options); };
+  });
 }
 
 }  // namespace jl::cmd

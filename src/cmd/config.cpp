@@ -1,9 +1,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 
-#include "jl/cmd/commands.hpp"
+#include "jl/cmd/config.hpp"
 #include "jl/core/text.hpp"
 
 namespace jl::cmd {
@@ -133,6 +135,31 @@ int run_config_path(Context& ctx) {
   ctx.ui().out(ctx.ui().json() ? nlohmann::json({{"config_file", ctx.config_path()}}).dump()
                                : ctx.config_path());
   return 0;
+}
+
+void setup_config(CLI::App& app, Dispatch& dispatch) {
+  auto* sub = app.add_subcommand("config",
+                                 "Show the settings in force and where each comes from\n"
+                                 "  jl config show\n"
+                                 "  jl -H gpubox config show cont1\n"
+                                 "  jl config path");
+  sub->require_subcommand(1);
+  auto show_options = std::make_shared<ConfigShowOptions>();
+  auto* show = sub->add_subcommand(
+      "show",
+      "The merged settings (flags > environment > config file > defaults) and their sources");
+  show->add_option("CONTAINER", show_options->container,
+                   "Show what this container's sessions would get");
+  show->callback([show_options, &dispatch] {
+    dispatch.run = [show_options](Context& ctx) { return run_config_show(ctx, *show_options); };
+  });
+  auto* path = sub->add_subcommand("path", "Print the config file's path");
+  path->callback([&dispatch] { dispatch.run = [](Context& ctx) { return run_config_path(ctx); }; });
+  sub->footer(
+      "The config file is JSON: {\"host\": \"gpubox\", \"docker\": \"sudo -n docker\",\n"
+      "  \"hosts\": {\"gpubox\": {\"port\": 9000}}, \"containers\": {\"cont1\": {\"dir\": "
+      "\"/data\"}}}\n"
+      "Keys: host, ssh_config, app, port, dir, jupyter_args, docker, timeout, hosts, containers.");
 }
 
 }  // namespace jl::cmd

@@ -7,13 +7,18 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
+#include <memory>
 
-#include "jl/cmd/commands.hpp"
+#include "jl/cmd/doctor.hpp"
 #include "jl/core/error.hpp"
+#include "jl/core/plan.hpp"
+#include "jl/core/problem.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/remote/placement.hpp"
 #include "jl/sys/browser.hpp"
 #include "jl/sys/files.hpp"
 #include "jl/sys/net.hpp"
@@ -255,71 +260,34 @@ class Doctor {
            "no SSH connection");
       return;
     }
-    const std::string nonce = generate_nonce();
     const auto docker = m_ctx.docker_command(m_host, m_o.container.value_or(""));
-    const auto deadline = ssh::deadline_in(45s);
-    std::string out;
-    bool timed_out = false;
-    {
-      auto process =
-          m_session->spawn(doctor::command(nonce, m_o.container, m_port, docker), deadline);
-      process.close_stdin(deadline);
-      try {
-        out = process.finish(deadline).out;
-      } catch (const Error& e) {
-        if (e.code() != Exit::timeout) {
-          throw;
-        }
-        timed_out = true;
-        out = std::string(process.out());
-      }
-    }
-    m_remote = doctor::parse(out, nonce);
+    remote::Host host(*m_session, m_host, docker);
+    m_remote = host.doctor(m_o.container, m_port, ssh::deadline_in(45s));
     const auto& r = m_remote;
-    const std::string late = timed_out ? " (the host's answer timed out after 45 s)" : "";
+    const auto& f = r.facts;
+    const std::string late =
+        r.timed_out ? " (the host's answer timed out after 45 s)" : std::string{};
+    Subject subject = host.subject(m_o.container.value_or(""));
+    subject.user = m_user;
+    const auto problem = plan::probe_problem(f, subject, {});
+    auto fail = [&](const char* check, Problem p) {
+      auto w = describe(p, subject);
+      add(check, Status::fail, w.message + late, w.hint);
+    };
 
     // docker
-    bool docker_ok = false;
-    switch (r.docker) {
-      case probe::Docker::missing:
-        add("docker", Status::fail,
-            fmt::format("{} is not installed on {} (not on the SSH user's PATH)", docker.front(),
-                        m_host),
-            "install Docker on the host, or add its directory to PATH for non-interactive SSH "
-            "sessions");
-        break;
-      case probe::Docker::permission_denied:
-        add("docker", Status::fail,
-            fmt::format("permission denied on the docker socket: {}",
-                        text::tail(r.docker_message, 1)),
-            fmt::format("add {} to the docker group on the host (sudo usermod -aG docker {}), then "
-                        "log in again",
-                        m_user, m_user));
-        break;
-      case probe::Docker::daemon_down:
-        add("docker", Status::fail,
-            fmt::format("the docker daemon is not running: {}", text::tail(r.docker_message, 1)),
-            "start it on the host (e.g. sudo systemctl start docker)");
-        break;
-      case probe::Docker::error:
-        add("docker", Status::fail,
-            fmt::format("docker failed: {}", text::tail(r.docker_message, 1)));
-        break;
-      case probe::Docker::ok:
-        if (!r.docker_listed) {
-          add("docker", Status::fail, "no answer from docker" + late,
-              "check docker on the host (docker ps)");
-        } else {
-          docker_ok = true;
-          add("docker", Status::ok,
-              fmt::format("Docker {}answers; {} running container{}",
-                          r.docker_version.empty() ? "" : r.docker_version + " ",
-                          r.running_containers.size(),
-                          r.running_containers.size() == 1 ? "" : "s"));
-        }
-        break;
+    if (f.docker != probe::Docker::ok) {
+      fail("docker", *problem);
+    } else if (!r.docker_listed) {
+      add("docker", Status::fail, "no answer from docker" + late,
+          "check docker on the host (docker ps)");
+    } else {
+      add("docker", Status::ok,
+          fmt::format("Docker {}answers; {} running container{}",
+                      r.docker_version.empty() ? "" : r.docker_version + " ",
+                      f.running_containers.size(), f.running_containers.size() == 1 ? "" : "s"));
     }
-    if (!docker_ok) {
+    if (f.docker != probe::Docker::ok || !r.docker_listed) {
       skip({"container", "jupyter", "servers", "container-port", "gpu"}, "docker is not usable");
       return;
     }
@@ -328,35 +296,20 @@ class Doctor {
     if (!m_o.container) {
       add("container", Status::info,
           fmt::format("running: {} (name one to check it: jl doctor CONTAINER)",
-                      list_or_none(r.running_containers)));
+                      list_or_none(f.running_containers)));
       skip({"jupyter", "servers", "container-port", "gpu"}, "no CONTAINER given");
       return;
     }
     const auto& name = *m_o.container;
-    if (r.no_such_container) {
-      add("container", Status::fail,
-          fmt::format("no container named '{}'; running: {}", name,
-                      list_or_none(r.running_containers)),
-          "check the name with `docker ps` on the host");
-    } else if (!r.container) {
-      add("container", Status::fail, fmt::format("could not inspect '{}'{}", name, late));
-    } else if (!r.container->running) {
-      add("container", Status::fail,
-          fmt::format("'{}' is not running (status: {})", name,
-                      r.container->status.empty() ? "unknown" : r.container->status),
-          fmt::format("start it on the host: docker start {}", name));
-    } else if (!r.exec_started) {
-      add("container", Status::fail,
-          fmt::format("'{}' runs, but jl cannot run a command in it: {}{}", name,
-                      r.exec_error.empty() ? "no answer" : text::tail(r.exec_error, 1), late),
-          "jl runs sh in the container: the image needs a POSIX shell");
+    if (problem) {
+      fail("container", *problem);
     } else {
-      auto address = probe::server_address(*r.container);
+      auto address = probe::server_address(*f.container);
       add("container", Status::ok,
           fmt::format("'{}' is running (network {}, {}; user {}, uid {})", name,
-                      r.container->network_mode, address.value_or("no address"), r.user, r.uid));
+                      f.container->network_mode, address.value_or("no address"), f.user, f.uid));
     }
-    if (!r.exec_started) {
+    if (problem) {
       skip({"jupyter", "servers", "container-port", "gpu"},
            "the container cannot be checked (see above)");
       return;
@@ -368,12 +321,11 @@ class Doctor {
 
   void check_jupyter(const std::string& name) {
     const auto& r = m_remote;
-    if (r.apps.empty()) {
-      add("jupyter", Status::fail,
-          fmt::format("Jupyter is not installed in '{}' (no jupyter-lab, jupyter-notebook or "
-                      "jupyter-server on its PATH)",
-                      name),
-          "install JupyterLab in the image (e.g. pip install jupyterlab)");
+    if (r.facts.apps.empty()) {
+      Subject subject;
+      subject.container = name;
+      auto w = describe(Problem::jupyter_missing, subject);
+      add("jupyter", Status::fail, w.message, w.hint);
     } else {
       std::vector<std::string> apps;
       for (const auto& a : r.apps) {
@@ -382,12 +334,12 @@ class Doctor {
       add("jupyter", Status::ok, text::join(apps, ", "));
       check_jupyter_config();
     }
-    if (r.servers.empty()) {
+    if (r.facts.servers.empty()) {
       add("servers", Status::info, fmt::format("no Jupyter server runs in '{}'", name));
       return;
     }
     std::vector<std::string> servers;
-    for (const auto& s : r.servers) {
+    for (const auto& s : r.facts.servers) {
       std::string whose;
       std::string version = s.version;
       if (const auto* known = m_state.find(m_host, name); known != nullptr && known->pid == s.pid) {
@@ -431,11 +383,11 @@ class Doctor {
   void check_container_port(const std::string& name) {
     const auto& r = m_remote;
     const bool asked = m_o.port.has_value();
-    if (!r.busy_ports.contains(m_port)) {
+    if (!r.facts.busy_ports.contains(m_port)) {
       add("container-port", Status::ok, fmt::format("port {} is free in '{}'", m_port, name));
       return;
     }
-    for (const auto& s : r.servers) {
+    for (const auto& s : r.facts.servers) {
       if (s.port == m_port) {
         add("container-port", Status::ok,
             fmt::format("port {} is Jupyter's (pid {}): jl start reuses that server", m_port,
@@ -449,11 +401,11 @@ class Doctor {
           "pid {} ({})", r.port_holders.front().pid,
           r.port_holders.front().command.empty() ? "?" : r.port_holders.front().command);
     } else {
-      who = r.container && r.container->network_mode == "host"
+      who = r.facts.container && r.facts.container->network_mode == "host"
                 ? "a process outside the container (it shares the host's network)"
                 : "a process jl cannot see (another user's)";
     }
-    auto next = jupyter::first_free_port(r.busy_ports, m_port);
+    auto next = jupyter::first_free_port(r.facts.busy_ports, m_port);
     add("container-port", asked ? Status::fail : Status::warn,
         fmt::format("port {} in '{}' is held by {}", m_port, name, who),
         asked ? std::string("choose another --port")
@@ -567,7 +519,7 @@ class Doctor {
       // First whether the container is still the one Jupyter was started in: a removed
       // one's address would only time out.
       remote::Host own(*m_session, m_host, m_ctx.docker_command(s.host, s.container));
-      if (auto replaced = own.replaced_container(s, ssh::deadline_in(5s))) {
+      if (auto replaced = remote::placement_of(own, s)->replaced(s, ssh::deadline_in(5s))) {
         add("session", Status::warn,
             fmt::format("{}: {}; {}", label, replaced->what(), tunnel_text), replaced->hint());
         continue;
@@ -627,6 +579,23 @@ class Doctor {
 
 int run_doctor(Context& ctx, const DoctorOptions& options) {
   return Doctor(ctx, options).run();
+}
+
+void setup_doctor(CLI::App& app, Dispatch& dispatch) {
+  auto options = std::make_shared<DoctorOptions>();
+  auto* sub = app.add_subcommand(
+      "doctor",
+      "Check everything jl needs (ssh config, host key, login, docker, the container, Jupyter,\n"
+      "ports, GPU, browser, known sessions); one line each, with a fix for what is wrong\n"
+      "  jl doctor cont1\n"
+      "  jl --json doctor cont1");
+  sub->add_option("CONTAINER", options->container, "Container to check");
+  sub->add_option("--port", options->port, "Container port to check (default: 8888)")
+      ->check(CLI::Range(1, 65535))
+      ->type_name("N");
+  sub->callback([options, &dispatch] {
+    dispatch.run = [options](Context& ctx) { return run_doctor(ctx, *options); };
+  });
 }
 
 }  // namespace jl::cmd

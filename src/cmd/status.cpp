@@ -1,13 +1,17 @@
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
-#include "jl/cmd/commands.hpp"
+#include "jl/cmd/start.hpp"
+#include "jl/cmd/status.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/remote/placement.hpp"
 #include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
@@ -95,7 +99,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
         remote::Host host(*session, host_name, ctx.docker_command(s.host, s.container));
         // First whether the container is still the one Jupyter was started in: a removed
         // one's address would only time out.
-        if (auto replaced = host.replaced_container(s, ssh::deadline_in(10s))) {
+        if (auto replaced = remote::placement_of(host, s)->replaced(s, ssh::deadline_in(10s))) {
           row.answers = Answers::no;
           row.detail = fmt::format("{}; {}", replaced->what(), replaced->hint());
           rows.push_back(std::move(row));
@@ -171,13 +175,28 @@ int run_status(Context& ctx, const StatusOptions& o) {
                      answers,
                      r.tunnel ? fmt::format("127.0.0.1:{} (pid {})", s.local_port, *r.tunnel)
                      : s.tunnel_pid > 0 ? "dead"
-                     : s.tunnel_note.rfind("gave up: ", 0) == 0
+                     : s.tunnel_state == TunnelNote::gave_up
                          ? fmt::format("closed, it {}; `jl open` logs in again", s.tunnel_note)
                          : "-",
                      o.show_token ? s.token : jupyter::mask_token(s.token)});
   }
   ctx.ui().out(table(cells));
   return 0;
+}
+
+void setup_status(CLI::App& app, Dispatch& dispatch) {
+  auto options = std::make_shared<StatusOptions>();
+  auto* sub = app.add_subcommand("status",
+                                 "Show known sessions: where they run and whether they answer\n"
+                                 "  jl status\n"
+                                 "  jl --json status cont1");
+  sub->alias("ls");
+  sub->add_option("CONTAINER", options->container, "Show only this container");
+  sub->add_flag("--show-token", options->show_token,
+                "Show the whole token (it is masked otherwise)");
+  sub->callback([options, &dispatch] {
+    dispatch.run = [options](Context& ctx) { return run_status(ctx, *options); };
+  });
 }
 
 }  // namespace jl::cmd

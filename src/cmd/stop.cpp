@@ -1,11 +1,14 @@
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
-#include "jl/cmd/commands.hpp"
+#include "jl/cmd/stop.hpp"
 #include "jl/core/error.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/remote/placement.hpp"
 #include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
@@ -16,10 +19,11 @@ using namespace std::chrono_literals;
 
 // Stop one server and verify that it is gone. Returns how it ended.
 std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
+  const auto place = remote::placement_of(host, s);
   // A container re-created under the same name is not where this server ran: asking it to shut down
   // or signalling the recorded pid there could hit another process.
   if (!s.container_id.empty()) {
-    const auto identity = host.identify(s.container, s.container_id, ssh::deadline_in(10s));
+    const auto identity = place->identify(s.container_id, ssh::deadline_in(10s));
     if (identity == probe::Identity::recreated) {
       return "the container was re-created since; the server went with the old one";
     }
@@ -36,8 +40,7 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
   }
   probe::StopResult result;
   if (s.pid > 0) {
-    result = host.wait_gone(s.container_id.empty() ? s.container : s.container_id, s.pid,
-                            s.runtime_file, shutdown_sent, ssh::deadline_in(20s));
+    result = place->wait_gone(s.pid, s.runtime_file, shutdown_sent, ssh::deadline_in(20s));
     if (!result.gone) {
       throw Error(Exit::remote,
                   fmt::format("Jupyter (pid {}) in container '{}' on {} is still running after "
@@ -141,6 +144,20 @@ int run_stop(Context& ctx, const StopOptions& o) {
                 first_error->hint());
   }
   return 0;
+}
+
+void setup_stop(CLI::App& app, Dispatch& dispatch) {
+  auto options = std::make_shared<StopOptions>();
+  auto* sub = app.add_subcommand("stop",
+                                 "Shut Jupyter down, verify it is gone, and forget the session\n"
+                                 "  jl stop            (the only known session)\n"
+                                 "  jl stop cont1\n"
+                                 "  jl stop --all");
+  sub->add_option("CONTAINER", options->container, "Container of a known session");
+  sub->add_flag("--all", options->all, "Stop every known session");
+  sub->callback([options, &dispatch] {
+    dispatch.run = [options](Context& ctx) { return run_stop(ctx, *options); };
+  });
 }
 
 }  // namespace jl::cmd

@@ -127,68 +127,36 @@ std::string command(std::string_view nonce, const std::optional<std::string>& co
 
 Remote parse(std::string_view output, std::string_view nonce) {
   Remote r;
+  auto& f = r.facts;
   for (const auto& s : probe::split_sections(output, nonce)) {
     auto body = std::string(text::trim(s.body));
-    if (s.kind == "docker-missing") {
-      r.docker = probe::Docker::missing;
-    } else if (s.kind == "ps") {
+    if (s.kind == "ps") {
       if (!s.args.empty() && s.args.front() == "0") {
         r.docker_listed = true;
-        for (auto line : text::lines(s.body)) {
-          auto name = text::trim(line);
-          if (!name.empty()) {
-            r.running_containers.emplace_back(name);
-          }
-        }
+        probe::absorb(f, s);
       } else {
-        r.docker = probe::classify_docker_error(body);
-        r.docker_message = text::tail(body, 3);
+        f.docker = probe::classify_docker_error(body);
+        f.docker_message = text::tail(body, 3);
         if (s.args.empty() || s.args.front() == "124") {
-          r.docker = probe::Docker::error;
-          r.docker_message = "docker did not answer within 10 s";
+          f.docker = probe::Docker::error;
+          f.docker_message = "docker did not answer within 10 s";
         }
       }
     } else if (s.kind == "docker-version") {
       r.docker_version = s.rest;
     } else if (s.kind == "inspect") {
       r.inspected = true;
-      if (s.args.empty() || s.args.front() != "0") {
-        if (body.find("No such container") != std::string::npos ||
-            body.find("No such object") != std::string::npos) {
-          r.no_such_container = true;
-        } else {
-          r.docker = probe::classify_docker_error(body);
-          r.docker_message = text::tail(body, 3);
-        }
-        continue;
-      }
-      auto space = body.find(' ');
-      if (space == std::string::npos) {
-        continue;
-      }
-      try {
-        r.container = probe::parse_inspect(std::string_view(body).substr(space + 1));
-      } catch (const std::exception& e) {
-        r.docker = probe::Docker::error;
-        r.docker_message = e.what();
-      }
-    } else if (s.kind == "exec") {
-      r.exec_error = body;  // what docker said before the script inside started, if anything
+      probe::absorb(f, s);
     } else if (s.kind == "exec-rc") {
-      if (!r.exec_started && r.exec_error.empty()) {
-        r.exec_error = fmt::format("docker exec ended with status {}", s.rest);
+      if (!r.exec_started && f.exec_error.empty()) {
+        f.exec_error = fmt::format("docker exec ended with status {}", s.rest);
       }
     } else if (s.kind == "id") {
       r.exec_started = true;
-      r.exec_error.clear();
-      if (!s.args.empty()) {
-        r.uid = text::parse_int(s.args.front(), 0, 1LL << 32).value_or(-1);
-      }
-      if (s.args.size() > 1) {
-        r.user = s.args[1];
-      }
+      probe::absorb(f, s);
     } else if (s.kind == "app" && s.args.size() >= 2) {
       r.apps.push_back(App{s.args[0], s.rest.substr(s.args[0].size() + 1), {}});
+      probe::absorb(f, s);
     } else if (s.kind == "app-version" && !s.args.empty()) {
       for (auto& app : r.apps) {
         if (app.executable == s.args.front()) {
@@ -199,12 +167,6 @@ Remote parse(std::string_view output, std::string_view nonce) {
       }
     } else if (s.kind == "jupyter-config") {
       r.jupyter_config = jupyter::parse_config_report(s.body);
-    } else if (s.kind == "runtime") {
-      if (auto info = jupyter::parse_runtime_file(s.body, s.rest)) {
-        r.servers.push_back(std::move(*info));
-      }
-    } else if (s.kind == "tcp") {
-      r.busy_ports = jupyter::listening_ports(s.body);
     } else if (s.kind == "port") {
       r.port_checked = true;
     } else if (s.kind == "holder" && !s.args.empty()) {
@@ -227,7 +189,14 @@ Remote parse(std::string_view output, std::string_view nonce) {
       r.gpu = Remote::Gpu::none;
     } else if (s.kind == "end") {
       r.complete = true;
+    } else {
+      probe::absorb(f, s);  // docker-missing, exec, runtime, tcp
     }
+  }
+  // The script inside the container talking is what counts (as for start's probe).
+  f.exec_ok = r.exec_started;
+  if (f.exec_ok) {
+    f.exec_error.clear();
   }
   return r;
 }

@@ -1,5 +1,7 @@
 #include "jl/core/probe.hpp"
 
+#include "jl/core/problem.hpp"
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -214,86 +216,95 @@ Docker classify_docker_error(std::string_view message) {
 namespace {
 
 bool says_no_such_container(std::string_view message) {
-  return message.find("No such container") != std::string_view::npos ||
-         message.find("No such object") != std::string_view::npos;
+  return classify_container_error(message) == Problem::no_such_container;
 }
 
 }  // namespace
 
-Result parse_probe(std::string_view output, std::string_view nonce) {
-  Result r;
-  for (const auto& s : split_sections(output, nonce)) {
-    if (s.kind == "docker-missing") {
-      r.docker = Docker::missing;
-      return r;
+bool absorb(Facts& r, const Section& s) {
+  if (s.kind == "docker-missing") {
+    r.docker = Docker::missing;
+  } else if (s.kind == "inspect") {
+    auto body = std::string(text::trim(s.body));
+    if (s.args.empty() || s.args.front() != "0") {
+      if (says_no_such_container(body)) {
+        r.no_such_container = true;
+      } else {
+        r.docker = classify_docker_error(body);
+        r.docker_message = text::tail(body, 3);
+      }
+      return true;
     }
-    if (s.kind == "inspect") {
-      auto body = std::string(text::trim(s.body));
-      if (s.args.empty() || s.args.front() != "0") {
-        if (says_no_such_container(body)) {
-          r.no_such_container = true;
-        } else {
-          r.docker = classify_docker_error(body);
-          r.docker_message = text::tail(body, 3);
-        }
-        continue;
-      }
-      // "true {json}" or "false {json}"
-      auto space = body.find(' ');
-      if (space == std::string::npos) {
-        r.docker = Docker::error;
-        r.docker_message = "unexpected output from docker inspect: " + text::tail(body, 1);
-        continue;
-      }
-      try {
-        r.container = parse_inspect(std::string_view(body).substr(space + 1));
-      } catch (const std::exception& e) {
-        r.docker = Docker::error;
-        r.docker_message = e.what();
-      }
-    } else if (s.kind == "ps" && r.docker == Docker::ok) {
+    // "true {json}" or "false {json}"
+    auto space = body.find(' ');
+    if (space == std::string::npos) {
+      r.docker = Docker::error;
+      r.docker_message = "unexpected output from docker inspect: " + text::tail(body, 1);
+      return true;
+    }
+    try {
+      r.container = parse_inspect(std::string_view(body).substr(space + 1));
+    } catch (const std::exception& e) {
+      r.docker = Docker::error;
+      r.docker_message = e.what();
+    }
+  } else if (s.kind == "ps") {
+    if (r.docker == Docker::ok) {
       for (auto line : text::lines(s.body)) {
         auto name = text::trim(line);
         if (!name.empty()) {
           r.running_containers.emplace_back(name);
         }
       }
-    } else if (s.kind == "exec") {
-      // Output before the first inner marker is docker's complaint, if any.
-      r.exec_error = std::string(text::trim(s.body));
-    } else if (s.kind == "exec-rc") {
-      r.exec_ok = !s.args.empty() && s.args.front() == "0";
-    } else if (s.kind == "id") {
-      if (!s.args.empty()) {
-        r.uid = text::parse_int(s.args.front(), 0, 1LL << 32).value_or(-1);
+    }
+  } else if (s.kind == "exec") {
+    // Output before the first inner marker is docker's complaint, if any.
+    r.exec_error = std::string(text::trim(s.body));
+  } else if (s.kind == "exec-rc") {
+    r.exec_ok = !s.args.empty() && s.args.front() == "0";
+  } else if (s.kind == "id") {
+    if (!s.args.empty()) {
+      r.uid = text::parse_int(s.args.front(), 0, 1LL << 32).value_or(-1);
+    }
+    if (s.args.size() > 1) {
+      r.user = s.args[1];
+    }
+  } else if (s.kind == "home") {
+    r.home = s.rest.empty() ? "/" : s.rest;
+  } else if (s.kind == "app") {
+    if (s.args.empty()) {
+      return true;
+    }
+    std::string_view exe = s.args.front();
+    for (auto app : {jupyter::App::lab, jupyter::App::notebook, jupyter::App::server}) {
+      if (exe == jupyter::executable(app)) {
+        r.apps.insert(app);
       }
-      if (s.args.size() > 1) {
-        r.user = s.args[1];
-      }
-    } else if (s.kind == "home") {
-      r.home = s.rest.empty() ? "/" : s.rest;
-    } else if (s.kind == "app") {
-      if (s.args.empty()) {
-        continue;
-      }
-      std::string_view exe = s.args.front();
-      for (auto app : {jupyter::App::lab, jupyter::App::notebook, jupyter::App::server}) {
-        if (exe == jupyter::executable(app)) {
-          r.apps.insert(app);
-        }
-      }
-    } else if (s.kind == "runtime-dir") {
-      r.runtime_dir = s.rest;
-    } else if (s.kind == "runtime") {
-      const auto& path = s.rest;
-      std::string why;
-      if (auto info = jupyter::parse_runtime_file(s.body, path, &why)) {
-        r.servers.push_back(std::move(*info));
-      } else {
-        r.bad_runtime_files.push_back(fmt::format("{}: {}", path, why));
-      }
-    } else if (s.kind == "tcp") {
-      r.busy_ports = jupyter::listening_ports(s.body);
+    }
+  } else if (s.kind == "runtime-dir") {
+    r.runtime_dir = s.rest;
+  } else if (s.kind == "runtime") {
+    const auto& path = s.rest;
+    std::string why;
+    if (auto info = jupyter::parse_runtime_file(s.body, path, &why)) {
+      r.servers.push_back(std::move(*info));
+    } else {
+      r.bad_runtime_files.push_back(fmt::format("{}: {}", path, why));
+    }
+  } else if (s.kind == "tcp") {
+    r.busy_ports = jupyter::listening_ports(s.body);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+Facts parse_probe(std::string_view output, std::string_view nonce) {
+  Facts r;
+  for (const auto& s : split_sections(output, nonce)) {
+    absorb(r, s);
+    if (r.docker == Docker::missing) {
+      return r;
     }
   }
   if (r.exec_ok) {

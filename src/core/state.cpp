@@ -13,6 +13,69 @@
 
 namespace jl {
 
+namespace {
+
+struct NoteName {
+  TunnelNote note;
+  const char* name;  // in the state file's "tunnel_state"
+};
+constexpr NoteName kNoteNames[] = {
+    {TunnelNote::none, "none"},
+    {TunnelNote::reconnecting, "reconnecting"},
+    {TunnelNote::server_gone, "server_gone"},
+    {TunnelNote::gave_up, "gave_up"},
+};
+
+std::string note_name(TunnelNote note) {
+  for (const auto& n : kNoteNames) {
+    if (n.note == note) {
+      return n.name;
+    }
+  }
+  return "none";
+}
+
+// A name this jl does not know (a newer one wrote it) counts as none.
+TunnelNote note_named(std::string_view name) {
+  for (const auto& n : kNoteNames) {
+    if (name == n.name) {
+      return n.note;
+    }
+  }
+  return TunnelNote::none;
+}
+
+// A state file written before "tunnel_state" existed has only the words; their start says
+// which note they are.
+TunnelNote note_of_old_words(std::string_view words) {
+  if (words == "reconnecting") {
+    return TunnelNote::reconnecting;
+  }
+  if (words.starts_with("server gone: ")) {
+    return TunnelNote::server_gone;
+  }
+  if (words.starts_with("gave up: ")) {
+    return TunnelNote::gave_up;
+  }
+  return TunnelNote::none;
+}
+
+}  // namespace
+
+std::string tunnel_note_words(TunnelNote note, std::string_view why) {
+  switch (note) {
+    case TunnelNote::none:
+      return {};
+    case TunnelNote::reconnecting:
+      return "reconnecting";
+    case TunnelNote::server_gone:
+      return fmt::format("server gone: {}", why);
+    case TunnelNote::gave_up:
+      return fmt::format("gave up: {}", why);
+  }
+  return {};
+}
+
 SessionRecord* State::find(std::string_view host, std::string_view container) {
   for (auto& s : sessions) {
     if (s.host == host && s.container == container) {
@@ -86,6 +149,7 @@ std::string serialize_state(const State& state) {
         {"started_at", s.started_at},
         {"local_port", s.local_port},
         {"tunnel_pid", s.tunnel_pid},
+        {"tunnel_state", note_name(s.tunnel_state)},
         {"tunnel_note", s.tunnel_note},
     };
     if (s.ssh_config) {
@@ -224,6 +288,11 @@ State parse_state(std::string_view text) {
     s.local_port = port_field(j, "local_port");
     s.tunnel_pid = pid_field(j, "tunnel_pid");
     s.tunnel_note = field<std::string>(j, "tunnel_note", "");
+    if (j.contains("tunnel_state") && !j["tunnel_state"].is_null()) {
+      s.tunnel_state = note_named(field<std::string>(j, "tunnel_state", "none"));
+    } else {
+      s.tunnel_state = note_of_old_words(s.tunnel_note);
+    }
     if (s.port < 0 || s.port > 65535 || s.local_port < 0 || s.local_port > 65535) {
       throw std::runtime_error("a session has a port out of range");
     }

@@ -4,188 +4,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jl/core/complete.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/http.hpp"
+#include "jl/core/logs.hpp"
+#include "jl/core/plan.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 
 namespace jl::remote {
 
-namespace {
-
-std::string list_or_none(const std::vector<std::string>& names) {
-  return names.empty() ? std::string("none") : text::join(names, ", ");
-}
-
-}  // namespace
-
-void Host::check_probe(const probe::Result& r, const std::string& container,
-                       const std::string& err) const {
-  switch (r.docker) {
-    case probe::Docker::ok:
-      break;
-    case probe::Docker::missing:
-      throw Error(Exit::remote,
-                  fmt::format("{} is not installed on {} (not on the PATH of "
-                              "the SSH user)",
-                              m_docker.front(), m_name),
-                  m_docker == probe::kDefaultDocker
-                      ? "install Docker on the host, or add its directory to PATH for "
-                        "non-interactive SSH sessions"
-                      : fmt::format("check the docker command ({}): jl config show",
-                                    text::join(m_docker, " ")));
-    case probe::Docker::permission_denied:
-      throw Error(Exit::remote,
-                  fmt::format("permission denied talking to docker on {}: {}", m_name,
-                              text::tail(r.docker_message, 1)),
-                  "add the SSH user to the docker group on the host (sudo usermod -aG docker "
-                  "USER), then log in again");
-    case probe::Docker::daemon_down:
-      throw Error(Exit::remote,
-                  fmt::format("the docker daemon on {} is not running: {}", m_name,
-                              text::tail(r.docker_message, 1)),
-                  "start it on the host (e.g. sudo systemctl start docker)");
-    case probe::Docker::error:
-      throw Error(Exit::remote,
-                  fmt::format("docker failed on {}: {}", m_name, text::tail(r.docker_message, 1)));
-  }
-  if (r.no_such_container) {
-    throw Error(Exit::remote,
-                fmt::format("no container named '{}' on {}; running containers: {}", container,
-                            m_name, list_or_none(r.running_containers)),
-                "check the name with `docker ps` on the host");
-  }
-  if (!r.container) {
-    throw Error(Exit::remote,
-                fmt::format("could not inspect container '{}' on {}", container, m_name),
-                err.empty() ? std::string{} : text::tail(err, 1));
-  }
-  if (!r.container->running) {
-    throw Error(Exit::remote,
-                fmt::format("container '{}' on {} is not running (status: {})", container, m_name,
-                            r.container->status.empty() ? "unknown" : r.container->status),
-                fmt::format("start it on the host with: docker start {}", container));
-  }
-  if (!r.exec_ok && r.exec_error.find("is not running") != std::string::npos) {
-    throw Error(
-        Exit::remote,
-        fmt::format("container '{}' on {} stopped while jl was working in it", container, m_name),
-        fmt::format("start it again (docker start {}) and retry", container));
-  }
-  if (!r.exec_ok) {
-    throw Error(
-        Exit::remote,
-        fmt::format("cannot run a command in container '{}' on {}: {}", container, m_name,
-                    r.exec_error.empty() ? "docker exec failed" : text::tail(r.exec_error, 1)),
-        r.exec_error.find("executable file not found") != std::string::npos
-            ? "jl runs sh in the container: the image needs a POSIX shell"
-            : "check the container (docker ps -a): it may have stopped meanwhile");
-  }
-}
-
-probe::Result Host::probe(const std::string& container, ssh::Deadline deadline) {
-  const std::string nonce = generate_nonce();
-  auto exec = m_session.exec(probe::probe_command(nonce, container, m_docker), {}, deadline);
-  auto r = probe::parse_probe(exec.out, nonce);
-  check_probe(r, container, exec.err);
-  return r;
-}
-
-Host::PendingStart Host::probe_for_start(const std::string& container, ssh::Deadline deadline) {
-  const std::string nonce = generate_nonce();
-  auto process =
-      m_session.spawn(probe::probe_and_start_command(nonce, container, m_docker), deadline);
-  bool asking = process.wait_for(
-      [&](std::string_view out) { return probe::waiting_for_plan(out, nonce); }, deadline);
-  if (!asking) {
-    auto exec = process.finish(deadline);
-    auto r = probe::parse_probe(exec.out, nonce);
-    check_probe(r, container, exec.err);
-    throw Error(Exit::remote, fmt::format("the probe of container '{}' ended early", container),
-                text::tail(exec.out + exec.err, 1));
-  }
-  auto r = probe::parse_probe(process.out(), nonce);
-  r.exec_ok = true;  // the script inside the container is talking to us
-  r.exec_error.clear();
-  check_probe(r, container, {});
-  return PendingStart{std::move(process), nonce, std::move(r)};
-}
-
-probe::StartResult Host::start(PendingStart& pending, const probe::StartSpec& spec,
-                               const std::string& token, ssh::Deadline deadline,
-                               const std::function<void(const probe::StartProgress&)>& progress) {
-  std::string plan;
-  try {
-    plan = probe::start_plan(spec, token);
-  } catch (const std::invalid_argument&) {
-    skip_start(pending, deadline);
-    throw Error(Exit::usage, "Jupyter arguments and --dir cannot contain line breaks");
-  }
-  ssh::ExecResult exec;
-  try {
-    pending.process.write(plan, deadline);
-    pending.process.close_stdin(deadline);
-    int reported = 0;
-    while (progress) {
-      bool more = pending.process.wait_for(
-          [&](std::string_view out) {
-            int count = 0;
-            probe::last_progress(out, pending.nonce, &count);
-            return count > reported || probe::start_finished(out, pending.nonce);
-          },
-          deadline);
-      const auto out = pending.process.out();
-      if (!more || probe::start_finished(out, pending.nonce)) {
-        break;
-      }
-      if (auto p = probe::last_progress(out, pending.nonce, &reported)) {
-        progress(*p);
-      }
-    }
-    exec = pending.process.finish(deadline);
-  } catch (const Error&) {
-    // Interrupted (or timed out) after the plan may have reached the container: find the
-    // process it started, if any, and stop it, so that no server is left behind unrecorded.
-    const std::string started = fmt::format("@@{} started ", pending.nonce);
-    try {
-      pending.process.wait_for(
-          [&](std::string_view out) { return out.find(started) != std::string_view::npos; },
-          ssh::deadline_in(std::chrono::seconds(3)));
-    } catch (const Error&) {
-      // Use what arrived so far.
-    }
-    auto partial = probe::parse_start(pending.process.out(), pending.nonce);
-    if (partial.pid > 0) {
-      wait_gone(spec.container, partial.pid, "", false, ssh::deadline_in(std::chrono::seconds(15)));
-    }
-    throw;
-  }
-  auto r = probe::parse_start(exec.out, pending.nonce);
-  if (r.outcome == probe::StartResult::Outcome::failed && r.detail.empty()) {
-    // Whatever docker or the shell said, without jl's own marker lines.
-    std::string said;
-    const std::string marker = "@@" + pending.nonce + " ";
-    const std::string all = exec.err + exec.out;
-    for (auto line : text::lines(all)) {
-      if (!line.starts_with(marker) && !text::trim(line).empty()) {
-        said += std::string(line) + "\n";
-      }
-    }
-    r.detail = text::tail(said, 3);
-  }
-  return r;
-}
-
-void Host::skip_start(PendingStart& pending, ssh::Deadline deadline) {
-  pending.process.write(probe::quit_plan(), deadline);
-  pending.process.close_stdin(deadline);
-  pending.process.finish(deadline);
-}
-
-jupyter::ConfigReport Host::jupyter_config(const std::string& container, ssh::Deadline deadline) {
-  auto exec = m_session.exec(jupyter::config_command(container, m_docker), {}, deadline);
-  return jupyter::parse_config_report(exec.out + exec.err);
+Subject Host::subject(const std::string& container) const {
+  Subject s;
+  s.host = m_name;
+  s.container = container;
+  s.docker = m_docker;
+  return s;
 }
 
 Health Host::status(const std::string& address, int port, const std::string& base_url,
@@ -246,45 +81,37 @@ bool Host::request_shutdown(const std::string& address, int port, const std::str
   return resp && resp->status >= 200 && resp->status < 300;
 }
 
-probe::StopResult Host::wait_gone(const std::string& container, long long pid,
-                                  const std::string& runtime_file, bool shutdown_sent,
-                                  ssh::Deadline deadline) {
-  const std::string nonce = generate_nonce();
-  auto exec = m_session.exec(
-      probe::stop_command(nonce, container, pid, runtime_file, shutdown_sent, m_docker), {},
-      deadline);
-  auto r = probe::parse_stop(exec.out, nonce);
-  if (!r.gone && r.how == probe::StopHow::unknown) {
-    // docker exec itself failed: a container that is gone or stopped has no server left.
-    std::string said = exec.out + exec.err;
-    if (said.find("No such container") != std::string::npos ||
-        said.find("is not running") != std::string::npos) {
-      r.gone = true;
-      r.how = probe::StopHow::container_gone;
-    } else if (r.detail.empty()) {
-      r.detail = text::tail(said, 2);
+std::optional<std::vector<std::string>> Host::running_containers(ssh::Deadline deadline,
+                                                                 std::string* why) {
+  auto result = m_session.exec(complete::docker_ps_command(m_docker), "", deadline);
+  if (result.exit_status != 0) {
+    if (why != nullptr) {
+      *why = fmt::format("exit {}: {}", result.exit_status, text::trim(result.err));
     }
+    return std::nullopt;
   }
+  return complete::parse_container_names(result.out);
+}
+
+doctor::Remote Host::doctor(const std::optional<std::string>& container, int port,
+                            ssh::Deadline deadline) {
+  const std::string nonce = generate_nonce();
+  auto process = m_session.spawn(doctor::command(nonce, container, port, m_docker), deadline);
+  process.close_stdin(deadline);
+  std::string out;
+  bool timed_out = false;
+  try {
+    out = process.finish(deadline).out;
+  } catch (const Error& e) {
+    if (e.code() != Exit::timeout) {
+      throw;
+    }
+    timed_out = true;
+    out = std::string(process.out());
+  }
+  auto r = doctor::parse(out, nonce);
+  r.timed_out = timed_out;
   return r;
-}
-
-probe::Identity Host::identify(const std::string& container, const std::string& recorded,
-                               ssh::Deadline deadline, std::string* now_id) {
-  auto exec = m_session.exec(probe::container_id_command(container, m_docker), {}, deadline);
-  return probe::parse_container_id(exec.exit_status, exec.out + exec.err, recorded, now_id);
-}
-
-std::optional<Error> Host::replaced_container(const SessionRecord& s, ssh::Deadline deadline) {
-  if (s.container_id.empty()) {
-    return std::nullopt;
-  }
-  std::string now;
-  const auto identity = identify(s.container, s.container_id, deadline, &now);
-  auto words = probe::identity_words(identity, s.container, s.host, s.container_id, now);
-  if (words.message.empty()) {
-    return std::nullopt;
-  }
-  return Error(Exit::remote, words.message, words.hint);
 }
 
 }  // namespace jl::remote

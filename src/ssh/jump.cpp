@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <thread>
 #include <vector>
 
 #include "jl/core/error.hpp"
+#include "jl/core/keepalive.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/sys/net.hpp"
 
@@ -24,6 +26,8 @@ namespace {
 // Bytes held from the channel for the next session before jl stops reading it (libssh then
 // stops growing the channel's window: back-pressure towards the far end).
 constexpr std::size_t kToLocalCap = 1 << 20;
+// The longest timeout poll() takes (about 24 days): "no other wait".
+constexpr std::chrono::milliseconds kLongestPoll{std::numeric_limits<int>::max()};
 
 void set_nonblocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
@@ -94,9 +98,7 @@ std::string JumpRelay::Impl::run() {
   const ssh_session s = hop.native();
   const auto ka = hop.keepalive();
   hop.detect_dead_peer();
-  const auto interval = std::chrono::seconds(ka.interval_s);
-  auto last_heard = Clock::now();
-  int unanswered = 0;
+  KeepaliveTimer alive(std::chrono::seconds(ka.interval_s), ka.count_max, Clock::now());
   while (true) {
     // Channel -> next session.
     while (to_local.size() < kToLocalCap) {
@@ -155,22 +157,19 @@ std::string JumpRelay::Impl::run() {
       };
       // libssh may hold channel data already read from the socket: do not sleep on it.
       const bool buffered = to_local.size() < kToLocalCap && ssh_channel_poll(channel, 0) > 0;
-      const auto due = last_heard + interval * (unanswered + 1);
       const auto now = Clock::now();
-      if (now >= due) {
-        if (unanswered >= 1 && unanswered + 1 >= ka.count_max) {
-          return fmt::format("no answer from the jump host for {} s", ka.interval_s * ka.count_max);
-        }
-        hop.send_keepalive();
-        ++unanswered;
-        continue;
+      switch (alive.tick(now)) {
+        case KeepaliveTimer::Action::dead:
+          return alive.no_answer("the jump host");
+        case KeepaliveTimer::Action::send:
+          hop.send_keepalive();
+          continue;
+        case KeepaliveTimer::Action::none:
+          break;
       }
-      const int wait_ms =
-          buffered
-              ? 0
-              : static_cast<int>(
-                    std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count() + 1);
-      const int rc = ::poll(fds, 3, wait_ms);
+      const auto wait = std::min(buffered ? std::chrono::milliseconds::zero() : kLongestPoll,
+                                 alive.wait_time(now));
+      const int rc = ::poll(fds, 3, static_cast<int>(wait.count()));
       if (rc < 0 && errno != EINTR) {
         return fmt::format("poll failed: {}", std::strerror(errno));
       }
@@ -184,8 +183,7 @@ std::string JumpRelay::Impl::run() {
       }
       if (fds[1].revents != 0) {
         if ((fds[1].revents & POLLIN) != 0) {
-          last_heard = Clock::now();
-          unanswered = 0;
+          alive.heard(Clock::now());
         }
         if (!hop.process_io(32)) {
           return "the connection to the jump host ended";

@@ -819,8 +819,8 @@ void Session::detect_dead_peer() {
   ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
 }
 
-Clock::duration Session::silent_for() const {
-  return Clock::now() - m_impl->last_heard;
+Clock::time_point Session::last_heard() const {
+  return m_impl->last_heard;
 }
 
 void Session::send_keepalive() {
@@ -947,7 +947,197 @@ std::string hop_spec(std::string hop) {
   return hop;
 }
 
+// The ssh config's settings that libssh takes as options: host, user, port, algorithms, agent.
+void apply_options(ssh_session s, const Resolution& res) {
+  const sshcfg::Resolved& cfg = res.settings;
+  if (ssh_options_set(s, SSH_OPTIONS_HOST, cfg.hostname.c_str()) != SSH_OK) {
+    throw Error(Exit::usage, fmt::format("libssh cannot use the host name '{}'", cfg.hostname),
+                "libssh accepts only letters, digits, '-' and '.' in host names; check HostName");
+  }
+  ssh_options_set(s, SSH_OPTIONS_USER, cfg.user.c_str());
+  unsigned int port_option = static_cast<unsigned int>(cfg.port);
+  ssh_options_set(s, SSH_OPTIONS_PORT, &port_option);
+  // On CPUs with AES instructions AES-GCM is much faster than the default chacha20-poly1305;
+  // a Ciphers line in the config still wins.
+  if (cfg.ciphers.empty() && cpu_has_aes()) {
+    ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, kFastCiphers);
+    ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, kFastCiphers);
+  }
+  set_algorithms(s, cfg.ciphers, {SSH_OPTIONS_CIPHERS_C_S, SSH_OPTIONS_CIPHERS_S_C}, "Ciphers");
+  set_algorithms(s, cfg.kex_algorithms, {SSH_OPTIONS_KEY_EXCHANGE}, "KexAlgorithms");
+  set_algorithms(s, cfg.host_key_algorithms, {SSH_OPTIONS_HOSTKEYS}, "HostKeyAlgorithms");
+  set_algorithms(s, cfg.pubkey_accepted_algorithms, {SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES},
+                 "PubkeyAcceptedAlgorithms");
+  set_algorithms(s, cfg.macs, {SSH_OPTIONS_HMAC_C_S, SSH_OPTIONS_HMAC_S_C}, "MACs");
+  if (cfg.identity_agent) {
+    if (*cfg.identity_agent == "none") {
+      ssh_options_set(s, SSH_OPTIONS_IDENTITY_AGENT, "");
+    } else if (*cfg.identity_agent != "SSH_AUTH_SOCK") {
+      const std::string agent = expand_path(res, *cfg.identity_agent);
+      ssh_options_set(s, SSH_OPTIONS_IDENTITY_AGENT, agent.c_str());
+    }
+  }
+}
+
+// ConnectTimeout (bounded by jl's own timeout) and the options jl always sets; returns the
+// connect timeout in force.
+std::chrono::seconds apply_timeouts(ssh_session s, const sshcfg::Resolved& cfg,
+                                    std::chrono::seconds limit) {
+  const auto connect_timeout =
+      cfg.connect_timeout_s && *cfg.connect_timeout_s > 0
+          ? std::chrono::seconds(std::min<long long>(*cfg.connect_timeout_s, limit.count()))
+          : limit;
+  long timeout = static_cast<long>(connect_timeout.count());
+  ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout);
+  int one = 1;
+  ssh_options_set(s, SSH_OPTIONS_NODELAY, &one);
+  // jl applies its own host-key policy; make libssh report unknown hosts as unknown.
+  ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &one);
+  int verbosity = SSH_LOG_NOLOG;
+  ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+  return connect_timeout;
+}
+
+// jl's own TCP connection: every address, the family the config asks for, ConnectionAttempts.
+sys::Fd connect_direct(const sshcfg::Resolved& cfg, const std::string& endpoint,
+                       std::chrono::seconds connect_timeout, Clock::time_point started,
+                       const std::function<void(std::string_view)>& log) {
+  const std::string& hostname = cfg.hostname;
+  const int family = cfg.address_family == "inet" ? 4 : cfg.address_family == "inet6" ? 6 : 0;
+  sys::TcpConnect tcp;
+  for (int attempt = 1; attempt <= std::max(1, cfg.connection_attempts); ++attempt) {
+    if (attempt > 1) {
+      log(fmt::format("attempt {} of {} ({})", attempt, cfg.connection_attempts, tcp.error));
+      ::sleep(1);  // as ssh waits between ConnectionAttempts
+    }
+    tcp = sys::connect_tcp(hostname, cfg.port, family,
+                           std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout));
+    if (tcp.fd.valid() || tcp.failure == sys::TcpConnect::Failure::resolve) {
+      break;
+    }
+  }
+  using F = sys::TcpConnect::Failure;
+  switch (tcp.failure) {
+    case F::none:
+      break;
+    case F::resolve:
+      throw Error(Exit::ssh, fmt::format("cannot resolve host '{}': {}", hostname, tcp.error),
+                  "check the name, or define it as a Host alias in your ssh config");
+    case F::refused:
+      throw Error(Exit::ssh, fmt::format("connection to {} refused", endpoint),
+                  "is sshd running there, and is the port right?");
+    case F::timeout:
+      throw Error(
+          Exit::timeout,
+          fmt::format(
+              "connecting to {} timed out after {} s", endpoint,
+              std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count()),
+          "check that the host is up and that SSH is reachable on that port");
+    case F::other:
+      throw Error(Exit::ssh,
+                  fmt::format("cannot connect to {} ({}): {}", endpoint, tcp.address, tcp.error),
+                  "check the network path to the host");
+  }
+  return std::move(tcp.fd);
+}
+
+// ssh_connect failed: libssh says what went wrong only in text; classify by its text and
+// say it in jl's words. `jump_host` names the jump host the connection went through, if any.
+Error connect_error(const std::string& raw, const sshcfg::Resolved& cfg,
+                    const std::string& endpoint, Clock::time_point started,
+                    const std::optional<std::string>& jump_host, bool proxied) {
+  const std::string& hostname = cfg.hostname;
+  const std::string why = sshwords::describe(raw);
+  if (raw.find("resolve") != std::string::npos || raw.find("getaddrinfo") != std::string::npos) {
+    return Error(Exit::ssh, fmt::format("cannot resolve host '{}': {}", hostname, why),
+                 "check the name, or define it as a Host alias in your ssh config");
+  }
+  if (raw.find("refused") != std::string::npos) {
+    return Error(Exit::ssh, fmt::format("connection to {} refused", endpoint),
+                 "is sshd running there, and is the port right?");
+  }
+  if (raw.find("imeout") != std::string::npos || raw.find("timed out") != std::string::npos) {
+    return Error(
+        Exit::timeout,
+        fmt::format(
+            "connecting to {} timed out after {} s ({})", endpoint,
+            std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count(), why),
+        "check that the host is up and that SSH is reachable on that port");
+  }
+  if (jump_host) {
+    return Error(
+        Exit::ssh,
+        fmt::format("cannot connect to {} through the jump host {}: {}", endpoint, *jump_host, why),
+        "the jump host reached the port, but no SSH server answered there: check "
+        "HostName and Port for this host in your ssh config");
+  }
+  if (proxied) {
+    return Error(Exit::ssh,
+                 fmt::format("cannot connect to {} through its ProxyCommand: {}", endpoint, why),
+                 "check the jump with `ssh -v HOST true` (with -F FILE if you use one): the "
+                 "jump host's login or its path to the host fails");
+  }
+  return Error(Exit::ssh, fmt::format("cannot connect to {}: {}", endpoint, why),
+               "is it an SSH server on that port?");
+}
+
 }  // namespace
+
+// ProxyJump in process: a session to each hop in turn, each over a channel of the one before
+// it; the first hop as its own config says (its own ProxyJump included). Returns the transport
+// to the host; the relays live in `impl`.
+sys::Fd Session::open_jump_chain(Impl& impl, const ConnectOptions& options, const Resolution& res,
+                                 sys::Terminal& user_terminal) {
+  const sshcfg::Resolved& cfg = res.settings;
+  if (options.jump_depth >= 8) {
+    throw Error(Exit::usage,
+                fmt::format("the ProxyJump chain to {} nests deeper than 8 hosts", options.host),
+                "a ProxyJump in your ssh config leads back to itself; check the jump hosts' "
+                "entries");
+  }
+  const auto chain_started = Clock::now();
+  ConnectOptions hop = options;
+  hop.on_stage = nullptr;
+  hop.on_host_key = nullptr;
+  hop.jump_depth = options.jump_depth + 1;
+  const auto hop_trace = [t = impl.trace](std::string_view what) {
+    if (t) {
+      t(what);
+    }
+  };
+  const auto& hops = cfg.proxy_jump;
+  sys::Fd next;
+  std::optional<Session> prev;
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    std::string next_host = cfg.hostname;
+    int next_port = cfg.port;
+    hop.host = hop_spec(hops[i]);
+    try {
+      prev = i == 0 ? Session::connect(hop, user_terminal, hop_trace)
+                    : connect_via(hop, user_terminal, hop_trace, &next, hops[i - 1]);
+    } catch (const Error& e) {
+      throw Error(
+          e.code(),
+          fmt::format("cannot reach {} through ProxyJump {}: {}", options.host, hops[i], e.what()),
+          e.hint(), e.detail());
+    }
+    if (i + 1 < hops.size()) {
+      const Resolution r =
+          resolve(hop_spec(hops[i + 1]), options.config_file, options.ssh_client,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout));
+      next_host = r.settings.hostname;
+      next_port = r.settings.port;
+    }
+    impl.jumps.push_back(JumpRelay::start(std::move(*prev), hops[i], next_host, next_port,
+                                          deadline_in(options.timeout), hop_trace));
+    prev.reset();
+    next = impl.jumps.back()->take_transport();
+  }
+  impl.log(fmt::format(
+      "{} jump host(s) in {} ms", hops.size(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - chain_started).count()));
+  return next;
+}
 
 Session Session::connect_via(const ConnectOptions& options, sys::Terminal& user_terminal,
                              Trace trace, sys::Fd* transport, const std::string& via) {
@@ -978,33 +1168,7 @@ Session Session::connect_via(const ConnectOptions& options, sys::Terminal& user_
   if (s == nullptr) {
     throw Error(Exit::other, "cannot create an SSH session (out of memory?)");
   }
-  if (ssh_options_set(s, SSH_OPTIONS_HOST, cfg.hostname.c_str()) != SSH_OK) {
-    throw Error(Exit::usage, fmt::format("libssh cannot use the host name '{}'", cfg.hostname),
-                "libssh accepts only letters, digits, '-' and '.' in host names; check HostName");
-  }
-  ssh_options_set(s, SSH_OPTIONS_USER, cfg.user.c_str());
-  unsigned int port_option = static_cast<unsigned int>(cfg.port);
-  ssh_options_set(s, SSH_OPTIONS_PORT, &port_option);
-  // On CPUs with AES instructions AES-GCM is much faster than the default chacha20-poly1305;
-  // a Ciphers line in the config still wins.
-  if (cfg.ciphers.empty() && cpu_has_aes()) {
-    ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, kFastCiphers);
-    ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, kFastCiphers);
-  }
-  set_algorithms(s, cfg.ciphers, {SSH_OPTIONS_CIPHERS_C_S, SSH_OPTIONS_CIPHERS_S_C}, "Ciphers");
-  set_algorithms(s, cfg.kex_algorithms, {SSH_OPTIONS_KEY_EXCHANGE}, "KexAlgorithms");
-  set_algorithms(s, cfg.host_key_algorithms, {SSH_OPTIONS_HOSTKEYS}, "HostKeyAlgorithms");
-  set_algorithms(s, cfg.pubkey_accepted_algorithms, {SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES},
-                 "PubkeyAcceptedAlgorithms");
-  set_algorithms(s, cfg.macs, {SSH_OPTIONS_HMAC_C_S, SSH_OPTIONS_HMAC_S_C}, "MACs");
-  if (cfg.identity_agent) {
-    if (*cfg.identity_agent == "none") {
-      ssh_options_set(s, SSH_OPTIONS_IDENTITY_AGENT, "");
-    } else if (*cfg.identity_agent != "SSH_AUTH_SOCK") {
-      const std::string agent = expand_path(res, *cfg.identity_agent);
-      ssh_options_set(s, SSH_OPTIONS_IDENTITY_AGENT, agent.c_str());
-    }
-  }
+  apply_options(s, res);
   bool lax = false;
   const auto policy = sshcfg::parse_host_key_policy(cfg.strict_host_key_checking, &lax);
   if (lax) {
@@ -1015,18 +1179,7 @@ Session Session::connect_via(const ConnectOptions& options, sys::Terminal& user_
       cfg.server_alive_interval_s > 0
           ? KeepaliveSettings{cfg.server_alive_interval_s, std::max(1, cfg.server_alive_count_max)}
           : KeepaliveSettings{};
-  const auto connect_timeout = cfg.connect_timeout_s && *cfg.connect_timeout_s > 0
-                                   ? std::chrono::seconds(std::min<long long>(
-                                         *cfg.connect_timeout_s, options.timeout.count()))
-                                   : options.timeout;
-  long timeout = static_cast<long>(connect_timeout.count());
-  ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout);
-  int one = 1;
-  ssh_options_set(s, SSH_OPTIONS_NODELAY, &one);
-  // jl applies its own host-key policy; make libssh report unknown hosts as unknown.
-  ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &one);
-  int verbosity = SSH_LOG_NOLOG;
-  ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+  const auto connect_timeout = apply_timeouts(s, cfg, options.timeout);
 
   const std::string& hostname = cfg.hostname;
   const std::string& user = cfg.user;
@@ -1049,63 +1202,13 @@ Session Session::connect_via(const ConnectOptions& options, sys::Terminal& user_
     jumped = true;
   } else if (!cfg.proxy_command && !cfg.proxy_jump.empty()) {
     // ProxyJump in process: a session to each hop in turn, each over a channel of the one
-    // before it; the first hop as its own config says (its own ProxyJump included).
-    if (options.jump_depth >= 8) {
-      throw Error(Exit::usage,
-                  fmt::format("the ProxyJump chain to {} nests deeper than 8 hosts", options.host),
-                  "a ProxyJump in your ssh config leads back to itself; check the jump hosts' "
-                  "entries");
-    }
+    // before it.
     impl->log(fmt::format("connecting to {} through ProxyJump {}", shown,
                           text::join(cfg.proxy_jump, ",")));
     stage(ConnectStage::tcp);
-    const auto chain_started = Clock::now();
-    ConnectOptions hop = options;
-    hop.on_stage = nullptr;
-    hop.on_host_key = nullptr;
-    hop.jump_depth = options.jump_depth + 1;
-    const auto hop_trace = [t = impl->trace](std::string_view what) {
-      if (t) {
-        t(what);
-      }
-    };
-    const auto& hops = cfg.proxy_jump;
-    sys::Fd next;
-    std::optional<Session> prev;
-    for (std::size_t i = 0; i <= hops.size(); ++i) {
-      const bool last = i == hops.size();
-      std::string next_host = hostname;
-      int next_port = cfg.port;
-      if (!last) {
-        hop.host = hop_spec(hops[i]);
-        try {
-          prev = i == 0 ? Session::connect(hop, user_terminal, hop_trace)
-                        : connect_via(hop, user_terminal, hop_trace, &next, hops[i - 1]);
-        } catch (const Error& e) {
-          throw Error(e.code(),
-                      fmt::format("cannot reach {} through ProxyJump {}: {}", options.host, hops[i],
-                                  e.what()),
-                      e.hint(), e.detail());
-        }
-        if (i + 1 < hops.size()) {
-          const Resolution r =
-              resolve(hop_spec(hops[i + 1]), options.config_file, options.ssh_client,
-                      std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout));
-          next_host = r.settings.hostname;
-          next_port = r.settings.port;
-        }
-        impl->jumps.push_back(JumpRelay::start(std::move(*prev), hops[i], next_host, next_port,
-                                               deadline_in(options.timeout), hop_trace));
-        prev.reset();
-        next = impl->jumps.back()->take_transport();
-      }
-    }
+    sys::Fd next = open_jump_chain(*impl, options, res, user_terminal);
     socket_t fd = next.release();
     ssh_options_set(s, SSH_OPTIONS_FD, &fd);
-    impl->log(fmt::format(
-        "{} jump host(s) in {} ms", hops.size(),
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - chain_started)
-            .count()));
     jumped = true;
   } else if (cfg.proxy_command) {
     std::string command = expand_path(res, *cfg.proxy_command);
@@ -1126,84 +1229,17 @@ Session Session::connect_via(const ConnectOptions& options, sys::Terminal& user_
   auto started = Clock::now();
   stage(ConnectStage::tcp);
   if (!proxied && !jumped) {
-    const int family = cfg.address_family == "inet" ? 4 : cfg.address_family == "inet6" ? 6 : 0;
-    sys::TcpConnect tcp;
-    for (int attempt = 1; attempt <= std::max(1, cfg.connection_attempts); ++attempt) {
-      if (attempt > 1) {
-        impl->log(
-            fmt::format("attempt {} of {} ({})", attempt, cfg.connection_attempts, tcp.error));
-        ::sleep(1);  // as ssh waits between ConnectionAttempts
-      }
-      tcp =
-          sys::connect_tcp(hostname, cfg.port, family,
-                           std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout));
-      if (tcp.fd.valid() || tcp.failure == sys::TcpConnect::Failure::resolve) {
-        break;
-      }
-    }
-    using F = sys::TcpConnect::Failure;
-    switch (tcp.failure) {
-      case F::none:
-        break;
-      case F::resolve:
-        throw Error(Exit::ssh, fmt::format("cannot resolve host '{}': {}", hostname, tcp.error),
-                    "check the name, or define it as a Host alias in your ssh config");
-      case F::refused:
-        throw Error(Exit::ssh, fmt::format("connection to {} refused", impl->endpoint),
-                    "is sshd running there, and is the port right?");
-      case F::timeout:
-        throw Error(
-            Exit::timeout,
-            fmt::format(
-                "connecting to {} timed out after {} s", impl->endpoint,
-                std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count()),
-            "check that the host is up and that SSH is reachable on that port");
-      case F::other:
-        throw Error(
-            Exit::ssh,
-            fmt::format("cannot connect to {} ({}): {}", impl->endpoint, tcp.address, tcp.error),
-            "check the network path to the host");
-    }
-    socket_t fd = tcp.fd.release();  // libssh closes it with the session
+    sys::Fd tcp = connect_direct(cfg, impl->endpoint, connect_timeout, started,
+                                 [&impl](std::string_view w) { impl->log(w); });
+    socket_t fd = tcp.release();  // libssh closes it with the session
     ssh_options_set(s, SSH_OPTIONS_FD, &fd);
   }
   if (ssh_connect(s) != SSH_OK) {
-    // libssh says what went wrong only in text: classify by its text, show jl's words.
-    const std::string raw = ssh_get_error(s);
-    const std::string why = sshwords::describe(raw);
-    if (raw.find("resolve") != std::string::npos || raw.find("getaddrinfo") != std::string::npos) {
-      throw Error(Exit::ssh, fmt::format("cannot resolve host '{}': {}", hostname, why),
-                  "check the name, or define it as a Host alias in your ssh config");
-    }
-    if (raw.find("refused") != std::string::npos) {
-      throw Error(Exit::ssh, fmt::format("connection to {} refused", impl->endpoint),
-                  "is sshd running there, and is the port right?");
-    }
-    if (raw.find("imeout") != std::string::npos || raw.find("timed out") != std::string::npos) {
-      throw Error(
-          Exit::timeout,
-          fmt::format(
-              "connecting to {} timed out after {} s ({})", impl->endpoint,
-              std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count(),
-              why),
-          "check that the host is up and that SSH is reachable on that port");
-    }
-    if (jumped) {
-      throw Error(Exit::ssh,
-                  fmt::format("cannot connect to {} through the jump host {}: {}", impl->endpoint,
-                              transport != nullptr ? via : cfg.proxy_jump.back(), why),
-                  "the jump host reached the port, but no SSH server answered there: check "
-                  "HostName and Port for this host in your ssh config");
-    }
-    if (proxied) {
-      throw Error(
-          Exit::ssh,
-          fmt::format("cannot connect to {} through its ProxyCommand: {}", impl->endpoint, why),
-          "check the jump with `ssh -v HOST true` (with -F FILE if you use one): the "
-          "jump host's login or its path to the host fails");
-    }
-    throw Error(Exit::ssh, fmt::format("cannot connect to {}: {}", impl->endpoint, why),
-                "is it an SSH server on that port?");
+    throw connect_error(
+        ssh_get_error(s), cfg, impl->endpoint, started,
+        jumped ? std::optional<std::string>(transport != nullptr ? via : cfg.proxy_jump.back())
+               : std::nullopt,
+        proxied);
   }
   impl->log(fmt::format(
       "connected in {} ms",

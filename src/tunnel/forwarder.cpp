@@ -14,8 +14,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <vector>
 
+#include "jl/core/keepalive.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/sys/net.hpp"
 
@@ -59,6 +61,8 @@ class ByteQueue {
 constexpr std::size_t kToLocalCap = 512 * 1024;  // per connection, remote -> local
 constexpr std::size_t kReadChunk = 64 * 1024;    // one local read
 constexpr std::size_t kMaxConnections = 4096;
+// The longest timeout poll() takes (about 24 days): "no other wait".
+constexpr std::chrono::milliseconds kLongestPoll{std::numeric_limits<int>::max()};
 
 }  // namespace
 
@@ -372,9 +376,7 @@ End Forwarder::run(int stop_fd) {
   const auto ka = im.session.keepalive();
   im.session.detect_dead_peer();
   using Clock = std::chrono::steady_clock;
-  const auto interval = std::chrono::seconds(ka.interval_s);
-  auto last_heard = Clock::now();
-  int unanswered = 0;
+  KeepaliveTimer alive(std::chrono::seconds(ka.interval_s), ka.count_max, Clock::now());
   while (true) {
     for (auto& c : im.conns) {
       im.service(*c);
@@ -406,23 +408,20 @@ End Forwarder::run(int stop_fd) {
       ready =
           ready || (c->opened && !c->dead && c->more_in_libssh && c->to_local.size() < kToLocalCap);
     }
-    // Next keepalive due after `interval` of silence (and after each unanswered one).
-    const auto due = last_heard + interval * (unanswered + 1);
-    auto now = Clock::now();
-    if (now >= due) {
-      // Dead after interval x count of silence (at least one keepalive was sent and unanswered).
-      if (unanswered >= 1 && unanswered + 1 >= ka.count_max) {
-        im.say(fmt::format("no answer from the SSH server for {} s; the connection is dead",
-                           ka.interval_s * ka.count_max));
+    const auto now = Clock::now();
+    switch (alive.tick(now)) {
+      case KeepaliveTimer::Action::dead:
+        im.say(alive.no_answer("the SSH server") + "; the connection is dead");
         return End::connection_lost;
-      }
-      im.session.send_keepalive();
-      ++unanswered;
-      continue;
+      case KeepaliveTimer::Action::send:
+        im.session.send_keepalive();
+        continue;
+      case KeepaliveTimer::Action::none:
+        break;
     }
-    int wait_ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count() + 1);
-    int rc = ::poll(fds.data(), fds.size(), ready ? 0 : wait_ms);
+    const auto wait =
+        std::min(ready ? std::chrono::milliseconds::zero() : kLongestPoll, alive.wait_time(now));
+    int rc = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
     if (rc < 0) {
       if (errno == EINTR) {
         continue;
@@ -434,8 +433,7 @@ End Forwarder::run(int stop_fd) {
       return End::stopped;
     }
     if ((fds[1].revents & POLLIN) != 0) {
-      last_heard = Clock::now();
-      unanswered = 0;
+      alive.heard(Clock::now());
     }
     if (fds[1].revents != 0) {
       if (!im.session.process_io(32)) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "jl/core/error.hpp"
+#include "jl/core/state.hpp"
 #include "jl/core/text.hpp"
 #include "jl/sys/files.hpp"
 #include "jl/sys/interrupts.hpp"
@@ -175,6 +176,13 @@ struct TunnelEnd {
   }
 };
 
+// Tell the owner how the tunnel is doing (for `jl status`).
+void note(const RunOptions& o, TunnelNote kind, std::string_view why = {}) {
+  if (o.on_note) {
+    o.on_note(kind, tunnel_note_words(kind, why));
+  }
+}
+
 // Serve until stopped; reconnect when the connection dies. Returns why it ended.
 TunnelEnd serve(ssh::Session& first, int listener, int stop_fd, const RunOptions& o,
                 const Forwarder::Log& sink) {
@@ -210,9 +218,7 @@ TunnelEnd serve(ssh::Session& first, int listener, int stop_fd, const RunOptions
       return {TunnelEnd::Why::lost, {}};
     }
     log("the SSH connection was lost; reconnecting (the local port stays open)");
-    if (o.on_note) {
-      o.on_note("reconnecting");
-    }
+    note(o, TunnelNote::reconnecting);
     auto delay = std::chrono::milliseconds(500);
     std::optional<Clock::time_point> gone_since;
     while (true) {
@@ -228,9 +234,7 @@ TunnelEnd serve(ssh::Session& first, int listener, int stop_fd, const RunOptions
       } catch (const Error& e) {
         log(fmt::format("reconnect failed: {}", e.what()));
         if (hopeless(e)) {
-          if (o.on_note) {
-            o.on_note(fmt::format("gave up: {}", e.what()));
-          }
+          note(o, TunnelNote::gave_up, e.what());
           return {TunnelEnd::Why::hopeless, e.what()};
         }
         continue;
@@ -241,9 +245,7 @@ TunnelEnd serve(ssh::Session& first, int listener, int stop_fd, const RunOptions
         if (!gone_since) {
           gone_since = now;
           log(fmt::format("reconnected, but the server does not answer: {}", why));
-          if (o.on_note) {
-            o.on_note(fmt::format("server gone: {}", why));
-          }
+          note(o, TunnelNote::server_gone, why);
         }
         if (now - *gone_since > kServerGoneGrace) {
           return {TunnelEnd::Why::server_gone, why};
@@ -254,9 +256,7 @@ TunnelEnd serve(ssh::Session& first, int listener, int stop_fd, const RunOptions
       }
       current = &*owned;
       log(fmt::format("reconnected to {}", current->endpoint()));
-      if (o.on_note) {
-        o.on_note("");
-      }
+      note(o, TunnelNote::none);
       break;
     }
   }

@@ -104,6 +104,14 @@ run_jl open --no-browser --local-port "$busy"
 expect_rc 1 "open on a busy --local-port"
 expect_error_shape "busy --local-port"
 expect_contains "$ERR" "local port $busy" "names the port"
+# up checks what can fail here before it starts anything there: no connection is even made.
+before=$(accepted)
+pid_before=$(session_field pid)
+run_jlh up "$C" --no-browser --local-port "$busy"
+expect_rc 1 "up on a busy --local-port"
+expect_contains "$ERR" "local port $busy is not available" "up names the busy port"
+expect_eq "$(accepted)" "$before" "up on a busy --local-port makes no SSH connection"
+expect_eq "$(session_field pid)" "$pid_before" "and leaves the session's server as it was"
 kill "$blocker"
 
 log "== --foreground: attached until a signal, then closes cleanly"

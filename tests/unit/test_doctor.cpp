@@ -153,22 +153,22 @@ TEST_F(DoctorScript, EverythingFine) {
 
   auto r = run("box", 8888, env());
   EXPECT_TRUE(r.complete) << last_output;
-  EXPECT_EQ(r.docker, jl::probe::Docker::ok);
+  EXPECT_EQ(r.facts.docker, jl::probe::Docker::ok);
   EXPECT_TRUE(r.docker_listed);
   EXPECT_EQ(r.docker_version, "24.0.7");
-  EXPECT_EQ(r.running_containers, (std::vector<std::string>{"box", "web"}));
-  ASSERT_TRUE(r.container.has_value()) << last_output;
-  EXPECT_TRUE(r.container->running);
+  EXPECT_EQ(r.facts.running_containers, (std::vector<std::string>{"box", "web"}));
+  ASSERT_TRUE(r.facts.container.has_value()) << last_output;
+  EXPECT_TRUE(r.facts.container->running);
   EXPECT_TRUE(r.exec_started) << last_output;
-  EXPECT_EQ(r.uid, static_cast<long long>(::getuid()));
+  EXPECT_EQ(r.facts.uid, static_cast<long long>(::getuid()));
   ASSERT_EQ(r.apps.size(), 2U) << last_output;
   EXPECT_EQ(r.apps[0].executable, "jupyter-notebook");
   EXPECT_EQ(r.apps[0].version, "7.2.1");
   EXPECT_EQ(r.apps[0].path, bin + "/jupyter-notebook");
   EXPECT_EQ(r.apps[1].executable, "jupyter-server");
   EXPECT_EQ(r.apps[1].version, "2.14.0");
-  ASSERT_EQ(r.servers.size(), 1U) << last_output;
-  EXPECT_EQ(r.servers[0].port, 8890);
+  ASSERT_EQ(r.facts.servers.size(), 1U) << last_output;
+  EXPECT_EQ(r.facts.servers[0].port, 8890);
   EXPECT_TRUE(r.port_checked);
   EXPECT_EQ(r.gpu, jl::doctor::Remote::Gpu::listed);
   ASSERT_EQ(r.gpus.size(), 2U);
@@ -208,7 +208,7 @@ TEST_F(DoctorScript, NamesWhoHoldsTheBusyPort) {
 
   auto r = run("box", port, env());
   ::close(sock);
-  EXPECT_TRUE(r.busy_ports.contains(port));
+  EXPECT_TRUE(r.facts.busy_ports.contains(port));
   ASSERT_FALSE(r.port_holders.empty()) << last_output;
   EXPECT_EQ(r.port_holders.front().pid, ::getpid());
   EXPECT_FALSE(r.port_holders.front().command.empty());
@@ -230,41 +230,41 @@ TEST_F(DoctorScript, FailingNvidiaSmi) {
 TEST_F(DoctorScript, StoppedMissingAndNoContainer) {
   write_file(docker_dir + "/inspect", inspect_line(false));
   auto stopped = run("box", 8888, env());
-  ASSERT_TRUE(stopped.container.has_value()) << last_output;
-  EXPECT_FALSE(stopped.container->running);
+  ASSERT_TRUE(stopped.facts.container.has_value()) << last_output;
+  EXPECT_FALSE(stopped.facts.container->running);
   EXPECT_FALSE(stopped.exec_started);
   EXPECT_FALSE(jl_test::exists(docker_dir + "/args-exec"));
   EXPECT_TRUE(stopped.complete);
 
   ::unlink((docker_dir + "/inspect").c_str());
   auto missing = run("nope", 8888, env());
-  EXPECT_TRUE(missing.no_such_container) << last_output;
+  EXPECT_TRUE(missing.facts.no_such_container) << last_output;
 
   ::unlink((docker_dir + "/args-inspect").c_str());
   auto none = run(std::nullopt, 8888, env());
   EXPECT_FALSE(none.inspected);
   EXPECT_FALSE(jl_test::exists(docker_dir + "/args-inspect"));
-  EXPECT_EQ(none.running_containers.size(), 2U);
+  EXPECT_EQ(none.facts.running_containers.size(), 2U);
 }
 
 TEST_F(DoctorScript, DockerProblems) {
   auto e = env();
   e["PATH"] = nodocker;
   auto missing = run("box", 8888, e);
-  EXPECT_EQ(missing.docker, jl::probe::Docker::missing) << last_output;
+  EXPECT_EQ(missing.facts.docker, jl::probe::Docker::missing) << last_output;
 
   write_file(docker_dir + "/fail",
              "permission denied while trying to connect to the Docker daemon socket at "
              "unix:///var/run/docker.sock: connect: permission denied\n");
   auto denied = run("box", 8888, env());
-  EXPECT_EQ(denied.docker, jl::probe::Docker::permission_denied) << last_output;
+  EXPECT_EQ(denied.facts.docker, jl::probe::Docker::permission_denied) << last_output;
   EXPECT_FALSE(denied.docker_listed);
   EXPECT_FALSE(denied.inspected);
 
   write_file(docker_dir + "/fail",
              "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker "
              "daemon running?\n");
-  EXPECT_EQ(run("box", 8888, env()).docker, jl::probe::Docker::daemon_down);
+  EXPECT_EQ(run("box", 8888, env()).facts.docker, jl::probe::Docker::daemon_down);
 }
 
 TEST_F(DoctorScript, ConfiguredDockerWordsArePassedAsWords) {

@@ -177,8 +177,8 @@ class Scripts : public ::testing::TestWithParam<const char*> {
     return split_nul(read_file(docker_dir + "/args-" + command));
   }
 
-  jl::probe::Result probe(const std::string& container, std::map<std::string, std::string> e,
-                          const std::vector<std::string>& docker = jl::probe::kDefaultDocker) {
+  jl::probe::Facts probe(const std::string& container, std::map<std::string, std::string> e,
+                         const std::vector<std::string>& docker = jl::probe::kDefaultDocker) {
     auto r = run_sh(jl::probe::probe_command(nonce, container, docker), {}, e);
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.status, 0) << r.out;

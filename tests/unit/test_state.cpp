@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -14,6 +15,7 @@ using jl::parse_state;
 using jl::serialize_state;
 using jl::SessionRecord;
 using jl::State;
+using jl::TunnelNote;
 
 SessionRecord full_record() {
   SessionRecord s;
@@ -35,6 +37,8 @@ SessionRecord full_record() {
   s.started_at = "2024-05-01T12:34:56Z";
   s.local_port = 49153;
   s.tunnel_pid = 31337;
+  s.tunnel_state = jl::TunnelNote::server_gone;
+  s.tunnel_note = "server gone: nothing listens on 172.17.0.2:8890";
   return s;
 }
 
@@ -116,6 +120,87 @@ TEST(StateParse, MinimalSessionGetsDefaults) {
   EXPECT_EQ(s.ssh_config, std::nullopt);
 }
 
+TEST(StateTunnelNote, WordsOfEachNote) {
+  EXPECT_EQ(jl::tunnel_note_words(TunnelNote::none, "x"), "");
+  EXPECT_EQ(jl::tunnel_note_words(TunnelNote::reconnecting, {}), "reconnecting");
+  EXPECT_EQ(jl::tunnel_note_words(TunnelNote::server_gone, "no answer"), "server gone: no answer");
+  EXPECT_EQ(jl::tunnel_note_words(TunnelNote::gave_up, "host key changed"),
+            "gave up: host key changed");
+}
+
+TEST(StateTunnelNote, RoundTripsNextToItsWords) {
+  const std::vector<std::pair<TunnelNote, std::string>> notes = {
+      {TunnelNote::none, "none"},
+      {TunnelNote::reconnecting, "reconnecting"},
+      {TunnelNote::server_gone, "server_gone"},
+      {TunnelNote::gave_up, "gave_up"},
+  };
+  for (const auto& [note, name] : notes) {
+    State state;
+    auto r = record("h", "c");
+    r.tunnel_state = note;
+    r.tunnel_note = jl::tunnel_note_words(note, "why");
+    state.sessions.push_back(r);
+    const auto j = nlohmann::json::parse(serialize_state(state));
+    EXPECT_EQ(j["sessions"][0]["tunnel_state"], name);
+    EXPECT_EQ(j["sessions"][0]["tunnel_note"], r.tunnel_note);
+    EXPECT_EQ(parse_state(serialize_state(state)).sessions.at(0), r) << name;
+  }
+}
+
+TEST(StateTunnelNote, OldFilesWithOnlyTheWordsGetTheKindFromThem) {
+  struct Case {
+    std::string words;
+    TunnelNote note;
+  };
+  const std::vector<Case> cases = {
+      {"", TunnelNote::none},
+      {"reconnecting", TunnelNote::reconnecting},
+      {"server gone: nothing listens on 172.17.0.2:8888", TunnelNote::server_gone},
+      {"gave up: the host key of gpu1 changed", TunnelNote::gave_up},
+      {"gave up: ", TunnelNote::gave_up},
+      // Only the exact words old versions wrote count.
+      {"gave up", TunnelNote::none},
+      {"Gave up: x", TunnelNote::none},
+      {"it gave up: x", TunnelNote::none},
+      {"reconnecting now", TunnelNote::none},
+      {"server gone", TunnelNote::none},
+  };
+  for (const auto& c : cases) {
+    nlohmann::json j = {
+        {"version", 1},
+        {"sessions", {{{"host", "h"}, {"container", "c"}, {"tunnel_note", c.words}}}}};
+    const auto s = parse_state(j.dump()).sessions.at(0);
+    EXPECT_EQ(s.tunnel_state, c.note) << c.words;
+    EXPECT_EQ(s.tunnel_note, c.words);
+  }
+  // No note at all, or a null kind: as old files, from the words.
+  auto bare = parse_state(R"({"version": 1, "sessions": [{"host": "h", "container": "c"}]})");
+  EXPECT_EQ(bare.sessions.at(0).tunnel_state, TunnelNote::none);
+  auto null_kind = parse_state(
+      R"({"version": 1, "sessions": [{"host": "h", "container": "c", "tunnel_state": null,
+          "tunnel_note": "gave up: x"}]})");
+  EXPECT_EQ(null_kind.sessions.at(0).tunnel_state, TunnelNote::gave_up);
+}
+
+TEST(StateTunnelNote, TheKindWinsOverTheWords) {
+  // Once the kind is recorded, the words are only words.
+  auto s = parse_state(
+      R"({"version": 1, "sessions": [{"host": "h", "container": "c",
+          "tunnel_state": "none", "tunnel_note": "gave up: x"}]})");
+  EXPECT_EQ(s.sessions.at(0).tunnel_state, TunnelNote::none);
+  auto g = parse_state(
+      R"({"version": 1, "sessions": [{"host": "h", "container": "c",
+          "tunnel_state": "gave_up", "tunnel_note": "anything"}]})");
+  EXPECT_EQ(g.sessions.at(0).tunnel_state, TunnelNote::gave_up);
+  // A kind this version does not know (a newer jl wrote it) counts as none; the file loads.
+  auto newer = parse_state(
+      R"({"version": 1, "sessions": [{"host": "h", "container": "c",
+          "tunnel_state": "paused", "tunnel_note": "paused"}]})");
+  EXPECT_EQ(newer.sessions.at(0).tunnel_state, TunnelNote::none);
+  EXPECT_EQ(newer.sessions.at(0).tunnel_note, "paused");
+}
+
 TEST(StateParse, UnknownFieldsAreIgnored) {
   auto state = parse_state(
       R"({"version": 1, "future": true,
@@ -156,6 +241,7 @@ TEST(StateParse, CorruptInputsThrow) {
       R"({"version": 1, "sessions": [{"host": "h", "container": "c", "local_port": 65536}]})",
       R"({"version": 1, "sessions": [{"host": "h", "container": "c", "container_id": "xyz"}]})",
       R"({"version": 1, "sessions": [{"host": "h", "container": "c", "container_id": 12}]})",
+      R"({"version": 1, "sessions": [{"host": "h", "container": "c", "tunnel_state": 3}]})",
       R"({"version": 1, "sessions": [{"host": "h", "container": "c",
           "container_id": "5D19E0C1A2B3"}]})",
   };

@@ -67,30 +67,22 @@ struct PortHolder {
 };
 
 struct Remote {
-  probe::Docker docker = probe::Docker::ok;
-  std::string docker_message;  // docker's own words when it failed
+  probe::Facts facts;          // docker, the container, its user, apps, servers, busy ports
   std::string docker_version;  // the daemon's version, when it said
   bool docker_listed = false;  // `docker ps` worked
-  std::vector<std::string> running_containers;
   // Only with a container:
   bool inspected = false;
-  bool no_such_container = false;
-  std::optional<probe::ContainerInfo> container;
-  bool exec_started = false;  // the script inside the container reported
-  std::string exec_error;     // docker's words when exec failed
-  long long uid = -1;
-  std::string user;
-  std::vector<App> apps;
+  bool exec_started = false;                            // the script inside the container reported
+  std::vector<App> apps;                                // with their paths and versions
   std::optional<jupyter::ConfigReport> jupyter_config;  // when an app's Python could read it
-  std::vector<jupyter::RuntimeInfo> servers;            // live ones
-  std::set<int> busy_ports;
   bool port_checked = false;
   std::vector<PortHolder> port_holders;  // processes listening on the port asked about
   bool holder_hidden = false;            // it is busy, but no visible process has the socket
   enum class Gpu { unknown, none, listed, failed } gpu = Gpu::unknown;
   std::vector<std::string> gpus;  // nvidia-smi -L lines
   std::string gpu_error;
-  bool complete = false;  // the script got to its end marker
+  bool complete = false;   // the script got to its end marker
+  bool timed_out = false;  // the answer was cut short by the deadline (set by the caller)
 };
 
 // The script: docker on the host (installed, reachable, its version, running containers), then,

@@ -51,7 +51,9 @@ enum class Docker { ok, missing, permission_denied, daemon_down, error };
 // What a failed docker command's message means.
 Docker classify_docker_error(std::string_view message);
 
-struct Result {
+// What jl knows of docker, the container and Jupyter in it: one type for every command, filled
+// by the probe script (start) and by the doctor's script, which report the same markers.
+struct Facts {
   Docker docker = Docker::ok;
   std::string docker_message;  // docker's own words when it failed
   std::optional<ContainerInfo> container;
@@ -87,7 +89,10 @@ const std::vector<std::string>& docker_words(const std::vector<std::string>& doc
 // (std::invalid_argument).
 std::string probe_command(std::string_view nonce, std::string_view container,
                           const std::vector<std::string>& docker = kDefaultDocker);
-Result parse_probe(std::string_view output, std::string_view nonce);
+Facts parse_probe(std::string_view output, std::string_view nonce);
+// Take in one section of a script's output that reports a fact (docker-missing, inspect, ps,
+// exec, exec-rc, id, home, app, runtime-dir, runtime, tcp); false for any other kind.
+bool absorb(Facts& facts, const Section& section);
 
 // Arguments of the start script.
 struct StartSpec {

@@ -7,6 +7,18 @@
 
 namespace jl {
 
+// What a session's tunnel last reported about itself, for `jl status` and `jl open`.
+enum class TunnelNote {
+  none,          // all is well (or no tunnel)
+  reconnecting,  // the SSH connection was lost; the tunnel makes a new one
+  server_gone,   // reconnected, but the server does not answer
+  gave_up,       // a reconnect would need a person (a prompt, a host key): the tunnel ended
+};
+
+// The words of a note, as `jl status` shows them: "" (none), "reconnecting",
+// "server gone: WHY", "gave up: WHY".
+std::string tunnel_note_words(TunnelNote note, std::string_view why);
+
 // One Jupyter server that jl knows about: where it runs and how to reach it.
 struct SessionRecord {
   std::string host;                       // as given with -H (alias, user@host, host:port)
@@ -28,7 +40,8 @@ struct SessionRecord {
   // Tunnel, when one runs (see `jl open`).
   int local_port = 0;
   long long tunnel_pid = 0;
-  std::string tunnel_note;  // "reconnecting", "server gone: ...", or empty when all is well
+  TunnelNote tunnel_state = TunnelNote::none;  // what kind of note tunnel_note is
+  std::string tunnel_note;  // its words (tunnel_note_words), empty when all is well
 
   bool operator==(const SessionRecord&) const = default;
 };

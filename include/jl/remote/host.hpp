@@ -1,8 +1,10 @@
 #pragma once
 
-// Docker and Jupyter on the remote host, over one SSH session: the probe, starting and stopping
-// a server, and asking a server whether it answers. Turns what the scripts report into
-// jl::Error with words a person can act on.
+// The remote host over one SSH session: its docker command, asking a server whether it answers
+// (HTTP through a direct-tcpip channel, the same for every placement), the running containers,
+// and the doctor's checks. What runs in one place (a container) is a Placement's
+// (placement.hpp). Both turn what the scripts report into jl::Error with words a person can act
+// on.
 
 #include <functional>
 #include <optional>
@@ -10,9 +12,11 @@
 #include <string_view>
 #include <vector>
 
+#include "jl/core/doctor.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter_config.hpp"
 #include "jl/core/probe.hpp"
+#include "jl/core/problem.hpp"
 #include "jl/core/state.hpp"
 #include "jl/ssh/session.hpp"
 
@@ -38,29 +42,8 @@ class Host {
   const std::string& name() const { return m_name; }
   const std::vector<std::string>& docker() const { return m_docker; }
   ssh::Session& session() { return m_session; }
-
-  // Gather the container's state in one exec. Throws jl::Error for docker problems, a missing or
-  // stopped container, or a container jl cannot exec into.
-  probe::Result probe(const std::string& container, ssh::Deadline deadline);
-
-  // A probe that can go on to start Jupyter in the same exec (see probe_and_start_command).
-  struct PendingStart {
-    ssh::RemoteProcess process;
-    std::string nonce;
-    probe::Result probe;
-  };
-
-  // Probe, and keep the conversation open for start() or skip_start(). Throws like probe().
-  PendingStart probe_for_start(const std::string& container, ssh::Deadline deadline);
-
-  // Start Jupyter detached; the token goes over stdin. Returns the start script's report.
-  // `progress`, when given, hears once a second how long the script has waited so far.
-  probe::StartResult start(PendingStart& pending, const probe::StartSpec& spec,
-                           const std::string& token, ssh::Deadline deadline,
-                           const std::function<void(const probe::StartProgress&)>& progress = {});
-
-  // End the conversation without starting anything.
-  void skip_start(PendingStart& pending, ssh::Deadline deadline);
+  // The host, `container` and docker command, for the words of a problem.
+  Subject subject(const std::string& container) const;
 
   // GET {base_url}api/status with the token, through a direct-tcpip channel. `container`, when
   // given, names where the address is in the words of Health::detail.
@@ -71,32 +54,22 @@ class Host {
   std::string version(const std::string& address, int port, const std::string& base_url,
                       ssh::Deadline deadline);
 
-  // The Jupyter config files in the container, read by the app's own Python. Never throws for
-  // what the container answers (read=false and an error then).
-  jupyter::ConfigReport jupyter_config(const std::string& container, ssh::Deadline deadline);
-
   // POST {base_url}api/shutdown. True when the server accepted.
   bool request_shutdown(const std::string& address, int port, const std::string& base_url,
                         const std::string& token, ssh::Deadline deadline);
 
-  // Wait for the server process to end (escalating to signals) and clean up its runtime file.
-  probe::StopResult wait_gone(const std::string& container, long long pid,
-                              const std::string& runtime_file, bool shutdown_sent,
-                              ssh::Deadline deadline);
+  // The names of the running containers (docker ps), for completion. Nothing when docker
+  // fails; `why` then gets its exit status and words.
+  std::optional<std::vector<std::string>> running_containers(ssh::Deadline deadline,
+                                                             std::string* why = nullptr);
 
-  // Whether the container named `container` is still the one with id `recorded`. Never throws
-  // for docker's answers (unknown when docker fails otherwise); `now_id` gets the current id.
-  probe::Identity identify(const std::string& container, const std::string& recorded,
-                           ssh::Deadline deadline, std::string* now_id = nullptr);
-
-  // For a session whose server does not answer: an error in words when its container was
-  // re-created or removed since jl recorded it, else nothing (no check without a recorded id).
-  std::optional<Error> replaced_container(const SessionRecord& s, ssh::Deadline deadline);
+  // The doctor's script: docker on the host, and in `container` (when given) its user, Jupyter,
+  // servers, who holds `port`, and the GPUs. An answer cut short by the deadline gives what came
+  // so far, with timed_out set.
+  doctor::Remote doctor(const std::optional<std::string>& container, int port,
+                        ssh::Deadline deadline);
 
  private:
-  void check_probe(const probe::Result& r, const std::string& container,
-                   const std::string& err) const;
-
   ssh::Session& m_session;
   std::string m_name;
   std::vector<std::string> m_docker;

@@ -26,6 +26,8 @@ class Interrupts;
 
 namespace jl::ssh {
 
+struct Resolution;
+
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
@@ -178,9 +180,10 @@ class Session {
   // Ask the server for an answer (a keepalive request); with detect_dead_peer(), a peer that
   // does not acknowledge it is found dead by the kernel.
   void send_keepalive();
-  // How long nothing has arrived from the server while jl waited on it. A process that is
-  // frozen (or a peer behind a proxy) still acknowledges TCP, so this is the check that counts.
-  Clock::duration silent_for() const;
+  // When something last arrived from the server while jl waited on it (for a KeepaliveTimer).
+  // A process that is frozen (or a peer behind a proxy) still acknowledges TCP, so this is the
+  // check that counts.
+  Clock::time_point last_heard() const;
 
   // "user@hostname:port" as actually used after the ssh config was applied.
   const std::string& endpoint() const;
@@ -193,6 +196,10 @@ class Session {
   // Without one, the config's ProxyCommand, ProxyJump or a TCP connection.
   static Session connect_via(const ConnectOptions& options, sys::Terminal& terminal, Trace trace,
                              sys::Fd* transport, const std::string& via);
+  // The ProxyJump chain of the config: returns the transport to the host (the relays live in
+  // `impl`).
+  static sys::Fd open_jump_chain(Impl& impl, const ConnectOptions& options, const Resolution& res,
+                                 sys::Terminal& user_terminal);
   std::unique_ptr<Impl> m_impl;
 };
 

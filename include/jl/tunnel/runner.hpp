@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "jl/core/state.hpp"
 #include "jl/ssh/session.hpp"
 #include "jl/sys/fd.hpp"
 #include "jl/tunnel/forwarder.hpp"
@@ -43,8 +44,9 @@ struct RunOptions {
   std::function<ssh::Session()> reconnect;
   // Is the server behind the tunnel still there? (after a reconnect) Empty: do not check.
   std::function<bool(ssh::Session&, std::string* why)> check_server;
-  // Reports how the tunnel is doing ("reconnecting", "server gone", "") for `jl status`.
-  std::function<void(const std::string& note)> on_note;
+  // Reports how the tunnel is doing for `jl status`: the kind of note and its words
+  // (tunnel_note_words: "reconnecting", "server gone: ...", "gave up: ...", "" for none).
+  std::function<void(TunnelNote note, const std::string& words)> on_note;
 };
 
 // How long a tunnel waits for the server to come back after a reconnect before giving up,

@@ -1,0 +1,60 @@
+#pragma once
+
+// jl start: start (or reuse) Jupyter in a container. Also what jl up starts with, and the
+// session as JSON that status prints.
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jl/cmd/context.hpp"
+#include "jl/cmd/dispatch.hpp"
+
+namespace jl::cmd {
+
+struct StartOptions {
+  std::string container;
+  Profile flags;  // --app, --port, --dir, --timeout and the arguments after --, as given
+  // The settings in force, from flags, environment, config file and defaults (resolve_start).
+  std::optional<int> port;         // default: 8888, or the next free one
+  std::optional<std::string> dir;  // default: the container's working directory
+  std::string app = "auto";        // auto, lab, notebook, server
+  int timeout_s = 60;
+  std::vector<std::string> extra_args;
+  std::vector<std::string> docker = {"docker"};
+};
+
+// What start did, for start and up.
+struct StartOutcome {
+  SessionRecord record;
+  bool reused = false;
+  double seconds = 0;
+};
+
+// Check start's options without touching the network.
+void validate_start(const StartOptions& options);
+
+// Fill in the settings in force for the container on `host` from the flags, the environment and
+// the config file.
+void resolve_start(Context& ctx, StartOptions& options, const std::string& host);
+
+// Start (or reuse) Jupyter over an existing connection. The caller holds the session lock.
+StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& host,
+                      const std::optional<std::string>& ssh_config, const StartOptions& options);
+void report_start(Context& ctx, const StartOutcome& outcome);
+// A session as JSON (docs/json.md), its token masked unless `show_token`.
+nlohmann::json session_json(const SessionRecord& session, bool show_token);
+// What start --json prints (also the "server" of up --json).
+nlohmann::json start_json(const StartOutcome& outcome);
+
+// Declare CONTAINER, --port, --dir, --app and --timeout on `sub` (start and up), into `options`.
+void add_start_options(CLI::App* sub, StartOptions& options);
+// The arguments after "--", when there were any, go to Jupyter.
+void take_passthrough(Dispatch& dispatch, StartOptions& options);
+
+void setup_start(CLI::App& app, Dispatch& dispatch);
+// Returns the process exit code; failures throw jl::Error.
+int run_start(Context& ctx, const StartOptions& options);
+
+}  // namespace jl::cmd

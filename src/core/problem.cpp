@@ -1,0 +1,135 @@
+#include "jl/core/problem.hpp"
+
+#include <fmt/format.h>
+
+#include "jl/core/text.hpp"
+
+namespace jl {
+
+namespace {
+
+std::string list_or_none(const std::vector<std::string>& names) {
+  return names.empty() ? std::string("none") : text::join(names, ", ");
+}
+
+std::string last_line(const std::string& said) {
+  return text::tail(said, 1);
+}
+
+// The docker command as the user would type it on the host.
+std::string docker_of(const Subject& s) {
+  return s.docker.empty() ? std::string("docker") : text::join(s.docker, " ");
+}
+
+constexpr const char* kInstallJupyter =
+    "install JupyterLab in the image (e.g. pip install jupyterlab)";
+
+}  // namespace
+
+Words describe(Problem problem, const Subject& s) {
+  switch (problem) {
+    case Problem::docker_missing:
+      return {Exit::remote,
+              fmt::format("{} is not installed on {} (not on the PATH of the SSH user)",
+                          s.docker.empty() ? "docker" : s.docker.front(), s.host),
+              s.docker == std::vector<std::string>{"docker"}
+                  ? "install Docker on the host, or add its directory to PATH for "
+                    "non-interactive SSH sessions"
+                  : fmt::format("check the docker command ({}): jl config show", docker_of(s))};
+    case Problem::docker_permission_denied:
+      return {
+          Exit::remote,
+          fmt::format("permission denied talking to docker on {}: {}", s.host, last_line(s.detail)),
+          fmt::format("add {} to the docker group on the host (sudo usermod -aG docker {}), "
+                      "then log in again",
+                      s.user.empty() ? "the SSH user" : s.user, s.user.empty() ? "USER" : s.user)};
+    case Problem::docker_daemon_down:
+      return {
+          Exit::remote,
+          fmt::format("the docker daemon on {} is not running: {}", s.host, last_line(s.detail)),
+          "start it on the host (e.g. sudo systemctl start docker)"};
+    case Problem::docker_failed:
+      return {
+          Exit::remote, fmt::format("docker failed on {}: {}", s.host, last_line(s.detail)), {}};
+    case Problem::no_such_container:
+      return {Exit::remote,
+              fmt::format("no container named '{}' on {}; running containers: {}", s.container,
+                          s.host, list_or_none(s.names)),
+              "check the name with `docker ps` on the host"};
+    case Problem::container_gone:
+      return {Exit::remote,
+              fmt::format("there is no container '{}' on {} any more", s.container, s.host),
+              fmt::format("forget the session with: jl stop {}", s.container)};
+    case Problem::container_uninspectable:
+      return {Exit::remote,
+              fmt::format("could not inspect container '{}' on {}", s.container, s.host),
+              last_line(s.detail)};
+    case Problem::container_not_running:
+      return {Exit::remote,
+              fmt::format("container '{}' on {} is not running{}", s.container, s.host,
+                          s.detail.empty() ? "" : " (status: " + s.detail + ")"),
+              fmt::format("start it on the host: {} start {}", docker_of(s), s.container)};
+    case Problem::container_stopped_midway:
+      return {Exit::remote,
+              fmt::format("container '{}' on {} stopped while jl was working in it", s.container,
+                          s.host),
+              fmt::format("start it again ({} start {}) and retry", docker_of(s), s.container)};
+    case Problem::exec_failed:
+      return {Exit::remote,
+              fmt::format("cannot run a command in container '{}' on {}: {}", s.container, s.host,
+                          s.detail.empty() ? "docker exec failed" : last_line(s.detail)),
+              "check the container (docker ps -a): it may have stopped meanwhile"};
+    case Problem::no_shell:
+      return {Exit::remote,
+              fmt::format("cannot run a command in container '{}' on {}: {}", s.container, s.host,
+                          s.detail.empty() ? "docker exec failed" : last_line(s.detail)),
+              "jl runs sh in the container: the image needs a POSIX shell"};
+    case Problem::no_address:
+      return {Exit::remote,
+              fmt::format("container '{}' has no IP address the host can reach (network mode "
+                          "'{}')",
+                          s.container, s.detail),
+              "run the container on a bridge network or with --network host"};
+    case Problem::jupyter_missing:
+      return {Exit::remote,
+              fmt::format("Jupyter is not installed in container '{}' (no jupyter-lab, "
+                          "jupyter-notebook or jupyter-server on its PATH)",
+                          s.container),
+              kInstallJupyter};
+    case Problem::app_missing:
+      return {Exit::remote,
+              fmt::format("{} is not installed in container '{}'; it has: {}", s.app, s.container,
+                          list_or_none(s.names)),
+              s.names.empty() ? std::string(kInstallJupyter)
+                              : fmt::format("use --app {} (or --app auto)", s.names.front())};
+    case Problem::port_busy:
+      return {Exit::remote,
+              fmt::format("port {} is already in use inside container '{}'", s.port, s.container),
+              "choose another with --port, or leave --port out and jl picks a free one"};
+    case Problem::no_free_port:
+      return {Exit::remote, fmt::format("no free port in container '{}'", s.container), {}};
+    case Problem::dir_missing:
+      return {Exit::remote,
+              fmt::format("directory '{}' does not exist in container '{}'", s.dir, s.container),
+              "pass an existing directory with --dir"};
+  }
+  return {Exit::other, "unknown problem", {}};
+}
+
+Error to_error(Problem problem, const Subject& subject) {
+  auto w = describe(problem, subject);
+  return Error(w.exit, w.message, w.hint);
+}
+
+Problem classify_container_error(std::string_view said) {
+  if (said.find("No such container") != std::string_view::npos ||
+      said.find("No such object") != std::string_view::npos) {
+    return Problem::no_such_container;
+  }
+  if (said.find("is not running") != std::string_view::npos) {
+    return Problem::container_not_running;
+  }
+  return Problem::docker_failed;
+}
+
+}  // namespace jl

@@ -1,0 +1,178 @@
+#include "jl/remote/placement.hpp"
+
+#include <fmt/format.h>
+
+#include "jl/core/logs.hpp"
+#include "jl/core/plan.hpp"
+#include "jl/core/text.hpp"
+#include "jl/core/token.hpp"
+
+namespace jl::remote {
+
+std::unique_ptr<Placement> placement_for(Host& host, const std::string& name) {
+  return std::make_unique<DockerContainer>(host, name);
+}
+
+std::unique_ptr<Placement> placement_of(Host& host, const SessionRecord& s) {
+  return std::make_unique<DockerContainer>(host, s.container, s.container_id);
+}
+
+void DockerContainer::check_probe(const probe::Facts& r, const std::string& err) const {
+  Subject s = subject();
+  if (auto problem = plan::probe_problem(r, s, err)) {
+    throw to_error(*problem, s);
+  }
+}
+
+probe::Facts DockerContainer::probe(ssh::Deadline deadline) {
+  const std::string nonce = generate_nonce();
+  auto exec =
+      m_host.session().exec(probe::probe_command(nonce, m_name, m_host.docker()), {}, deadline);
+  auto r = probe::parse_probe(exec.out, nonce);
+  check_probe(r, exec.err);
+  return r;
+}
+
+PendingStart DockerContainer::probe_for_start(ssh::Deadline deadline) {
+  const std::string nonce = generate_nonce();
+  auto process = m_host.session().spawn(
+      probe::probe_and_start_command(nonce, m_name, m_host.docker()), deadline);
+  bool asking = process.wait_for(
+      [&](std::string_view out) { return probe::waiting_for_plan(out, nonce); }, deadline);
+  if (!asking) {
+    auto exec = process.finish(deadline);
+    auto r = probe::parse_probe(exec.out, nonce);
+    check_probe(r, exec.err);
+    throw Error(Exit::remote, fmt::format("the probe of container '{}' ended early", m_name),
+                text::tail(exec.out + exec.err, 1));
+  }
+  auto r = probe::parse_probe(process.out(), nonce);
+  r.exec_ok = true;  // the script inside the container is talking to us
+  r.exec_error.clear();
+  check_probe(r, {});
+  return PendingStart{std::move(process), nonce, std::move(r)};
+}
+
+probe::StartResult DockerContainer::start(
+    PendingStart& pending, const probe::StartSpec& spec, const std::string& token,
+    ssh::Deadline deadline, const std::function<void(const probe::StartProgress&)>& progress) {
+  std::string plan;
+  try {
+    plan = probe::start_plan(spec, token);
+  } catch (const std::invalid_argument&) {
+    skip_start(pending, deadline);
+    throw Error(Exit::usage, "Jupyter arguments and --dir cannot contain line breaks");
+  }
+  ssh::ExecResult exec;
+  try {
+    pending.process.write(plan, deadline);
+    pending.process.close_stdin(deadline);
+    int reported = 0;
+    while (progress) {
+      bool more = pending.process.wait_for(
+          [&](std::string_view out) {
+            int count = 0;
+            probe::last_progress(out, pending.nonce, &count);
+            return count > reported || probe::start_finished(out, pending.nonce);
+          },
+          deadline);
+      const auto out = pending.process.out();
+      if (!more || probe::start_finished(out, pending.nonce)) {
+        break;
+      }
+      if (auto p = probe::last_progress(out, pending.nonce, &reported)) {
+        progress(*p);
+      }
+    }
+    exec = pending.process.finish(deadline);
+  } catch (const Error&) {
+    // Interrupted (or timed out) after the plan may have reached the container: find the
+    // process it started, if any, and stop it, so that no server is left behind unrecorded.
+    const std::string started = fmt::format("@@{} started ", pending.nonce);
+    try {
+      pending.process.wait_for(
+          [&](std::string_view out) { return out.find(started) != std::string_view::npos; },
+          ssh::deadline_in(std::chrono::seconds(3)));
+    } catch (const Error&) {
+      // Use what arrived so far.
+    }
+    auto partial = probe::parse_start(pending.process.out(), pending.nonce);
+    if (partial.pid > 0) {
+      wait_gone(partial.pid, "", false, ssh::deadline_in(std::chrono::seconds(15)));
+    }
+    throw;
+  }
+  auto r = probe::parse_start(exec.out, pending.nonce);
+  if (r.outcome == probe::StartResult::Outcome::failed && r.detail.empty()) {
+    // Whatever docker or the shell said, without jl's own marker lines.
+    std::string said;
+    const std::string marker = "@@" + pending.nonce + " ";
+    const std::string all = exec.err + exec.out;
+    for (auto line : text::lines(all)) {
+      if (!line.starts_with(marker) && !text::trim(line).empty()) {
+        said += std::string(line) + "\n";
+      }
+    }
+    r.detail = text::tail(said, 3);
+  }
+  return r;
+}
+
+void DockerContainer::skip_start(PendingStart& pending, ssh::Deadline deadline) {
+  pending.process.write(probe::quit_plan(), deadline);
+  pending.process.close_stdin(deadline);
+  pending.process.finish(deadline);
+}
+
+jupyter::ConfigReport DockerContainer::jupyter_config(ssh::Deadline deadline) {
+  auto exec = m_host.session().exec(jupyter::config_command(m_name, m_host.docker()), {}, deadline);
+  return jupyter::parse_config_report(exec.out + exec.err);
+}
+
+probe::StopResult DockerContainer::wait_gone(long long pid, const std::string& runtime_file,
+                                             bool shutdown_sent, ssh::Deadline deadline) {
+  const std::string nonce = generate_nonce();
+  auto exec = m_host.session().exec(
+      probe::stop_command(nonce, target(), pid, runtime_file, shutdown_sent, m_host.docker()), {},
+      deadline);
+  auto r = probe::parse_stop(exec.out, nonce);
+  if (!r.gone && r.how == probe::StopHow::unknown) {
+    // docker exec itself failed: a container that is gone or stopped has no server left.
+    std::string said = exec.out + exec.err;
+    if (classify_container_error(said) != Problem::docker_failed) {
+      r.gone = true;
+      r.how = probe::StopHow::container_gone;
+    } else if (r.detail.empty()) {
+      r.detail = text::tail(said, 2);
+    }
+  }
+  return r;
+}
+
+ssh::RemoteProcess DockerContainer::read_log(const std::string& nonce, const std::string& log,
+                                             int lines, bool follow, ssh::Deadline deadline) {
+  return m_host.session().spawn(logs::command(nonce, target(), log, lines, follow, m_host.docker()),
+                                deadline);
+}
+
+probe::Identity DockerContainer::identify(const std::string& recorded, ssh::Deadline deadline,
+                                          std::string* now_id) {
+  auto exec =
+      m_host.session().exec(probe::container_id_command(m_name, m_host.docker()), {}, deadline);
+  return probe::parse_container_id(exec.exit_status, exec.out + exec.err, recorded, now_id);
+}
+
+std::optional<Error> DockerContainer::replaced(const SessionRecord& s, ssh::Deadline deadline) {
+  if (s.container_id.empty()) {
+    return std::nullopt;
+  }
+  std::string now;
+  const auto identity = identify(s.container_id, deadline, &now);
+  auto words = probe::identity_words(identity, s.container, s.host, s.container_id, now);
+  if (words.message.empty()) {
+    return std::nullopt;
+  }
+  return Error(Exit::remote, words.message, words.hint);
+}
+
+}  // namespace jl::remote
