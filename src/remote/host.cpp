@@ -9,6 +9,7 @@
 #include "jl/core/http.hpp"
 #include "jl/core/logs.hpp"
 #include "jl/core/plan.hpp"
+#include "jl/core/shell.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
@@ -79,6 +80,25 @@ bool Host::request_shutdown(const std::string& address, int port, const std::str
   }
   auto resp = http::parse_response(tcp.data);
   return resp && resp->status >= 200 && resp->status < 300;
+}
+
+Host::UserIds Host::user_ids(ssh::Deadline deadline) {
+  auto exec =
+      m_session.exec(shell::sh_c("id -u; id -g; printf '%s\\n' \"$HOME\"", {}), {}, deadline);
+  auto lines = text::lines(exec.out);
+  UserIds ids;
+  if (exec.exit_status != 0 || lines.size() < 3) {
+    throw Error(Exit::remote, fmt::format("cannot learn the SSH user's ids on {}: {}", m_name,
+                                          text::tail(exec.err.empty() ? exec.out : exec.err, 1)));
+  }
+  ids.uid = text::parse_int(text::trim(lines[0]), 0, (1LL << 31) - 1).value_or(-1);
+  ids.gid = text::parse_int(text::trim(lines[1]), 0, (1LL << 31) - 1).value_or(-1);
+  ids.home = std::string(text::trim(lines[2]));
+  if (ids.uid < 0 || ids.gid < 0 || !ids.home.starts_with('/')) {
+    throw Error(Exit::remote, fmt::format("cannot learn the SSH user's ids on {}: {}", m_name,
+                                          text::tail(exec.out, 3)));
+  }
+  return ids;
 }
 
 std::optional<std::vector<std::string>> Host::running_containers(ssh::Deadline deadline,

@@ -389,7 +389,7 @@ TEST(ProbeProblem, FillsTheSubject) {
 }
 
 TEST(ProblemWords, EveryProblemHasAMessage) {
-  for (int p = 0; p <= static_cast<int>(Problem::dir_missing); ++p) {
+  for (int p = 0; p <= static_cast<int>(Problem::start_failed); ++p) {
     auto w = jl::describe(static_cast<Problem>(p), where());
     EXPECT_FALSE(w.message.empty()) << p;
     EXPECT_EQ(w.message.find('\n'), std::string::npos) << p;
