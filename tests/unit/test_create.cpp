@@ -106,6 +106,7 @@ TEST_P(Ensure, CreatesFromALocalImageWithoutPulling) {
   EXPECT_FALSE(r.pulled);
   ASSERT_EQ(r.run_rc, 0) << last;
   EXPECT_EQ(r.run_output.substr(0, 12), "5d19e0c4a1b2");
+  EXPECT_FALSE(exists(docker_dir + "/args-rm"));
   EXPECT_FALSE(exists(docker_dir + "/args-pull"));
   EXPECT_EQ(args("run"), (std::vector<std::string>{"run", "-d", "--name", "proj1", "lab:1", "tail",
                                                    "-f", "/dev/null"}));
@@ -156,6 +157,8 @@ TEST_P(Ensure, AFailedRunKeepsDockersWords) {
   auto r = ensure("lab:1", Pull::missing, false);
   EXPECT_EQ(r.run_rc, 125) << last;
   EXPECT_TRUE(jl::container::no_gpu_runtime(r.run_output)) << r.run_output;
+  // What the failed run may have created goes again.
+  EXPECT_EQ(args("rm"), (std::vector<std::string>{"rm", "-f", "proj1"}));
 }
 
 TEST_P(Ensure, AnExistingContainerIsReportedWithItsLabel) {

@@ -49,5 +49,9 @@ elif [ "$have" = no ]; then
 fi
 m run
 d "$@" 2>&1
-m run-rc "$?"
+rc=$?
+m run-rc "$rc"
+# A run that failed after creating the container (e.g. no GPU runtime) leaves it created but
+# not running: it did not exist before, so it is this run's, and goes.
+if [ "$rc" -ne 0 ]; then d rm -f "$c" >/dev/null 2>&1; fi
 m end
