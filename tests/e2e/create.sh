@@ -113,8 +113,10 @@ log "== after docker rm: created again"
 up up "$NEW" --no-browser --image "$IMG" --pull never
 expect_rc 0 "jl up after the container was removed"
 expect_contains "$ERR" "created container '$NEW'" "created afresh"
-up rm "$NEW"
-expect_rc 0 "jl rm again"
+up --json rm "$NEW"
+expect_rc 0 "jl --json rm again"
+expect_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["container"], j["removed"], j["created_by_jl"], "jupyter" in j)')" \
+  "$NEW True True True" "--json says what was removed, and how Jupyter ended"
 
 log "== a container jl did not create"
 run_jlh rm cont1
