@@ -68,7 +68,9 @@ Words describe(Problem problem, const Subject& s) {
       return {Exit::remote,
               fmt::format("container '{}' on {} is not running{}", s.container, s.host,
                           s.detail.empty() ? "" : " (status: " + s.detail + ")"),
-              fmt::format("start it on the host: {} start {}", docker_of(s), s.container)};
+              fmt::format("start it on the host: {} start {} (or have jl start it: jl up {} "
+                          "--start-container)",
+                          docker_of(s), s.container, s.container)};
     case Problem::container_stopped_midway:
       return {Exit::remote,
               fmt::format("container '{}' on {} stopped while jl was working in it", s.container,

@@ -385,7 +385,9 @@ TEST(ProbeProblem, FillsTheSubject) {
   ASSERT_EQ(jl::plan::probe_problem(r, s, ""), Problem::container_not_running);
   w = jl::describe(Problem::container_not_running, s);
   EXPECT_EQ(w.message, "container 'cont1' on gpubox is not running (status: exited)");
-  EXPECT_EQ(w.hint, "start it on the host: sudo -n docker start cont1");
+  EXPECT_EQ(w.hint,
+            "start it on the host: sudo -n docker start cont1 (or have jl start it: jl up cont1 "
+            "--start-container)");
 }
 
 TEST(ProblemWords, EveryProblemHasAMessage) {
