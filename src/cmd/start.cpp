@@ -25,9 +25,12 @@ double seconds_since(ssh::Clock::time_point t) {
   return std::chrono::duration<double>(ssh::Clock::now() - t).count();
 }
 
-void report(Context& ctx, const SessionRecord& s, bool reused, double elapsed) {
+void report(Context& ctx, const StartOutcome& outcome) {
+  const auto& s = outcome.record;
+  const bool reused = outcome.reused;
+  const double elapsed = outcome.seconds;
   if (ctx.ui().json()) {
-    ctx.ui().out(start_json(StartOutcome{s, reused, elapsed}).dump());
+    ctx.ui().out(start_json(outcome).dump());
     return;
   }
   if (ctx.ui().quiet()) {
@@ -370,9 +373,10 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   for (const auto& w : prepared.warnings) {
     ctx.ui().warn(w);
   }
-  if (prepared.created || prepared.started) {
-    ctx.ui().info(fmt::format("{} container '{}' on {}", prepared.created ? "created" : "started",
-                              o.container, host_name));
+  if ((prepared.created || prepared.started) && !ctx.ui().json() && !ctx.ui().quiet()) {
+    ctx.ui().out(fmt::format("{} container '{}' on {}{}", prepared.created ? "created" : "started",
+                             o.container, host_name,
+                             prepared.created ? " from " + o.create.image.value_or("") : ""));
   }
   ctx.ui().trace("probing docker, the container and Jupyter");
   auto pending = place->probe_for_start(ssh::deadline_in(15s));
@@ -390,7 +394,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     ctx.ui().warn(w);
   }
   if (auto reused = reuse_answering(ctx, host, plan, facts, origin)) {
-    return StartOutcome{*reused, true, seconds_since(started)};
+    return StartOutcome{*reused, true, seconds_since(started), prepared.created, prepared.started};
   }
   if (const auto* refusal = std::get_if<plan::Refusal>(&plan.otherwise)) {
     throw refusal->error();
@@ -406,7 +410,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     throw plan::start_error(result, spec, place->subject());
   }
   auto record = record_started(ctx, host, *place, origin, facts, spec, result, token);
-  return StartOutcome{record, false, seconds_since(started)};
+  return StartOutcome{record, false, seconds_since(started), prepared.created, prepared.started};
 }
 
 nlohmann::json session_json(const SessionRecord& s, bool show_token) {
@@ -429,11 +433,13 @@ nlohmann::json session_json(const SessionRecord& s, bool show_token) {
 nlohmann::json start_json(const StartOutcome& outcome) {
   auto j = session_json(outcome.record, false);
   j["reused"] = outcome.reused;
+  j["container_created"] = outcome.container_created;
+  j["container_started"] = outcome.container_started;
   return j;
 }
 
 void report_start(Context& ctx, const StartOutcome& outcome) {
-  report(ctx, outcome.record, outcome.reused, outcome.seconds);
+  report(ctx, outcome);
 }
 
 int run_start(Context& ctx, const StartOptions& options) {

@@ -37,7 +37,9 @@ std::string ensure_command(std::string_view nonce, const std::string& name,
                                    name,
                                    image,
                                    std::string(pull_word(pull)),
-                                   start_stopped ? "start" : "leave",
+                                   start_stopped   ? "start"
+                                   : image.empty() ? "leave"
+                                                   : "ours",
                                    words.front(),
                                    shell::join(words)};
   args.insert(args.end(), run_args.begin(), run_args.end());
@@ -106,6 +108,24 @@ bool no_gpu_runtime(std::string_view said) {
   return said.find("could not select device driver") != std::string_view::npos ||
          said.find("nvidia-container-cli") != std::string_view::npos ||
          said.find("unknown or invalid runtime name: nvidia") != std::string_view::npos;
+}
+
+bool rlimit_refused(std::string_view said) {
+  return said.find("error setting rlimit") != std::string_view::npos &&
+         said.find("operation not permitted") != std::string_view::npos;
+}
+
+std::vector<std::string> without_memlock(const std::vector<std::string>& run_args) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < run_args.size(); ++i) {
+    if (run_args[i] == "--ulimit" && i + 1 < run_args.size() &&
+        run_args[i + 1].starts_with("memlock=")) {
+      ++i;
+      continue;
+    }
+    out.push_back(run_args[i]);
+  }
+  return out;
 }
 
 }  // namespace jl::container

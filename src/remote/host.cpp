@@ -83,20 +83,26 @@ bool Host::request_shutdown(const std::string& address, int port, const std::str
 }
 
 Host::UserIds Host::user_ids(ssh::Deadline deadline) {
-  auto exec =
-      m_session.exec(shell::sh_c("id -u; id -g; printf '%s\\n' \"$HOME\"", {}), {}, deadline);
-  auto lines = text::lines(exec.out);
+  // One marked line: a login shell may print greetings of its own around it.
+  auto exec = m_session.exec(
+      shell::sh_c("printf 'jl-ids %s %s %s\\n' \"$(id -u)\" \"$(id -g)\" \"$HOME\"", {}), {},
+      deadline);
   UserIds ids;
-  if (exec.exit_status != 0 || lines.size() < 3) {
-    throw Error(Exit::remote, fmt::format("cannot learn the SSH user's ids on {}: {}", m_name,
-                                          text::tail(exec.err.empty() ? exec.out : exec.err, 1)));
+  for (auto line : text::lines(exec.out)) {
+    if (!line.starts_with("jl-ids ")) {
+      continue;
+    }
+    auto f = text::fields(line);
+    if (f.size() >= 4) {
+      ids.uid = text::parse_int(f[1], 0, (1LL << 31) - 1).value_or(-1);
+      ids.gid = text::parse_int(f[2], 0, (1LL << 31) - 1).value_or(-1);
+      const auto home_at = line.find(f[3]);
+      ids.home = std::string(line.substr(home_at));
+    }
   }
-  ids.uid = text::parse_int(text::trim(lines[0]), 0, (1LL << 31) - 1).value_or(-1);
-  ids.gid = text::parse_int(text::trim(lines[1]), 0, (1LL << 31) - 1).value_or(-1);
-  ids.home = std::string(text::trim(lines[2]));
   if (ids.uid < 0 || ids.gid < 0 || !ids.home.starts_with('/')) {
     throw Error(Exit::remote, fmt::format("cannot learn the SSH user's ids on {}: {}", m_name,
-                                          text::tail(exec.out, 3)));
+                                          text::tail(exec.err.empty() ? exec.out : exec.err, 1)));
   }
   return ids;
 }

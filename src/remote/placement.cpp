@@ -19,7 +19,8 @@ std::optional<bool> DockerContainer::made_by_jl(ssh::Deadline deadline) {
       m_host.session().exec(container::made_by_command(m_name, m_host.docker()), {}, deadline);
   const std::string said = std::string(text::trim(exec.out + exec.err));
   if (exec.exit_status == 0) {
-    return said == "jl";
+    // The label's value is the last line (a login shell may greet before it).
+    return text::trim(text::tail(exec.out, 1)) == "jl";
   }
   if (classify_container_error(said) == Problem::no_such_container) {
     return std::nullopt;
@@ -64,12 +65,26 @@ Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
     }
     run_args = container::run_arguments(m_name, spec, ids.uid, ids.gid, ids.home);
   }
-  const std::string nonce = generate_nonce();
-  auto exec = m_host.session().exec(
-      container::ensure_command(nonce, m_name, image, m_recipe.pull, m_recipe.start_stopped,
-                                m_host.docker(), run_args),
-      {}, deadline);
-  const auto r = container::parse_ensure(exec.out, nonce);
+  auto ensure = [&](const std::vector<std::string>& args) {
+    const std::string nonce = generate_nonce();
+    auto exec = m_host.session().exec(
+        container::ensure_command(nonce, m_name, image, m_recipe.pull, m_recipe.start_stopped,
+                                  m_host.docker(), args),
+        {}, deadline);
+    return std::pair{exec, container::parse_ensure(exec.out, nonce)};
+  };
+  auto [exec, r] = ensure(run_args);
+  if (r.run_rc && *r.run_rc != 0 && container::rlimit_refused(r.run_output)) {
+    // The host does not let docker lift the memlock limit (no CAP_SYS_RESOURCE, or rootless
+    // docker): create it with the host's limit, and say so.
+    std::tie(exec, r) = ensure(container::without_memlock(run_args));
+    if (r.run_rc == 0) {
+      out.warnings.push_back(fmt::format(
+          "{} does not allow an unlimited locked-memory limit (--ulimit memlock=-1, as NVIDIA "
+          "recommends): container '{}' has the host's limit instead",
+          m_host.name(), m_name));
+    }
+  }
   Subject s = subject();
   if (r.docker_missing) {
     throw to_error(Problem::docker_missing, s);
@@ -129,7 +144,12 @@ Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
     throw to_error(Problem::image_missing, s);
   }
   if (*r.run_rc != 0) {
-    s.detail = r.run_output;
+    // docker ends its complaint with "Run 'docker run --help' for more information".
+    for (auto line : text::lines(r.run_output)) {
+      if (!line.starts_with("Run '") && !text::trim(line).empty()) {
+        s.detail = std::string(text::trim(line));
+      }
+    }
     throw to_error(
         container::no_gpu_runtime(r.run_output) ? Problem::no_gpu_runtime : Problem::create_failed,
         s);

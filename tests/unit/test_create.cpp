@@ -182,12 +182,20 @@ TEST_P(Ensure, AForeignContainerHasNoLabel) {
   EXPECT_TRUE(r.spec_label.empty());
 }
 
-TEST_P(Ensure, AStoppedContainerIsStartedOnlyWhenAsked) {
-  write_file(docker_dir + "/container", "exited jl\n");
+TEST_P(Ensure, AStoppedContainerIsStartedWhenJlMadeItOrWhenAsked) {
+  // Not jl's: left as it is, unless asked.
+  write_file(docker_dir + "/container", "exited <no value>\n");
   auto left = ensure("lab:1", Pull::missing, false);
   EXPECT_EQ(left.status, "exited") << last;
   EXPECT_FALSE(left.start_rc);
   EXPECT_FALSE(exists(docker_dir + "/args-start"));
+  // jl's, without an image (no recipe): left too.
+  write_file(docker_dir + "/container", "exited jl\n");
+  EXPECT_FALSE(ensure("", Pull::missing, false).start_rc) << last;
+  EXPECT_FALSE(exists(docker_dir + "/args-start"));
+  // jl's, with its image: started again.
+  EXPECT_EQ(ensure("lab:1", Pull::missing, false).start_rc, 0) << last;
+  write_file(docker_dir + "/container", "exited <no value>\n");
   auto started = ensure("lab:1", Pull::missing, true);
   EXPECT_EQ(started.start_rc, 0) << last;
   EXPECT_EQ(args("start"), (std::vector<std::string>{"start", "proj1"}));

@@ -45,6 +45,8 @@ struct StartOutcome {
   SessionRecord record;
   bool reused = false;
   double seconds = 0;
+  bool container_created = false;  // jl created the container first (--image)
+  bool container_started = false;  // jl started the stopped container first
 };
 
 // Check start's options without touching the network.

@@ -40,6 +40,7 @@ struct EnsureReport {
 // empty: never create. `start_stopped`: start it when it exists and is stopped. `run_args` are
 // what follows the docker command to create it (run_arguments: `run` and its arguments);
 // `docker` the docker command as words (not empty: std::invalid_argument).
+// A stopped container is started when `start_stopped`, or when jl made it and `image` is given.
 std::string ensure_command(std::string_view nonce, const std::string& name,
                            const std::string& image, Pull pull, bool start_stopped,
                            const std::vector<std::string>& docker,
@@ -54,5 +55,12 @@ std::string remove_command(const std::string& name, const std::vector<std::strin
 // Whether docker's words say that it has no NVIDIA runtime for --gpus (as `docker run --gpus`
 // answers on a host without the NVIDIA Container Toolkit).
 bool no_gpu_runtime(std::string_view docker_said);
+
+// Whether docker's words say that the host refused to raise a resource limit (a host or a
+// rootless docker without CAP_SYS_RESOURCE cannot give `--ulimit memlock=-1`).
+bool rlimit_refused(std::string_view docker_said);
+
+// The same arguments without the unlimited memlock (for such a host).
+std::vector<std::string> without_memlock(const std::vector<std::string>& run_args);
 
 }  // namespace jl::container

@@ -1,7 +1,8 @@
 # shellcheck shell=sh
 # Runs on the host: make sure container $c exists and runs, creating it from $image when there
 # is none. Positional parameters: nonce, container, image (empty: never create), pull policy
-# (missing, always or never), what to do with a stopped container (start, or leave it), the
+# (missing, always or never), what to do with a stopped container (start it; ours: start it
+# when jl made it; leave it), the
 # docker command's first word, the whole docker command (quoted words, for eval), then the
 # arguments that create it (`run` and what follows).
 n=$1 c=$2 image=$3 pull=$4 stopped=$5 dexe=$6 dq=$7
@@ -19,7 +20,7 @@ if [ "$rc" -eq 0 ]; then
   case $out in
     running*) ;;
     *)
-      if [ "$stopped" = start ]; then
+      if [ "$stopped" = start ] || { [ "$stopped" = ours ] && [ "${out#* }" = jl ]; }; then
         o=$(d start "$c" 2>&1)
         m started "$?"
         printf '%s\n' "$o"
