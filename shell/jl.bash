@@ -76,7 +76,10 @@ _jl() {
       --ssh-config=*) pass+=(-F "${w#*=}") ;;
       -H?*) pass+=(-H "${w#-H}") ;;
       -F?*) pass+=(-F "${w#-F}") ;;
-      --port | --dir | --app | --timeout | --local-port | -L | -n | --lines | --image | --gpus | -v | --volume | --shm-size | --ipc | --user | --workdir | -e | --env | --pull) ((i++)) ;;
+      --port | --dir | --app | --timeout | --local-port | -L | -n | --lines | --image | --gpus | \
+        --volume | --shm-size | --ipc | --user | --workdir | --env | --pull) ((i++)) ;;
+      # Before a command -v is --verbose; after start or up it is --volume, as -e is --env.
+      -v | -e) [[ $cmd == start || $cmd == up ]] && ((i++)) ;;
       -*) ;;
       *)
         if [[ -z $cmd ]]; then
@@ -118,8 +121,12 @@ _jl() {
     --ipc) values="host" ;;
     --user) values="host" ;;
     --gpus) values="all" ;;
-    --port | --dir | --timeout | --local-port | -L | -n | --lines | --image | -v | --volume | \
-      --shm-size | --workdir | -e | --env) return 0 ;;
+    --port | --dir | --timeout | --local-port | -L | -n | --lines | --image | --volume | \
+      --shm-size | --workdir | --env) return 0 ;;
+    -v | -e)
+      [[ $cmd == start || $cmd == up ]] && return 0
+      opt=
+      ;;
     *) opt= ;;
   esac
   if [[ -n $opt ]]; then

@@ -51,8 +51,13 @@ function __jl_parse
         end
         switch $t
             case -H --host -F --ssh-config --port --dir --app --timeout --local-port -L -n --lines \
-                --image --gpus -v --volume --shm-size --ipc --user --workdir -e --env --pull
+                --image --gpus --volume --shm-size --ipc --user --workdir --env --pull
                 set skip 1
+            case -v -e
+                # Before a command -v is --verbose; after start or up it is --volume (-e: --env).
+                if contains -- $cmd start up
+                    set skip 1
+                end
             case '-*'
             case '*'
                 if test $cmd = -
