@@ -54,7 +54,7 @@ _jl() {
 
   local globals="-H --host -F --ssh-config --json -v --verbose -q --quiet
     --accept-changed-host-key --version -h --help"
-  local commands="start up open stop status ls forward close doctor logs config completion"
+  local commands="start up open stop rm status ls forward close doctor logs config completion"
 
   # Walk the line before the cursor: -H/-F (passed on to jl __complete), the command, how many
   # arguments it has so far, and whether a -- was seen.
@@ -76,7 +76,10 @@ _jl() {
       --ssh-config=*) pass+=(-F "${w#*=}") ;;
       -H?*) pass+=(-H "${w#-H}") ;;
       -F?*) pass+=(-F "${w#-F}") ;;
-      --port | --dir | --app | --timeout | --local-port | -L | -n | --lines) ((i++)) ;;
+      --port | --dir | --app | --timeout | --local-port | -L | -n | --lines | --image | --gpus | \
+        --volume | --shm-size | --ipc | --user | --workdir | --env | --pull) ((i++)) ;;
+      # Before a command -v is --verbose; after start or up it is --volume, as -e is --env.
+      -v | -e) [[ $cmd == start || $cmd == up ]] && ((i++)) ;;
       -*) ;;
       *)
         if [[ -z $cmd ]]; then
@@ -114,7 +117,16 @@ _jl() {
       return 0
       ;;
     --app) values="auto lab notebook server" ;;
-    --port | --dir | --timeout | --local-port | -L | -n | --lines) return 0 ;;
+    --pull) values="missing always never" ;;
+    --ipc) values="host" ;;
+    --user) values="host" ;;
+    --gpus) values="all" ;;
+    --port | --dir | --timeout | --local-port | -L | -n | --lines | --image | --volume | \
+      --shm-size | --workdir | --env) return 0 ;;
+    -v | -e)
+      [[ $cmd == start || $cmd == up ]] && return 0
+      opt=
+      ;;
     *) opt= ;;
   esac
   if [[ -n $opt ]]; then
@@ -135,9 +147,12 @@ _jl() {
   fi
 
   local options=
+  local create="--image --gpus -v --volume --shm-size --ipc --user --workdir -e --env --pull
+    --start-container"
   case $cmd in
-    start) options="--port --dir --app --timeout" ;;
-    up) options="--port --dir --app --timeout --no-browser --local-port --foreground" ;;
+    start) options="--port --dir --app --timeout $create" ;;
+    up) options="--port --dir --app --timeout $create --no-browser --local-port --foreground" ;;
+    rm) options="--force" ;;
     open) options="--no-browser --local-port --foreground" ;;
     forward) options="-L --local-port --foreground" ;;
     stop | close) options="--all" ;;
@@ -151,7 +166,7 @@ _jl() {
   fi
   ((npos > 0)) && return 0
   case $cmd in
-    start | up) values=$(_jl_ask "$bin" "${pass[@]}" __complete containers) ;;
+    start | up | rm) values=$(_jl_ask "$bin" "${pass[@]}" __complete containers) ;;
     open | stop | close | status | ls | logs | doctor)
       values=$(_jl_ask "$bin" "${pass[@]}" __complete sessions)
       ;;

@@ -50,8 +50,14 @@ function __jl_parse
             continue
         end
         switch $t
-            case -H --host -F --ssh-config --port --dir --app --timeout --local-port -L -n --lines
+            case -H --host -F --ssh-config --port --dir --app --timeout --local-port -L -n --lines \
+                --image --gpus --volume --shm-size --ipc --user --workdir --env --pull
                 set skip 1
+            case -v -e
+                # Before a command -v is --verbose; after start or up it is --volume (-e: --env).
+                if contains -- $cmd start up
+                    set skip 1
+                end
             case '-*'
             case '*'
                 if test $cmd = -
@@ -100,6 +106,7 @@ complete -c jl -n __jl_no_command -a start -d 'Start Jupyter in a running contai
 complete -c jl -n __jl_no_command -a up -d 'Start + open: Jupyter, tunnel, browser'
 complete -c jl -n __jl_no_command -a open -d 'Tunnel + browser for a started session'
 complete -c jl -n __jl_no_command -a stop -d 'Shut Jupyter down and forget the session'
+complete -c jl -n __jl_no_command -a rm -d 'Stop Jupyter and remove a container jl created'
 complete -c jl -n __jl_no_command -a status -d 'Show known sessions'
 complete -c jl -n __jl_no_command -a ls -d 'Show known sessions (as status)'
 complete -c jl -n __jl_no_command -a forward -d 'Forward another port'
@@ -114,6 +121,17 @@ complete -c jl -n '__jl_in start up' -l port -x -d 'Port inside the container'
 complete -c jl -n '__jl_in start up' -l dir -x -d 'Directory to serve, inside the container'
 complete -c jl -n '__jl_in start up' -l app -x -a 'auto lab notebook server' -d 'Which Jupyter'
 complete -c jl -n '__jl_in start up' -l timeout -x -d 'Seconds to wait for Jupyter to start'
+complete -c jl -n '__jl_in start up' -l image -x -d 'Create the container from this image'
+complete -c jl -n '__jl_in start up' -l gpus -x -a all -d 'GPUs of the container jl creates'
+complete -c jl -n '__jl_in start up' -s v -l volume -x -d 'Mount HOST:CONTAINER (with --image)'
+complete -c jl -n '__jl_in start up' -l shm-size -x -d 'Size of /dev/shm (with --image)'
+complete -c jl -n '__jl_in start up' -l ipc -x -a host -d 'Share the host IPC namespace'
+complete -c jl -n '__jl_in start up' -l user -x -a host -d 'host (the SSH user) or UID:GID'
+complete -c jl -n '__jl_in start up' -l workdir -x -d 'Working directory in the container'
+complete -c jl -n '__jl_in start up' -s e -l env -x -d 'Set K=V in the container'
+complete -c jl -n '__jl_in start up' -l pull -x -a 'missing always never' -d 'When to pull the image'
+complete -c jl -n '__jl_in start up' -l start-container -d 'Start the container if it is stopped'
+complete -c jl -n '__jl_in rm' -l force -d 'Remove it although jl did not create it'
 complete -c jl -n '__jl_in up open' -l no-browser -d 'Do not open a browser'
 complete -c jl -n '__jl_in up open forward' -l local-port -x -d 'Local port'
 complete -c jl -n '__jl_in up open forward' -l foreground -d 'Stay in the foreground until Ctrl-C'
@@ -125,7 +143,7 @@ complete -c jl -n '__jl_in logs' -s n -l lines -x -d 'How many lines to show'
 complete -c jl -n '__jl_in doctor' -l port -x -d 'Container port to check'
 
 # Their arguments.
-complete -c jl -n '__jl_arg start up' -a '(__jl_ask containers)' -d 'Running container'
+complete -c jl -n '__jl_arg start up rm' -a '(__jl_ask containers)' -d 'Running container'
 complete -c jl -n '__jl_arg open stop close status ls logs doctor' -a '(__jl_ask sessions)' -d 'Known session'
 complete -c jl -n '__jl_arg config' -a show -d 'Print the settings and where each comes from'
 complete -c jl -n '__jl_arg config' -a path -d 'Print the config file path'

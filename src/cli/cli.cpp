@@ -19,6 +19,7 @@
 #include "jl/cmd/forward.hpp"
 #include "jl/cmd/logs.hpp"
 #include "jl/cmd/open.hpp"
+#include "jl/cmd/rm.hpp"
 #include "jl/cmd/start.hpp"
 #include "jl/cmd/status.hpp"
 #include "jl/cmd/stop.hpp"
@@ -96,6 +97,7 @@ void setup_commands(CLI::App& app, cmd::Dispatch& dispatch) {
   cmd::setup_forward(app, dispatch);
   cmd::setup_close(app, dispatch);
   cmd::setup_stop(app, dispatch);
+  cmd::setup_rm(app, dispatch);
   cmd::setup_status(app, dispatch);
   cmd::setup_doctor(app, dispatch);
   cmd::setup_logs(app, dispatch);

@@ -25,9 +25,12 @@ double seconds_since(ssh::Clock::time_point t) {
   return std::chrono::duration<double>(ssh::Clock::now() - t).count();
 }
 
-void report(Context& ctx, const SessionRecord& s, bool reused, double elapsed) {
+void report(Context& ctx, const StartOutcome& outcome) {
+  const auto& s = outcome.record;
+  const bool reused = outcome.reused;
+  const double elapsed = outcome.seconds;
   if (ctx.ui().json()) {
-    ctx.ui().out(start_json(StartOutcome{s, reused, elapsed}).dump());
+    ctx.ui().out(start_json(outcome).dump());
     return;
   }
   if (ctx.ui().quiet()) {
@@ -237,6 +240,7 @@ SessionRecord record_started(Context& ctx, remote::Host& host, remote::Placement
 }  // namespace
 
 void validate_start(const StartOptions& o) {
+  (void)recipe_of(o);  // every --image setting is checked before anything else
   if (!jupyter::valid_container_name(o.container)) {
     throw Error(Exit::usage, fmt::format("invalid container name '{}'", o.container),
                 "container names are letters, digits, '_', '.' and '-', starting with a letter "
@@ -249,6 +253,101 @@ void validate_start(const StartOptions& o) {
   if (o.timeout_s < 1 || o.timeout_s > 3600) {
     throw Error(Exit::usage, "--timeout must be between 1 and 3600 seconds");
   }
+}
+
+remote::Recipe recipe_of(const StartOptions& o) {
+  const auto& c = o.create;
+  remote::Recipe recipe;
+  recipe.start_stopped = c.start_container;
+  auto usage = [](const std::string& error) {
+    return Error(Exit::usage, error, "see `jl up --help`");
+  };
+  std::string error;
+  if (c.pull) {
+    auto pull = container::parse_pull(*c.pull, &error);
+    if (!pull) {
+      throw usage(error);
+    }
+    recipe.pull = *pull;
+  }
+  if (!c.image) {
+    const char* given = c.gpus               ? "--gpus"
+                        : !c.volumes.empty() ? "-v"
+                        : c.shm_size         ? "--shm-size"
+                        : c.ipc              ? "--ipc"
+                        : c.user             ? "--user"
+                        : c.workdir          ? "--workdir"
+                        : !c.env.empty()     ? "-e"
+                        : c.pull             ? "--pull"
+                                             : nullptr;
+    if (given != nullptr) {
+      throw Error(Exit::usage,
+                  fmt::format("{} applies to a container jl creates: give --image too", given),
+                  fmt::format("jl up {} --image IMAGE {} ...", o.container, given));
+    }
+    return recipe;
+  }
+  container::Spec spec;
+  if (!container::valid_image(*c.image)) {
+    throw usage(
+        fmt::format("invalid --image '{}': use NAME[:TAG], REGISTRY/NAME[:TAG] or "
+                    "NAME@sha256:DIGEST",
+                    *c.image));
+  }
+  spec.image = *c.image;
+  if (c.gpus) {
+    auto gpus = container::parse_gpus(*c.gpus, &error);
+    if (!gpus) {
+      throw usage(error);
+    }
+    if (gpus->kind == container::Gpus::Kind::free) {
+      throw usage(
+          fmt::format("--gpus {}: choosing free GPUs needs jl gpus, which this jl does "
+                      "not have yet; name the devices (--gpus 0,2) or a count",
+                      *c.gpus));
+    }
+    spec.gpus = *gpus;
+  }
+  for (const auto& v : c.volumes) {
+    auto volume = container::parse_volume(v, &error);
+    if (!volume) {
+      throw usage(error);
+    }
+    spec.volumes.push_back(*volume);
+  }
+  if (c.shm_size && c.ipc) {
+    throw usage("give either --shm-size or --ipc host, not both");
+  }
+  if (c.shm_size) {
+    auto size = container::parse_size(*c.shm_size, &error);
+    if (!size) {
+      throw usage(error);
+    }
+    spec.shm_size = *size;
+  }
+  spec.ipc_host = c.ipc.has_value();
+  if (c.user) {
+    auto user = container::parse_user(*c.user, &error);
+    if (!user) {
+      throw usage(error);
+    }
+    spec.user = *user;
+  }
+  if (c.workdir) {
+    if (!c.workdir->starts_with('/') || c.workdir->find('\n') != std::string::npos) {
+      throw usage(fmt::format("invalid --workdir '{}': it must be an absolute path", *c.workdir));
+    }
+    spec.workdir = *c.workdir;
+  }
+  for (const auto& e : c.env) {
+    auto kv = container::parse_env(e, &error);
+    if (!kv) {
+      throw usage(error);
+    }
+    spec.env.push_back(*kv);
+  }
+  recipe.spec = std::move(spec);
+  return recipe;
 }
 
 void resolve_start(Context& ctx, StartOptions& o, const std::string& host) {
@@ -268,9 +367,18 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
                       const std::optional<std::string>& ssh_config, const StartOptions& o) {
   const auto started = ssh::Clock::now();
   remote::Host host(session, host_name, o.docker);
-  const auto place = remote::placement_for(host, o.container);
-  ctx.ui().trace("probing docker, the container and Jupyter");
+  const auto place = remote::placement_for(host, o.container, recipe_of(o));
   auto busy = ctx.ui().activity(fmt::format("looking into {} on {}", o.container, host_name));
+  const auto prepared = place->prepare(ssh::deadline_in(std::chrono::minutes(30)));
+  for (const auto& w : prepared.warnings) {
+    ctx.ui().warn(w);
+  }
+  if ((prepared.created || prepared.started) && !ctx.ui().json() && !ctx.ui().quiet()) {
+    ctx.ui().out(fmt::format("{} container '{}' on {}{}", prepared.created ? "created" : "started",
+                             o.container, host_name,
+                             prepared.created ? " from " + o.create.image.value_or("") : ""));
+  }
+  ctx.ui().trace("probing docker, the container and Jupyter");
   auto pending = place->probe_for_start(ssh::deadline_in(15s));
   SkipStart skip{*place, pending};
   const auto& facts = pending.probe;
@@ -286,7 +394,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     ctx.ui().warn(w);
   }
   if (auto reused = reuse_answering(ctx, host, plan, facts, origin)) {
-    return StartOutcome{*reused, true, seconds_since(started)};
+    return StartOutcome{*reused, true, seconds_since(started), prepared.created, prepared.started};
   }
   if (const auto* refusal = std::get_if<plan::Refusal>(&plan.otherwise)) {
     throw refusal->error();
@@ -302,7 +410,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     throw plan::start_error(result, spec, place->subject());
   }
   auto record = record_started(ctx, host, *place, origin, facts, spec, result, token);
-  return StartOutcome{record, false, seconds_since(started)};
+  return StartOutcome{record, false, seconds_since(started), prepared.created, prepared.started};
 }
 
 nlohmann::json session_json(const SessionRecord& s, bool show_token) {
@@ -325,11 +433,13 @@ nlohmann::json session_json(const SessionRecord& s, bool show_token) {
 nlohmann::json start_json(const StartOutcome& outcome) {
   auto j = session_json(outcome.record, false);
   j["reused"] = outcome.reused;
+  j["container_created"] = outcome.container_created;
+  j["container_started"] = outcome.container_started;
   return j;
 }
 
 void report_start(Context& ctx, const StartOutcome& outcome) {
-  report(ctx, outcome.record, outcome.reused, outcome.seconds);
+  report(ctx, outcome);
 }
 
 int run_start(Context& ctx, const StartOptions& options) {
@@ -347,7 +457,9 @@ int run_start(Context& ctx, const StartOptions& options) {
 }
 
 void add_start_options(CLI::App* sub, StartOptions& options) {
-  sub->add_option("CONTAINER", options.container, "Name of a running container")->required();
+  sub->add_option("CONTAINER", options.container,
+                  "Name of the container (created from --image when there is none)")
+      ->required();
   sub->add_option("--port", options.flags.port,
                   "Port inside the container (default: 8888, or the next free one)")
       ->check(CLI::Range(1, 65535))
@@ -363,6 +475,34 @@ void add_start_options(CLI::App* sub, StartOptions& options) {
                   "Seconds to wait for Jupyter to start (default: 60)")
       ->check(CLI::Range(1, 3600))
       ->type_name("SECONDS");
+  auto& c = options.create;
+  sub->add_option("--image", c.image,
+                  "Create the container from IMAGE when there is none (detached, with an init)")
+      ->type_name("IMAGE");
+  sub->add_option("--gpus", c.gpus,
+                  "GPUs of the container jl creates: all, a count, or devices (0,2)")
+      ->type_name("GPUS");
+  sub->add_option("-v,--volume", c.volumes, "Mount HOST:CONTAINER[:ro] (repeatable; with --image)")
+      ->type_name("HOST:CTR")
+      ->allow_extra_args(false);
+  sub->add_option("--shm-size", c.shm_size, "Size of /dev/shm (e.g. 1g; with --image)")
+      ->type_name("SIZE");
+  sub->add_option("--ipc", c.ipc, "host: share the host's IPC namespace (with --image)")
+      ->check(CLI::IsMember({"host"}))
+      ->type_name("host");
+  sub->add_option("--user", c.user,
+                  "host (the SSH user's uid:gid, with a writable HOME) or UID:GID (with --image)")
+      ->type_name("USER");
+  sub->add_option("--workdir", c.workdir, "Working directory in the container (with --image)")
+      ->type_name("DIR");
+  sub->add_option("-e,--env", c.env, "Set K=V in the container (repeatable; with --image)")
+      ->type_name("K=V")
+      ->allow_extra_args(false);
+  sub->add_option("--pull", c.pull, "When to pull IMAGE: missing (the default), always or never")
+      ->check(CLI::IsMember({"missing", "always", "never"}))
+      ->type_name("WHEN");
+  sub->add_flag("--start-container", c.start_container,
+                "Start the container if it is stopped, even when jl did not create it");
   sub->footer(
       "Arguments after -- are passed to Jupyter. Defaults for every option can be set in the "
       "config file, per host and per container: see `jl config show`.");

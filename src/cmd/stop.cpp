@@ -66,6 +66,20 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
 
 }  // namespace
 
+std::string stop_session(Context& ctx, remote::Host& host, const SessionRecord& s) {
+  auto lock = ctx.store().lock_session(s.host, s.container, 90s);
+  // The tunnel goes first: it would only forward to a server that is going away.
+  const auto tunnel_lock = ctx.store().tunnel_lock(s.host, s.container);
+  if (!tunnel::terminate(tunnel_lock, 5s)) {
+    ctx.ui().warn(fmt::format("the tunnel of {} does not stop", session_label(s)));
+  }
+  auto busy = ctx.ui().activity(fmt::format("stopping Jupyter in {}", s.container));
+  auto how = stop_one(ctx, host, s);
+  ctx.store().update([&](State& st) { st.remove(s.host, s.container); });
+  ctx.store().forget_open_page(s.host, s.container);
+  return how;
+}
+
 int run_stop(Context& ctx, const StopOptions& o) {
   auto state = ctx.store().load();
   const auto targets = ctx.pick_sessions(state, o.container, o.all);
@@ -104,16 +118,7 @@ int run_stop(Context& ctx, const StopOptions& o) {
     for (const auto& s : sessions) {
       remote::Host host(*session, host_name, ctx.docker_command(s.host, s.container));
       try {
-        auto lock = ctx.store().lock_session(s.host, s.container, 90s);
-        // The tunnel goes first: it would only forward to a server that is going away.
-        const auto tunnel_lock = ctx.store().tunnel_lock(s.host, s.container);
-        if (!tunnel::terminate(tunnel_lock, 5s)) {
-          ctx.ui().warn(fmt::format("the tunnel of {} does not stop", session_label(s)));
-        }
-        auto busy = ctx.ui().activity(fmt::format("stopping Jupyter in {}", s.container));
-        auto how = stop_one(ctx, host, s);
-        ctx.store().update([&](State& st) { st.remove(s.host, s.container); });
-        ctx.store().forget_open_page(s.host, s.container);
+        auto how = stop_session(ctx, host, s);
         if (ctx.ui().json()) {
           results.push_back(
               {{"host", s.host}, {"container", s.container}, {"stopped", true}, {"how", how}});

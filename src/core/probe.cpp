@@ -30,14 +30,7 @@ std::string_view container_prelude() {
 
 namespace {
 
-std::string sh_c(std::string_view script, const std::vector<std::string>& args) {
-  std::string cmd = "sh -c " + shell::quote(script) + " jl";
-  for (const auto& a : args) {
-    cmd += ' ';
-    cmd += shell::quote(a);
-  }
-  return cmd;
-}
+using shell::sh_c;
 
 }  // namespace
 

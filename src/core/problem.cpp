@@ -68,7 +68,9 @@ Words describe(Problem problem, const Subject& s) {
       return {Exit::remote,
               fmt::format("container '{}' on {} is not running{}", s.container, s.host,
                           s.detail.empty() ? "" : " (status: " + s.detail + ")"),
-              fmt::format("start it on the host: {} start {}", docker_of(s), s.container)};
+              fmt::format("start it on the host: {} start {} (or have jl start it: jl up {} "
+                          "--start-container)",
+                          docker_of(s), s.container, s.container)};
     case Problem::container_stopped_midway:
       return {Exit::remote,
               fmt::format("container '{}' on {} stopped while jl was working in it", s.container,
@@ -112,6 +114,41 @@ Words describe(Problem problem, const Subject& s) {
       return {Exit::remote,
               fmt::format("directory '{}' does not exist in container '{}'", s.dir, s.container),
               "pass an existing directory with --dir"};
+    case Problem::foreign_stopped:
+      return {Exit::remote,
+              fmt::format("container '{}' on {} is not running (status: {}), and jl did not create "
+                          "it",
+                          s.container, s.host, s.detail.empty() ? "unknown" : s.detail),
+              fmt::format("start it with --start-container, or on the host: {} start {}",
+                          docker_of(s), s.container)};
+    case Problem::image_missing:
+      return {Exit::remote,
+              fmt::format("image '{}' is not on {}, and --pull never forbids pulling it", s.app,
+                          s.host),
+              "leave out --pull never (or use --pull missing), or pull it on the host"};
+    case Problem::pull_failed:
+      return {Exit::remote,
+              fmt::format("cannot pull image '{}' on {}: {}", s.app, s.host,
+                          s.detail.empty() ? "docker pull failed" : last_line(s.detail)),
+              "check the image's name and tag, and that the host reaches its registry (and is "
+              "logged in to it: docker login REGISTRY)"};
+    case Problem::no_gpu_runtime:
+      return {Exit::remote,
+              fmt::format("docker on {} cannot give the container GPUs: {}", s.host,
+                          s.detail.empty() ? "no NVIDIA runtime" : last_line(s.detail)),
+              "install the NVIDIA Container Toolkit on the host (nvidia-ctk runtime configure "
+              "--runtime=docker, then restart docker), or leave out --gpus"};
+    case Problem::create_failed:
+      return {Exit::remote,
+              fmt::format("cannot create container '{}' on {}: {}", s.container, s.host,
+                          s.detail.empty() ? "docker run failed" : last_line(s.detail)),
+              {}};
+    case Problem::start_failed:
+      return {
+          Exit::remote,
+          fmt::format("cannot start container '{}' on {}: {}", s.container, s.host,
+                      s.detail.empty() ? "docker start failed" : last_line(s.detail)),
+          fmt::format("look at the container on the host: {} logs {}", docker_of(s), s.container)};
   }
   return {Exit::other, "unknown problem", {}};
 }

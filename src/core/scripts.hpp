@@ -24,6 +24,7 @@ JL_SCRIPT(doctor_inner)
 JL_SCRIPT(jupyter_config)
 JL_SCRIPT(find_python)
 JL_SCRIPT(logs)
+JL_SCRIPT(ensure_container)
 #undef JL_SCRIPT
 
 }  // namespace jl::scripts

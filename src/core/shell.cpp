@@ -82,6 +82,15 @@ std::string join(std::span<const std::string> words) {
   return out;
 }
 
+std::string sh_c(std::string_view script, std::span<const std::string> args) {
+  std::string cmd = "sh -c " + quote(script) + " jl";
+  for (const auto& a : args) {
+    cmd += ' ';
+    cmd += quote(a);
+  }
+  return cmd;
+}
+
 std::vector<std::string> split(std::string_view line) {
   std::vector<std::string> words;
   std::string word;

@@ -9,6 +9,7 @@
 #include "jl/core/http.hpp"
 #include "jl/core/logs.hpp"
 #include "jl/core/plan.hpp"
+#include "jl/core/shell.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
@@ -79,6 +80,31 @@ bool Host::request_shutdown(const std::string& address, int port, const std::str
   }
   auto resp = http::parse_response(tcp.data);
   return resp && resp->status >= 200 && resp->status < 300;
+}
+
+Host::UserIds Host::user_ids(ssh::Deadline deadline) {
+  // One marked line: a login shell may print greetings of its own around it.
+  auto exec = m_session.exec(
+      shell::sh_c("printf 'jl-ids %s %s %s\\n' \"$(id -u)\" \"$(id -g)\" \"$HOME\"", {}), {},
+      deadline);
+  UserIds ids;
+  for (auto line : text::lines(exec.out)) {
+    if (!line.starts_with("jl-ids ")) {
+      continue;
+    }
+    auto f = text::fields(line);
+    if (f.size() >= 4) {
+      ids.uid = text::parse_int(f[1], 0, (1LL << 31) - 1).value_or(-1);
+      ids.gid = text::parse_int(f[2], 0, (1LL << 31) - 1).value_or(-1);
+      const auto home_at = line.find(f[3]);
+      ids.home = std::string(line.substr(home_at));
+    }
+  }
+  if (ids.uid < 0 || ids.gid < 0 || !ids.home.starts_with('/')) {
+    throw Error(Exit::remote, fmt::format("cannot learn the SSH user's ids on {}: {}", m_name,
+                                          text::tail(exec.err.empty() ? exec.out : exec.err, 1)));
+  }
+  return ids;
 }
 
 std::optional<std::vector<std::string>> Host::running_containers(ssh::Deadline deadline,

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "jl/core/create.hpp"
 #include "jl/core/logs.hpp"
 #include "jl/core/plan.hpp"
 #include "jl/core/text.hpp"
@@ -9,8 +10,152 @@
 
 namespace jl::remote {
 
-std::unique_ptr<Placement> placement_for(Host& host, const std::string& name) {
-  return std::make_unique<DockerContainer>(host, name);
+std::unique_ptr<Placement> placement_for(Host& host, const std::string& name, Recipe recipe) {
+  return std::make_unique<DockerContainer>(host, name, std::string{}, std::move(recipe));
+}
+
+std::optional<bool> DockerContainer::made_by_jl(ssh::Deadline deadline) {
+  auto exec =
+      m_host.session().exec(container::made_by_command(m_name, m_host.docker()), {}, deadline);
+  const std::string said = std::string(text::trim(exec.out + exec.err));
+  if (exec.exit_status == 0) {
+    // The label's value is the last line (a login shell may greet before it).
+    return text::trim(text::tail(exec.out, 1)) == "jl";
+  }
+  if (classify_container_error(said) == Problem::no_such_container) {
+    return std::nullopt;
+  }
+  Subject s = subject();
+  probe::Facts f;
+  f.docker = exec.exit_status == 127 ? probe::Docker::missing : probe::classify_docker_error(said);
+  f.docker_message = said;
+  if (auto p = plan::probe_problem(f, s, {}); p && f.docker != probe::Docker::ok) {
+    throw to_error(*p, s);
+  }
+  s.detail = said;
+  throw to_error(Problem::docker_failed, s);
+}
+
+void DockerContainer::remove(ssh::Deadline deadline) {
+  auto exec =
+      m_host.session().exec(container::remove_command(m_name, m_host.docker()), {}, deadline);
+  if (exec.exit_status != 0) {
+    const std::string said = std::string(text::trim(exec.out + exec.err));
+    if (classify_container_error(said) == Problem::no_such_container) {
+      return;  // gone already
+    }
+    throw Error(Exit::remote, fmt::format("cannot remove container '{}' on {}: {}", m_name,
+                                          m_host.name(), text::tail(said, 1)));
+  }
+}
+
+Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
+  Prepared out;
+  if (!m_recipe.spec && !m_recipe.start_stopped) {
+    return out;  // a container that must simply be there: the probe says whether it is
+  }
+  std::vector<std::string> run_args;
+  std::string image;
+  if (m_recipe.spec) {
+    const auto& spec = *m_recipe.spec;
+    image = spec.image;
+    Host::UserIds ids;
+    if (container::needs_host_ids(spec)) {
+      ids = m_host.user_ids(deadline);
+    }
+    run_args = container::run_arguments(m_name, spec, ids.uid, ids.gid, ids.home);
+  }
+  auto ensure = [&](const std::vector<std::string>& args) {
+    const std::string nonce = generate_nonce();
+    auto exec = m_host.session().exec(
+        container::ensure_command(nonce, m_name, image, m_recipe.pull, m_recipe.start_stopped,
+                                  m_host.docker(), args),
+        {}, deadline);
+    return std::pair{exec, container::parse_ensure(exec.out, nonce)};
+  };
+  auto [exec, r] = ensure(run_args);
+  if (r.run_rc && *r.run_rc != 0 && container::rlimit_refused(r.run_output)) {
+    // The host does not let docker lift the memlock limit (no CAP_SYS_RESOURCE, or rootless
+    // docker): create it with the host's limit, and say so.
+    std::tie(exec, r) = ensure(container::without_memlock(run_args));
+    if (r.run_rc == 0) {
+      out.warnings.push_back(fmt::format(
+          "{} does not allow an unlimited locked-memory limit (--ulimit memlock=-1, as NVIDIA "
+          "recommends): container '{}' has the host's limit instead",
+          m_host.name(), m_name));
+    }
+  }
+  Subject s = subject();
+  if (r.docker_missing) {
+    throw to_error(Problem::docker_missing, s);
+  }
+  if (r.inspect_rc) {
+    probe::Facts f;
+    f.docker = probe::classify_docker_error(r.inspect_output);
+    f.docker_message = r.inspect_output;
+    if (auto p = plan::probe_problem(f, s, {}); p && f.docker != probe::Docker::ok) {
+      throw to_error(*p, s);
+    }
+    s.detail = r.inspect_output;
+    throw to_error(Problem::docker_failed, s);
+  }
+  if (r.exists) {
+    if (r.start_rc) {
+      if (*r.start_rc != 0) {
+        s.detail = r.start_output;
+        throw to_error(Problem::start_failed, s);
+      }
+      out.started = true;
+    } else if (r.status != "running") {
+      s.detail = r.status;
+      throw to_error(r.made_by_jl ? Problem::container_not_running : Problem::foreign_stopped, s);
+    }
+    if (m_recipe.spec && r.made_by_jl) {
+      auto made = container::from_label(r.spec_label);
+      auto diff = made ? container::differences(*m_recipe.spec, *made)
+                       : std::vector<std::string>{"the spec it was made from is unreadable"};
+      if (!diff.empty()) {
+        out.warnings.push_back(fmt::format(
+            "container '{}' was made from another spec; it is used as it is ({}); to make it "
+            "anew: jl rm {} and jl up again",
+            m_name, text::join(diff, "; "), m_name));
+      }
+    } else if (m_recipe.spec && !r.made_by_jl) {
+      out.warnings.push_back(fmt::format(
+          "container '{}' exists and jl did not create it: it is used as it is, --image and its "
+          "settings do not apply",
+          m_name));
+    }
+    return out;
+  }
+  if (!r.missing || !r.complete) {
+    s.detail = text::tail(exec.out + exec.err, 2);
+    throw to_error(Problem::docker_failed, s);
+  }
+  if (!m_recipe.spec) {
+    throw to_error(Problem::no_such_container, s);
+  }
+  s.app = image;
+  if (r.pull_rc && *r.pull_rc != 0) {
+    s.detail = r.pull_output;
+    throw to_error(Problem::pull_failed, s);
+  }
+  if (!r.run_rc) {
+    throw to_error(Problem::image_missing, s);
+  }
+  if (*r.run_rc != 0) {
+    // docker ends its complaint with "Run 'docker run --help' for more information".
+    for (auto line : text::lines(r.run_output)) {
+      if (!line.starts_with("Run '") && !text::trim(line).empty()) {
+        s.detail = std::string(text::trim(line));
+      }
+    }
+    throw to_error(
+        container::no_gpu_runtime(r.run_output) ? Problem::no_gpu_runtime : Problem::create_failed,
+        s);
+  }
+  out.created = true;
+  return out;
 }
 
 std::unique_ptr<Placement> placement_of(Host& host, const SessionRecord& s) {

@@ -74,11 +74,11 @@ for mode in bc plain; do
   bash_complete $mode "jl st"
   expect_eq "$GOT" "start status stop" "commands from a prefix"
   bash_complete $mode "jl "
-  expect_eq "$GOT" "close completion config doctor forward logs ls open start status stop up" "every command"
+  expect_eq "$GOT" "close completion config doctor forward logs ls open rm start status stop up" "every command"
   bash_complete $mode "jl -v --"
   expect_contains " $GOT " " --ssh-config " "global options before the command"
   bash_complete $mode "jl up --"
-  expect_eq "$GOT" "--app --dir --foreground --help --local-port --no-browser --port --timeout" "options of up"
+  expect_eq "$GOT" "--app --dir --env --foreground --gpus --help --image --ipc --local-port --no-browser --port --pull --shm-size --start-container --timeout --user --volume --workdir" "options of up"
   bash_complete $mode "jl logs -"
   expect_eq "$GOT" "--follow --help --lines -f -h -n" "options of logs"
   bash_complete $mode "jl start --app "
@@ -101,7 +101,7 @@ bash_complete bc "jl "
 for c in $help_cmds; do
   case " $GOT " in *" $c "*) pass "command $c is completed" ;; *) fail "command $c from --help is not completed" ;; esac
 done
-for c in start up open stop status forward close doctor logs config completion; do
+for c in start up open stop rm status forward close doctor logs config completion; do
   if ! "$JL_BIN" "$c" --help >"$WORK/help" 2>/dev/null; then
     log "  (jl $c is not in this build)"
     continue

@@ -385,11 +385,13 @@ TEST(ProbeProblem, FillsTheSubject) {
   ASSERT_EQ(jl::plan::probe_problem(r, s, ""), Problem::container_not_running);
   w = jl::describe(Problem::container_not_running, s);
   EXPECT_EQ(w.message, "container 'cont1' on gpubox is not running (status: exited)");
-  EXPECT_EQ(w.hint, "start it on the host: sudo -n docker start cont1");
+  EXPECT_EQ(w.hint,
+            "start it on the host: sudo -n docker start cont1 (or have jl start it: jl up cont1 "
+            "--start-container)");
 }
 
 TEST(ProblemWords, EveryProblemHasAMessage) {
-  for (int p = 0; p <= static_cast<int>(Problem::dir_missing); ++p) {
+  for (int p = 0; p <= static_cast<int>(Problem::start_failed); ++p) {
     auto w = jl::describe(static_cast<Problem>(p), where());
     EXPECT_FALSE(w.message.empty()) << p;
     EXPECT_EQ(w.message.find('\n'), std::string::npos) << p;

@@ -10,6 +10,7 @@
 
 #include "jl/cmd/context.hpp"
 #include "jl/cmd/dispatch.hpp"
+#include "jl/remote/placement.hpp"
 
 namespace jl::cmd {
 
@@ -23,6 +24,20 @@ struct StartOptions {
   int timeout_s = 60;
   std::vector<std::string> extra_args;
   std::vector<std::string> docker = {"docker"};
+  // Making the container when it is not there or not running (--image and its settings), as
+  // given on the command line.
+  struct Create {
+    std::optional<std::string> image;
+    std::optional<std::string> gpus;
+    std::vector<std::string> volumes;
+    std::optional<std::string> shm_size;
+    std::optional<std::string> ipc;
+    std::optional<std::string> user;
+    std::optional<std::string> workdir;
+    std::vector<std::string> env;
+    std::optional<std::string> pull;
+    bool start_container = false;
+  } create;
 };
 
 // What start did, for start and up.
@@ -30,10 +45,16 @@ struct StartOutcome {
   SessionRecord record;
   bool reused = false;
   double seconds = 0;
+  bool container_created = false;  // jl created the container first (--image)
+  bool container_started = false;  // jl started the stopped container first
 };
 
 // Check start's options without touching the network.
 void validate_start(const StartOptions& options);
+
+// How to make the container when it is not there, from --image and its settings (usage errors
+// for a bad value, or a setting given without --image).
+remote::Recipe recipe_of(const StartOptions& options);
 
 // Fill in the settings in force for the container on `host` from the flags, the environment and
 // the config file.

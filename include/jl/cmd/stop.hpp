@@ -7,6 +7,7 @@
 
 #include "jl/cmd/context.hpp"
 #include "jl/cmd/dispatch.hpp"
+#include "jl/remote/host.hpp"
 
 namespace jl::cmd {
 
@@ -14,6 +15,10 @@ struct StopOptions {
   std::optional<std::string> container;
   bool all = false;
 };
+
+// Stop one session over `host`'s connection: close its tunnel, shut Jupyter down and verify it
+// is gone, then forget the session. Returns how the server ended, in words.
+std::string stop_session(Context& ctx, remote::Host& host, const SessionRecord& s);
 
 void setup_stop(CLI::App& app, Dispatch& dispatch);
 // Returns the process exit code; failures throw jl::Error.

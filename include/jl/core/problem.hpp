@@ -34,6 +34,13 @@ enum class Problem {
   port_busy,        // the port asked for is taken in the container (port)
   no_free_port,     // none free from 8888 on
   dir_missing,      // --dir does not exist (dir)
+  // creating the container (jl up NAME --image IMAGE)
+  foreign_stopped,  // it exists, stopped, and jl did not make it (detail: its status)
+  image_missing,    // the image is not on the host and --pull never (app: the image)
+  pull_failed,      // docker pull failed (app: the image; detail: docker's words)
+  no_gpu_runtime,   // docker has no NVIDIA runtime for --gpus (detail: docker's words)
+  create_failed,    // docker run failed otherwise (detail: docker's words)
+  start_failed,     // docker start of a stopped container failed (detail)
 };
 
 // What the words of a problem name; each problem reads the fields it needs.

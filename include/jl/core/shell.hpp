@@ -15,6 +15,10 @@ std::string quote(std::string_view word);
 // Quote every word and join them with single spaces into one command line.
 std::string join(std::span<const std::string> words);
 
+// `sh -c SCRIPT jl ARG...`, every word quoted: the script reads its inputs as positional
+// parameters, never spliced into its text.
+std::string sh_c(std::string_view script, std::span<const std::string> args);
+
 // Split a command line made by join() (or any line of plain, single-quoted and
 // backslash-escaped words) back into its words. Nothing else of the shell's syntax is
 // interpreted.

@@ -58,6 +58,14 @@ class Host {
   bool request_shutdown(const std::string& address, int port, const std::string& base_url,
                         const std::string& token, ssh::Deadline deadline);
 
+  // The SSH user's ids and home on the host (`id -u`, `id -g`, $HOME), in one exec.
+  struct UserIds {
+    long long uid = -1;
+    long long gid = -1;
+    std::string home;
+  };
+  UserIds user_ids(ssh::Deadline deadline);
+
   // The names of the running containers (docker ps), for completion. Nothing when docker
   // fails; `why` then gets its exit status and words.
   std::optional<std::vector<std::string>> running_containers(ssh::Deadline deadline,

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "jl/core/container_spec.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter_config.hpp"
 #include "jl/core/probe.hpp"
@@ -41,6 +42,18 @@ class Placement {
 
   // The host and the place, for the words of a problem.
   virtual Subject subject() const = 0;
+
+  // What prepare() did.
+  struct Prepared {
+    bool created = false;               // the place was made afresh
+    bool started = false;               // it was there, stopped, and was started again
+    std::vector<std::string> warnings;  // to say (e.g. a spec that differs from the one asked)
+  };
+
+  // Make the place ready for a start (create it, or start it again, as it was asked to be);
+  // nothing to do, and no round trip, for a place that is simply there. Throws jl::Error for a
+  // problem. `deadline` covers a pull of the image too.
+  virtual Prepared prepare(ssh::Deadline deadline) = 0;
 
   // The facts in one exec. Throws jl::Error for a problem that rules out any start there (docker
   // missing, no such container, stopped, no shell, ...).
@@ -81,17 +94,34 @@ class Placement {
   // with `nonce`. `lines` last lines, then more with `follow` until its stdin closes.
   virtual ssh::RemoteProcess read_log(const std::string& nonce, const std::string& log, int lines,
                                       bool follow, ssh::Deadline deadline) = 0;
+
+  // Whether jl made the place (jl rm removes only those): nothing when there is no such place.
+  // Throws jl::Error for a problem that keeps it from knowing.
+  virtual std::optional<bool> made_by_jl(ssh::Deadline deadline) = 0;
+
+  // Remove the place and everything running in it; volumes and images stay.
+  virtual void remove(ssh::Deadline deadline) = 0;
 };
 
-// A running Docker container on the host, reached with the host's docker command.
+// How to make a container that is not there (or not running): the spec to create it from, when
+// pulling its image is allowed, and whether a stopped one may be started.
+struct Recipe {
+  std::optional<container::Spec> spec;  // nothing: never create
+  container::Pull pull = container::Pull::missing;
+  bool start_stopped = false;  // start a stopped container even when jl did not make it
+};
+
+// A Docker container on the host, reached with the host's docker command: one that runs, or
+// one jl creates from an image (with a Recipe) and starts again when it has stopped.
 class DockerContainer final : public Placement {
  public:
   // `name` is the container's name; `id`, when known, the id jl recorded: the server and its log
   // are looked for in that very container (one re-created under the name does not hold them).
-  DockerContainer(Host& host, std::string name, std::string id = {})
-      : m_host(host), m_name(std::move(name)), m_id(std::move(id)) {}
+  DockerContainer(Host& host, std::string name, std::string id = {}, Recipe recipe = {})
+      : m_host(host), m_name(std::move(name)), m_id(std::move(id)), m_recipe(std::move(recipe)) {}
 
   Subject subject() const override { return m_host.subject(m_name); }
+  Prepared prepare(ssh::Deadline deadline) override;
   probe::Facts probe(ssh::Deadline deadline) override;
   PendingStart probe_for_start(ssh::Deadline deadline) override;
   probe::StartResult start(
@@ -107,6 +137,8 @@ class DockerContainer final : public Placement {
   std::optional<Error> replaced(const SessionRecord& s, ssh::Deadline deadline) override;
   ssh::RemoteProcess read_log(const std::string& nonce, const std::string& log, int lines,
                               bool follow, ssh::Deadline deadline) override;
+  std::optional<bool> made_by_jl(ssh::Deadline deadline) override;
+  void remove(ssh::Deadline deadline) override;
 
  private:
   // The container by id when jl recorded one, else by name.
@@ -116,10 +148,12 @@ class DockerContainer final : public Placement {
   Host& m_host;
   std::string m_name;
   std::string m_id;
+  Recipe m_recipe;
 };
 
-// The placement named on the command line (jl start NAME, jl forward NAME:PORT).
-std::unique_ptr<Placement> placement_for(Host& host, const std::string& name);
+// The placement named on the command line (jl start NAME, jl forward NAME:PORT), made as
+// `recipe` says when it is not there.
+std::unique_ptr<Placement> placement_for(Host& host, const std::string& name, Recipe recipe = {});
 
 // The placement of a recorded session.
 std::unique_ptr<Placement> placement_of(Host& host, const SessionRecord& s);
