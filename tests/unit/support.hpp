@@ -146,16 +146,30 @@ inline RunResult run_sh(const std::string& command, const std::string& input = {
   }
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
-  // Inputs are small: they fit in the pipe buffer.
+  // Inputs are small: they fit in the pipe buffer. A child that exits before reading them
+  // (a shell that refuses commands) makes the write fail with EPIPE; SIGPIPE is blocked for it,
+  // and taken back if it came, so that it never kills the test.
+  sigset_t pipe_only;
+  sigset_t before;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
   std::string_view rest = input;
   while (!rest.empty()) {
     ssize_t n = ::write(in_pipe[1], rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n <= 0) {
       break;
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
   ::close(in_pipe[1]);
+  const timespec now{0, 0};
+  while (::sigtimedwait(&pipe_only, nullptr, &now) == SIGPIPE) {
+  }
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
 
   RunResult r;
   auto until = std::chrono::steady_clock::now() + limit;
