@@ -76,8 +76,8 @@ _jl() {
       --ssh-config=*) pass+=(-F "${w#*=}") ;;
       -H?*) pass+=(-H "${w#-H}") ;;
       -F?*) pass+=(-F "${w#-F}") ;;
-      --port | --dir | --app | --timeout | --local-port | -L | -n | --lines | --image | --gpus | \
-        --volume | --shm-size | --ipc | --user | --workdir | --env | --pull) ((i++)) ;;
+      --port | --dir | --app | --timeout | --idle-timeout | --local-port | -L | -n | --lines | \
+        --image | --gpus | --volume | --shm-size | --ipc | --user | --workdir | --env | --pull) ((i++)) ;;
       # Before a command -v is --verbose; after start or up it is --volume, as -e is --env.
       -v | -e) [[ $cmd == start || $cmd == up ]] && ((i++)) ;;
       -*) ;;
@@ -121,6 +121,7 @@ _jl() {
     --ipc) values="host" ;;
     --user) values="host" ;;
     --gpus) values="all" ;;
+    --idle-timeout) values="30m 1h 2h 8h" ;;
     --port | --dir | --timeout | --local-port | -L | -n | --lines | --image | --volume | \
       --shm-size | --workdir | --env) return 0 ;;
     -v | -e)
@@ -150,8 +151,9 @@ _jl() {
   local create="--image --gpus -v --volume --shm-size --ipc --user --workdir -e --env --pull
     --start-container"
   case $cmd in
-    start) options="--port --dir --app --timeout $create" ;;
-    up) options="--port --dir --app --timeout $create --no-browser --local-port --foreground" ;;
+    start) options="--port --dir --app --timeout --idle-timeout $create" ;;
+    up) options="--port --dir --app --timeout --idle-timeout $create --no-browser --local-port
+      --foreground" ;;
     rm) options="--force" ;;
     open) options="--no-browser --local-port --foreground" ;;
     forward) options="-L --local-port --foreground" ;;

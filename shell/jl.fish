@@ -50,8 +50,8 @@ function __jl_parse
             continue
         end
         switch $t
-            case -H --host -F --ssh-config --port --dir --app --timeout --local-port -L -n --lines \
-                --image --gpus --volume --shm-size --ipc --user --workdir --env --pull
+            case -H --host -F --ssh-config --port --dir --app --timeout --idle-timeout --local-port \
+                -L -n --lines --image --gpus --volume --shm-size --ipc --user --workdir --env --pull
                 set skip 1
             case -v -e
                 # Before a command -v is --verbose; after start or up it is --volume (-e: --env).
@@ -121,6 +121,7 @@ complete -c jl -n '__jl_in start up' -l port -x -d 'Port inside the container'
 complete -c jl -n '__jl_in start up' -l dir -x -d 'Directory to serve, inside the container'
 complete -c jl -n '__jl_in start up' -l app -x -a 'auto lab notebook server' -d 'Which Jupyter'
 complete -c jl -n '__jl_in start up' -l timeout -x -d 'Seconds to wait for Jupyter to start'
+complete -c jl -n '__jl_in start up' -l idle-timeout -x -a '30m 1h 2h 8h' -d 'Shut down idle kernels, then Jupyter'
 complete -c jl -n '__jl_in start up' -l image -x -d 'Create the container from this image'
 complete -c jl -n '__jl_in start up' -l gpus -x -a all -d 'GPUs of the container jl creates'
 complete -c jl -n '__jl_in start up' -s v -l volume -x -d 'Mount HOST:CONTAINER (with --image)'

@@ -80,6 +80,29 @@ int run_config_show(Context& ctx, const ConfigShowOptions& o) {
           s.jupyter_args.value.empty() ? "(none)" : text::join(s.jupyter_args.value, " ")));
   rows.push_back(row("docker", s.docker, s.docker.value, text::join(s.docker.value, " ")));
   rows.push_back(row("timeout", s.timeout, s.timeout.value, fmt::format("{} s", s.timeout.value)));
+  rows.push_back(s.idle_timeout.value
+                     ? row("idle_timeout", s.idle_timeout, *s.idle_timeout.value,
+                           text::format_duration(*s.idle_timeout.value))
+                     : row("idle_timeout", s.idle_timeout, nullptr, "none (Jupyter's own: never)"));
+  // Making the container: what jl up does when it is not there.
+  auto text_row = [&](const char* name, const Setting<std::optional<std::string>>& v,
+                      const char* unset) {
+    rows.push_back(v.value ? row(name, v, *v.value, *v.value) : row(name, v, nullptr, unset));
+  };
+  text_row("image", s.image, "none (jl up never creates the container)");
+  const char* with_image = s.image.value ? "docker's default" : "(applies with an image)";
+  text_row("gpus", s.gpus, s.image.value ? "none" : with_image);
+  rows.push_back(row("volumes", s.volumes, s.volumes.value,
+                     s.volumes.value.empty() ? "(none)" : text::join(s.volumes.value, " ")));
+  text_row("shm_size", s.shm_size, with_image);
+  text_row("ipc", s.ipc, with_image);
+  text_row("user", s.user, s.image.value ? "the image's" : with_image);
+  text_row("workdir", s.workdir, s.image.value ? "the image's" : with_image);
+  rows.push_back(row("env", s.env, s.env.value,
+                     s.env.value.empty() ? "(none)" : text::join(s.env.value, " ")));
+  text_row("pull", s.pull, "missing");
+  rows.push_back(row("start_container", s.start_container, s.start_container.value,
+                     s.start_container.value ? "yes" : "no (only containers jl made)"));
 
   if (ctx.ui().json()) {
     nlohmann::json settings = nlohmann::json::object();
@@ -105,6 +128,8 @@ int run_config_show(Context& ctx, const ConfigShowOptions& o) {
       std::string v;
       if (r.value.is_string()) {
         v = r.value.get<std::string>();
+      } else if (r.value.is_boolean()) {
+        v = r.value.get<bool>() ? "true" : "false";
       } else if (r.value.is_number()) {
         v = r.value.dump();
       } else if (r.value.is_array()) {
@@ -159,7 +184,9 @@ void setup_config(CLI::App& app, Dispatch& dispatch) {
       "The config file is JSON: {\"host\": \"gpubox\", \"docker\": \"sudo -n docker\",\n"
       "  \"hosts\": {\"gpubox\": {\"port\": 9000}}, \"containers\": {\"cont1\": {\"dir\": "
       "\"/data\"}}}\n"
-      "Keys: host, ssh_config, app, port, dir, jupyter_args, docker, timeout, hosts, containers.");
+      "Keys: host, ssh_config, app, port, dir, jupyter_args, docker, timeout, idle_timeout,\n"
+      "  hosts, containers; and for making a container: image (in a container's section only),\n"
+      "  gpus, volumes, shm_size, ipc, user, workdir, env, pull, start_container.");
 }
 
 }  // namespace jl::cmd

@@ -76,6 +76,7 @@ plan::Settings settings_of(const StartOptions& o) {
   s.dir = o.dir.value_or("");
   s.timeout_s = o.timeout_s;
   s.extra_args = o.extra_args;
+  s.idle_timeout_s = o.idle_timeout_s;
   return s;
 }
 
@@ -158,6 +159,9 @@ std::optional<SessionRecord> reuse_answering(Context& ctx, remote::Host& host,
     if (!health.answers()) {
       continue;
     }
+    if (!c.idle_differs.empty()) {
+      ctx.ui().warn(c.idle_differs);
+    }
     const std::string version =
         server.version.empty()
             ? host.version(c.address, server.port, server.base_url, ssh::deadline_in(5s))
@@ -239,62 +243,26 @@ SessionRecord record_started(Context& ctx, remote::Host& host, remote::Placement
 
 }  // namespace
 
-void validate_start(const StartOptions& o) {
-  (void)recipe_of(o);  // every --image setting is checked before anything else
-  if (!jupyter::valid_container_name(o.container)) {
-    throw Error(Exit::usage, fmt::format("invalid container name '{}'", o.container),
-                "container names are letters, digits, '_', '.' and '-', starting with a letter "
-                "or digit");
-  }
-  if (o.app != "auto" && !jupyter::app_from_string(o.app)) {
-    throw Error(Exit::usage, fmt::format("invalid --app '{}'", o.app),
-                "use auto, lab, notebook or server");
-  }
-  if (o.timeout_s < 1 || o.timeout_s > 3600) {
-    throw Error(Exit::usage, "--timeout must be between 1 and 3600 seconds");
-  }
-}
+namespace {
 
-remote::Recipe recipe_of(const StartOptions& o) {
-  const auto& c = o.create;
-  remote::Recipe recipe;
-  recipe.start_stopped = c.start_container;
+// The container's spec from the creation settings, every value checked (usage errors); the
+// image only when one is given.
+container::Spec spec_of(const StartOptions::Create& c) {
   auto usage = [](const std::string& error) {
     return Error(Exit::usage, error, "see `jl up --help`");
   };
   std::string error;
-  if (c.pull) {
-    auto pull = container::parse_pull(*c.pull, &error);
-    if (!pull) {
-      throw usage(error);
-    }
-    recipe.pull = *pull;
-  }
-  if (!c.image) {
-    const char* given = c.gpus               ? "--gpus"
-                        : !c.volumes.empty() ? "-v"
-                        : c.shm_size         ? "--shm-size"
-                        : c.ipc              ? "--ipc"
-                        : c.user             ? "--user"
-                        : c.workdir          ? "--workdir"
-                        : !c.env.empty()     ? "-e"
-                        : c.pull             ? "--pull"
-                                             : nullptr;
-    if (given != nullptr) {
-      throw Error(Exit::usage,
-                  fmt::format("{} applies to a container jl creates: give --image too", given),
-                  fmt::format("jl up {} --image IMAGE {} ...", o.container, given));
-    }
-    return recipe;
+  if (c.pull && !container::parse_pull(*c.pull, &error)) {
+    throw usage(error);
   }
   container::Spec spec;
-  if (!container::valid_image(*c.image)) {
+  if (c.image && !container::valid_image(*c.image)) {
     throw usage(
         fmt::format("invalid --image '{}': use NAME[:TAG], REGISTRY/NAME[:TAG] or "
                     "NAME@sha256:DIGEST",
                     *c.image));
   }
-  spec.image = *c.image;
+  spec.image = c.image.value_or("");
   if (c.gpus) {
     auto gpus = container::parse_gpus(*c.gpus, &error);
     if (!gpus) {
@@ -346,21 +314,146 @@ remote::Recipe recipe_of(const StartOptions& o) {
     }
     spec.env.push_back(*kv);
   }
-  recipe.spec = std::move(spec);
+  return spec;
+}
+
+}  // namespace
+
+namespace {
+
+// The creation settings given as flags.
+StartOptions::Create create_from_flags(const StartOptions& o) {
+  const auto& f = o.flags;
+  StartOptions::Create c;
+  c.image = f.image;
+  c.gpus = f.gpus;
+  c.volumes = o.volume_flags;
+  c.shm_size = f.shm_size;
+  c.ipc = f.ipc;
+  c.user = f.user;
+  c.workdir = f.workdir;
+  c.env = o.env_flags;
+  c.pull = f.pull;
+  c.start_container = o.start_container_flag;
+  c.image_origin = "--image";
+  return c;
+}
+
+}  // namespace
+
+void validate_start(const StartOptions& o) {
+  if (o.resolved) {
+    (void)recipe_of(o);  // a creation setting without an image, too
+  } else {
+    // Every creation setting given as a flag is checked before anything else; whether an
+    // image is in force is known once the config file is read (resolve_start).
+    (void)spec_of(create_from_flags(o));
+  }
+  if (!jupyter::valid_container_name(o.container)) {
+    throw Error(Exit::usage, fmt::format("invalid container name '{}'", o.container),
+                "container names are letters, digits, '_', '.' and '-', starting with a letter "
+                "or digit");
+  }
+  if (o.app != "auto" && !jupyter::app_from_string(o.app)) {
+    throw Error(Exit::usage, fmt::format("invalid --app '{}'", o.app),
+                "use auto, lab, notebook or server");
+  }
+  if (o.timeout_s < 1 || o.timeout_s > 3600) {
+    throw Error(Exit::usage, "--timeout must be between 1 and 3600 seconds");
+  }
+  if (o.idle_timeout_flag && !text::parse_duration(*o.idle_timeout_flag)) {
+    throw Error(Exit::usage, fmt::format("invalid --idle-timeout '{}'", *o.idle_timeout_flag),
+                "give a duration from 1s to 30d: 90 (seconds), 30m, 2h or 1h30m");
+  }
+}
+
+remote::Recipe recipe_of(const StartOptions& o) {
+  const auto& c = o.create;
+  remote::Recipe recipe;
+  recipe.start_stopped = c.start_container;
+  auto usage = [](const std::string& error) {
+    return Error(Exit::usage, error, "see `jl up --help`");
+  };
+  std::string error;
+  if (c.pull) {
+    auto pull = container::parse_pull(*c.pull, &error);
+    if (!pull) {
+      throw usage(error);
+    }
+    recipe.pull = *pull;
+  }
+  if (!c.image) {
+    const char* given = c.gpus               ? "--gpus"
+                        : !c.volumes.empty() ? "-v"
+                        : c.shm_size         ? "--shm-size"
+                        : c.ipc              ? "--ipc"
+                        : c.user             ? "--user"
+                        : c.workdir          ? "--workdir"
+                        : !c.env.empty()     ? "-e"
+                        : c.pull             ? "--pull"
+                                             : nullptr;
+    if (given != nullptr) {
+      throw Error(Exit::usage,
+                  fmt::format("{} applies to a container jl creates: give --image too", given),
+                  fmt::format("jl up {} --image IMAGE {} ..., or set the image in config.json "
+                              "(\"containers\": {{\"{}\": {{\"image\": ...}}}})",
+                              o.container, given, o.container));
+    }
+    return recipe;
+  }
+  recipe.spec = spec_of(c);
   return recipe;
 }
 
 void resolve_start(Context& ctx, StartOptions& o, const std::string& host) {
-  auto s = ctx.session_settings(host, o.container, o.flags);
+  Profile flags = o.flags;
+  if (o.start_container_flag) {
+    flags.start_container = true;
+  }
+  if (o.idle_timeout_flag) {
+    flags.idle_timeout = text::parse_duration(*o.idle_timeout_flag);
+  }
+  if (!o.volume_flags.empty()) {
+    flags.volumes = o.volume_flags;
+  }
+  if (!o.env_flags.empty()) {
+    flags.env = o.env_flags;
+  }
+  auto s = ctx.session_settings(host, o.container, flags);
   o.app = s.app.value;
   o.port = s.port.value;
   o.dir = s.dir.value;
   o.timeout_s = s.timeout.value;
   o.extra_args = s.jupyter_args.value;
   o.docker = s.docker.value;
-  ctx.ui().trace(fmt::format("settings: app {}, port {}, dir {}, timeout {} s, docker '{}'", o.app,
-                             o.port ? std::to_string(*o.port) : "auto", o.dir.value_or("(default)"),
-                             o.timeout_s, text::join(o.docker, " ")));
+  o.idle_timeout_s = s.idle_timeout.value;
+  o.resolved = true;
+  if (s.image.value) {
+    // An image is in force: its settings come from the flags and the config file alike.
+    auto& c = o.create;
+    c.image = s.image.value;
+    c.image_origin = s.image.origin;
+    c.gpus = s.gpus.value;
+    c.volumes = s.volumes.value;
+    c.shm_size = s.shm_size.value;
+    c.ipc = s.ipc.value;
+    c.user = s.user.value;
+    c.workdir = s.workdir.value;
+    c.env = s.env.value;
+    c.pull = s.pull.value;
+    c.start_container = s.start_container.value;
+  } else {
+    // No image: the config file's creation settings do not apply; flags are refused.
+    o.create = create_from_flags(o);
+    o.create.start_container = s.start_container.value;
+  }
+  ctx.ui().trace(fmt::format(
+      "settings: app {}, port {}, dir {}, timeout {} s, docker '{}', idle timeout {}{}", o.app,
+      o.port ? std::to_string(*o.port) : "auto", o.dir.value_or("(default)"), o.timeout_s,
+      text::join(o.docker, " "),
+      o.idle_timeout_s ? text::format_duration(*o.idle_timeout_s) : "none",
+      o.create.image ? fmt::format(", image {} ({})", *o.create.image, o.create.image_origin)
+                     : ""));
 }
 
 StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& host_name,
@@ -475,14 +568,18 @@ void add_start_options(CLI::App* sub, StartOptions& options) {
                   "Seconds to wait for Jupyter to start (default: 60)")
       ->check(CLI::Range(1, 3600))
       ->type_name("SECONDS");
-  auto& c = options.create;
+  sub->add_option("--idle-timeout", options.idle_timeout_flag,
+                  "Shut down kernels idle this long (30m, 2h), then Jupyter itself, freeing GPUs")
+      ->type_name("DURATION");
+  auto& c = options.flags;
   sub->add_option("--image", c.image,
                   "Create the container from IMAGE when there is none (detached, with an init)")
       ->type_name("IMAGE");
   sub->add_option("--gpus", c.gpus,
                   "GPUs of the container jl creates: all, a count, or devices (0,2)")
       ->type_name("GPUS");
-  sub->add_option("-v,--volume", c.volumes, "Mount HOST:CONTAINER[:ro] (repeatable; with --image)")
+  sub->add_option("-v,--volume", options.volume_flags,
+                  "Mount HOST:CONTAINER[:ro] (repeatable; with --image)")
       ->type_name("HOST:CTR")
       ->allow_extra_args(false);
   sub->add_option("--shm-size", c.shm_size, "Size of /dev/shm (e.g. 1g; with --image)")
@@ -495,13 +592,14 @@ void add_start_options(CLI::App* sub, StartOptions& options) {
       ->type_name("USER");
   sub->add_option("--workdir", c.workdir, "Working directory in the container (with --image)")
       ->type_name("DIR");
-  sub->add_option("-e,--env", c.env, "Set K=V in the container (repeatable; with --image)")
+  sub->add_option("-e,--env", options.env_flags,
+                  "Set K=V in the container (repeatable; with --image)")
       ->type_name("K=V")
       ->allow_extra_args(false);
   sub->add_option("--pull", c.pull, "When to pull IMAGE: missing (the default), always or never")
       ->check(CLI::IsMember({"missing", "always", "never"}))
       ->type_name("WHEN");
-  sub->add_flag("--start-container", c.start_container,
+  sub->add_flag("--start-container", options.start_container_flag,
                 "Start the container if it is stopped, even when jl did not create it");
   sub->footer(
       "Arguments after -- are passed to Jupyter. Defaults for every option can be set in the "

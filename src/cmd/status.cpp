@@ -10,6 +10,9 @@
 #include "jl/cmd/status.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/jupyter.hpp"
+#include "jl/core/logs.hpp"
+#include "jl/core/text.hpp"
+#include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/remote/placement.hpp"
 #include "jl/tunnel/runner.hpp"
@@ -40,7 +43,42 @@ struct Row {
   std::optional<long long> tunnel;  // the pid of the running tunnel
   Answers answers = Answers::unknown;
   std::string detail;
+  jupyter::Activity activity;              // when it answers
+  std::optional<long long> idle_shutdown;  // it shut itself down after this many idle seconds
 };
+
+// Whether the server of `s`, which no longer answers, shut itself down for being idle: the end
+// of its log says so. Only asked of sessions started with an idle timeout.
+std::optional<long long> shut_down_idle(remote::Placement& place, const SessionRecord& s) {
+  if (s.idle_timeout_s <= 0 || s.log.empty()) {
+    return std::nullopt;
+  }
+  try {
+    const std::string nonce = generate_nonce();
+    logs::Reader reader(nonce);
+    auto process = place.read_log(nonce, s.log, 5, false, ssh::deadline_in(10s));
+    process.close_stdin(ssh::deadline_in(5s));
+    auto result = process.finish(ssh::deadline_in(10s));
+    auto lines = reader.feed(result.out);
+    if (auto last = reader.finish()) {
+      lines.push_back(std::move(*last));
+    }
+    return jupyter::idle_shutdown(text::join(lines, "\n"));
+  } catch (const Error&) {
+    return std::nullopt;  // the row says it does not answer; why is a bonus
+  }
+}
+
+// IDLE: how long the server has had no activity, and its limit.
+std::string idle_words(const Row& r) {
+  const auto& s = r.session;
+  const std::string limit =
+      s.idle_timeout_s > 0 ? " of " + text::format_duration(s.idle_timeout_s) : std::string{};
+  if (r.activity.idle_s) {
+    return text::format_duration(*r.activity.idle_s) + limit;
+  }
+  return "-";
+}
 
 std::string table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width;
@@ -93,8 +131,12 @@ int run_status(Context& ctx, const StatusOptions& o) {
     }
     auto busy = ctx.ui().activity(fmt::format("asking the servers on {}", host_name));
     for (const auto& s : sessions) {
-      Row row{s, tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)),
-              Answers::unknown, connect_error};
+      Row row{s,
+              tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)),
+              Answers::unknown,
+              connect_error,
+              {},
+              std::nullopt};
       if (session) {
         remote::Host host(*session, host_name, ctx.docker_command(s.host, s.container));
         // First whether the container is still the one Jupyter was started in: a removed
@@ -110,6 +152,15 @@ int run_status(Context& ctx, const StatusOptions& o) {
                                     s.container);
           row.answers = health.answers() ? Answers::yes : Answers::no;
           row.detail = health.detail;
+          row.activity = health.activity;
+          if (!health.answers()) {
+            if (auto idle = shut_down_idle(*remote::placement_of(host, s), s)) {
+              row.idle_shutdown = idle;
+              row.detail = fmt::format("Jupyter shut itself down after {} idle (--idle-timeout {})",
+                                       text::format_duration(*idle),
+                                       text::format_duration(s.idle_timeout_s));
+            }
+          }
         } catch (const Error& e) {
           // One server that does not answer in time is that row's state, not the command's
           // failure.
@@ -143,6 +194,10 @@ int run_status(Context& ctx, const StatusOptions& o) {
       j["answers"] = r.answers == Answers::yes;
       j["state"] = words(r.answers);
       j["detail"] = r.detail;
+      j["idle_s"] = r.activity.idle_s ? nlohmann::json(*r.activity.idle_s) : nullptr;
+      j["kernels"] = r.activity.kernels >= 0 ? nlohmann::json(r.activity.kernels) : nullptr;
+      j["idle_timeout_s"] = s.idle_timeout_s > 0 ? nlohmann::json(s.idle_timeout_s) : nullptr;
+      j["ended"] = r.idle_shutdown ? nlohmann::json("idle_timeout") : nullptr;
       j["tunnel"] = tunnel;
       out.push_back(std::move(j));
     }
@@ -163,7 +218,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
     return 0;
   }
   std::vector<std::vector<std::string>> cells = {{"HOST", "CONTAINER", "APP", "VERSION", "ADDRESS",
-                                                  "PID", "STARTED", "ANSWERS", "TUNNEL", "TOKEN"}};
+                                                  "PID", "STARTED", "IDLE", "ANSWERS", "TUNNEL",
+                                                  "TOKEN"}};
   for (const auto& r : rows) {
     const auto& s = r.session;
     std::string answers(words(r.answers));
@@ -172,7 +228,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
     }
     cells.push_back({s.host, s.container, s.app, s.server_version.empty() ? "?" : s.server_version,
                      fmt::format("{}:{}", s.address, s.port), std::to_string(s.pid), s.started_at,
-                     answers,
+                     idle_words(r), answers,
                      r.tunnel ? fmt::format("127.0.0.1:{} (pid {})", s.local_port, *r.tunnel)
                      : s.tunnel_pid > 0 ? "dead"
                      : s.tunnel_state == TunnelNote::gave_up

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jl/core/container_spec.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
 
@@ -142,9 +143,111 @@ class ProfileReader {
     return out;
   }
 
+  std::optional<bool> boolean(const nlohmann::json& j, const std::string& path) const {
+    if (j.is_null()) {
+      return std::nullopt;
+    }
+    if (!j.is_boolean()) {
+      bad(path, "must be true or false");
+    }
+    return j.get<bool>();
+  }
+
+  // A string that `parse` (one of container_spec's parsers) accepts.
+  template <typename Parse>
+  std::optional<std::string> checked(const nlohmann::json& j, const std::string& path,
+                                     Parse parse) const {
+    auto v = string(j, path);
+    std::string error;
+    if (v && !parse(*v, &error)) {
+      bad(path, "is invalid: " + error);
+    }
+    return v;
+  }
+
+  // Reads the settings of making a container; returns whether `key` was one of them.
+  bool create_key(const std::string& key, const nlohmann::json& value, const std::string& path,
+                  bool container_section, Profile& p) const {
+    if (key == "image") {
+      if (!container_section) {
+        bad(path,
+            "belongs to a container: set it in \"containers\": {\"NAME\": {\"image\": ...}} "
+            "(or a host's containers)");
+      }
+      p.image = string(value, path);
+      if (p.image && !container::valid_image(*p.image)) {
+        bad(path, "is not an image reference (NAME[:TAG], REGISTRY/NAME[:TAG] or NAME@sha256:...)");
+      }
+    } else if (key == "gpus") {
+      // A count may be given as a number, as docker's --gpus 2.
+      p.gpus = value.is_number_integer() ? std::optional<std::string>(value.dump())
+                                         : checked(value, path, container::parse_gpus);
+      std::string error;
+      if (p.gpus && !container::parse_gpus(*p.gpus, &error)) {
+        bad(path, "is invalid: " + error);
+      }
+    } else if (key == "volumes") {
+      p.volumes = words(value, path);
+      for (const auto& v : p.volumes.value_or(std::vector<std::string>{})) {
+        std::string error;
+        if (!container::parse_volume(v, &error)) {
+          bad(path, "is invalid: " + error);
+        }
+      }
+    } else if (key == "shm_size") {
+      p.shm_size = checked(value, path, container::parse_size);
+    } else if (key == "ipc") {
+      p.ipc = string(value, path);
+      if (p.ipc && *p.ipc != "host") {
+        bad(path, "must be \"host\" (or left out)");
+      }
+    } else if (key == "user") {
+      p.user = checked(value, path, container::parse_user);
+    } else if (key == "workdir") {
+      p.workdir = checked(value, path, container::parse_workdir);
+    } else if (key == "env") {
+      p.env = env(value, path);
+    } else if (key == "pull") {
+      p.pull = checked(value, path, container::parse_pull);
+    } else if (key == "start_container") {
+      p.start_container = boolean(value, path);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // "env": {"K": "V"} or ["K=V"], as K=V words.
+  std::optional<std::vector<std::string>> env(const nlohmann::json& j,
+                                              const std::string& path) const {
+    if (j.is_null()) {
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    if (j.is_object()) {
+      for (const auto& [k, v] : j.items()) {
+        if (!v.is_string()) {
+          bad(path + "." + k, "must be a string");
+        }
+        out.push_back(k + "=" + v.get<std::string>());
+      }
+    } else if (j.is_array()) {
+      out = *words(j, path);
+    } else {
+      bad(path, "must be an object of strings ({\"K\": \"V\"}) or an array of \"K=V\"");
+    }
+    for (const auto& kv : out) {
+      std::string error;
+      if (!container::parse_env(kv, &error)) {
+        bad(path, "is invalid: " + error);
+      }
+    }
+    return out;
+  }
+
   // Reads the profile keys of `j`; returns whether `key` was one of them.
   bool profile_key(const std::string& key, const nlohmann::json& value, const std::string& path,
-                   Profile& p) const {
+                   Profile& p, bool container_section = false) const {
     if (key == "app") {
       p.app = string(value, path);
       if (p.app && *p.app != "auto" && *p.app != "lab" && *p.app != "notebook" &&
@@ -172,16 +275,27 @@ class ProfileReader {
       }
     } else if (key == "timeout") {
       p.timeout = integer(value, path, 1, 3600);
+    } else if (key == "idle_timeout") {
+      // Seconds as a number, or a duration as --idle-timeout takes it ("30m", "2h").
+      if (value.is_number_integer()) {
+        p.idle_timeout = integer(value, path, 1, 30 * 24 * 3600);
+      } else if (auto text = string(value, path)) {
+        p.idle_timeout = text::parse_duration(*text);
+        if (!p.idle_timeout) {
+          bad(path, "must be a duration from 1s to 30d, such as \"30m\", \"2h\" or 3600");
+        }
+      }
     } else {
-      return false;
+      return create_key(key, value, path, container_section, p);
     }
     return true;
   }
 
+  // A container's own section (containers.C, hosts.H.containers.C).
   Profile profile(const nlohmann::json& j, const std::string& path) const {
     Profile p;
     for (const auto& [key, value] : object(j, path).items()) {
-      if (!profile_key(key, value, join(path, key), p)) {
+      if (!profile_key(key, value, join(path, key), p, /*container_section=*/true)) {
         m_unknown.push_back(join(path, key));
       }
     }
@@ -375,6 +489,12 @@ Profile profile_from_env(const Env& env) {
     }
     p.timeout = static_cast<int>(*n);
   }
+  if (auto v = env.get("JL_IDLE_TIMEOUT")) {
+    p.idle_timeout = text::parse_duration(*v);
+    if (!p.idle_timeout) {
+      throw bad("JL_IDLE_TIMEOUT", "must be a duration from 1s to 30d, such as 30m or 2h");
+    }
+  }
   return p;
 }
 
@@ -439,6 +559,19 @@ SessionSettings resolve_session(const SessionFlags& flags, const Env& env, const
   pick(s.jupyter_args, layers, &Profile::jupyter_args, "-- ARGS", "", "jupyter_args");
   pick(s.docker, layers, &Profile::docker, "", "JL_DOCKER", "docker");
   pick(s.timeout, layers, &Profile::timeout, "--timeout", "JL_TIMEOUT", "timeout");
+  pick_optional(s.idle_timeout, layers, &Profile::idle_timeout, "--idle-timeout", "JL_IDLE_TIMEOUT",
+                "idle_timeout");
+  pick_optional(s.image, layers, &Profile::image, "--image", "", "image");
+  pick_optional(s.gpus, layers, &Profile::gpus, "--gpus", "", "gpus");
+  pick(s.volumes, layers, &Profile::volumes, "-v", "", "volumes");
+  pick_optional(s.shm_size, layers, &Profile::shm_size, "--shm-size", "", "shm_size");
+  pick_optional(s.ipc, layers, &Profile::ipc, "--ipc", "", "ipc");
+  pick_optional(s.user, layers, &Profile::user, "--user", "", "user");
+  pick_optional(s.workdir, layers, &Profile::workdir, "--workdir", "", "workdir");
+  pick(s.env, layers, &Profile::env, "-e", "", "env");
+  pick_optional(s.pull, layers, &Profile::pull, "--pull", "", "pull");
+  pick(s.start_container, layers, &Profile::start_container, "--start-container", "",
+       "start_container");
   return s;
 }
 

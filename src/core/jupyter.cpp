@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "jl/core/text.hpp"
@@ -282,6 +284,143 @@ std::string open_page(std::string_view url) {
       "</body>\n"
       "</html>\n",
       attr, js_string(url));
+}
+
+namespace {
+
+// Days from 1970-01-01 to a civil date (proleptic Gregorian).
+long long days_from_civil(long long y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const long long era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<long long>(doe) - 719468;
+}
+
+std::optional<long long> digits(std::string_view s, std::size_t at, std::size_t n, long long lo,
+                                long long hi) {
+  if (at + n > s.size()) {
+    return std::nullopt;
+  }
+  long long v = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') {
+      return std::nullopt;
+    }
+    v = v * 10 + (s[i] - '0');
+  }
+  if (v < lo || v > hi) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<long long> epoch(long long y, long long mo, long long d, long long h, long long mi,
+                               long long sec) {
+  return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+         h * 3600 + mi * 60 + sec;
+}
+
+}  // namespace
+
+std::optional<long long> parse_iso8601(std::string_view t) {
+  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+00:00)
+  auto y = digits(t, 0, 4, 1970, 9999);
+  auto mo = digits(t, 5, 2, 1, 12);
+  auto d = digits(t, 8, 2, 1, 31);
+  auto h = digits(t, 11, 2, 0, 23);
+  auto mi = digits(t, 14, 2, 0, 59);
+  auto sec = digits(t, 17, 2, 0, 60);
+  if (!y || !mo || !d || !h || !mi || !sec || t[4] != '-' || t[7] != '-' ||
+      (t[10] != 'T' && t[10] != ' ') || t[13] != ':' || t[16] != ':') {
+    return std::nullopt;
+  }
+  std::string_view rest = t.substr(19);
+  if (!rest.empty() && rest.front() == '.') {
+    std::size_t n = 1;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') {
+      ++n;
+    }
+    if (n == 1) {
+      return std::nullopt;
+    }
+    rest.remove_prefix(n);
+  }
+  if (rest != "Z" && rest != "+00:00" && rest != "z") {
+    return std::nullopt;
+  }
+  return epoch(*y, *mo, *d, *h, *mi, *sec);
+}
+
+std::optional<long long> parse_http_date(std::string_view t) {
+  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (t.size() != 29 || t.substr(3, 2) != ", " || t.substr(25) != " GMT") {
+    return std::nullopt;
+  }
+  auto d = digits(t, 5, 2, 1, 31);
+  long long mo = 0;
+  for (std::size_t i = 0; i < 12; ++i) {
+    if (t.substr(8, 3) == kMonths[i]) {
+      mo = static_cast<long long>(i) + 1;
+    }
+  }
+  auto y = digits(t, 12, 4, 1970, 9999);
+  auto h = digits(t, 17, 2, 0, 23);
+  auto mi = digits(t, 20, 2, 0, 59);
+  auto sec = digits(t, 23, 2, 0, 60);
+  if (!d || mo == 0 || !y || !h || !mi || !sec || t[7] != ' ' || t[11] != ' ' || t[16] != ' ' ||
+      t[19] != ':' || t[22] != ':') {
+    return std::nullopt;
+  }
+  return epoch(*y, mo, *d, *h, *mi, *sec);
+}
+
+Activity parse_activity(std::string_view body, std::string_view http_date, long long local_now) {
+  Activity a;
+  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return a;
+  }
+  auto count = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() && it->get<long long>() >= 0 &&
+                   it->get<long long>() < 1'000'000
+               ? static_cast<int>(it->get<long long>())
+               : -1;
+  };
+  a.kernels = count("kernels");
+  a.connections = count("connections");
+  auto last = j.find("last_activity");
+  if (last != j.end() && last->is_string()) {
+    if (auto then = parse_iso8601(last->get<std::string>())) {
+      const long long now = parse_http_date(http_date).value_or(local_now);
+      a.idle_s = std::max(0LL, now - *then);
+    }
+  }
+  return a;
+}
+
+std::optional<long long> idle_shutdown(std::string_view log_tail) {
+  // jupyter_server and notebook 6 alike: "No kernels or terminals for %d seconds; shutting
+  // down." (older notebooks: "No kernels for %d seconds; shutting down.").
+  constexpr std::string_view kEnd = " seconds; shutting down.";
+  const auto end = log_tail.rfind(kEnd);
+  if (end == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::size_t start = end;
+  while (start > 0 && log_tail[start - 1] >= '0' && log_tail[start - 1] <= '9') {
+    --start;
+  }
+  const auto before = log_tail.substr(0, start);
+  if (start == end ||
+      !(before.ends_with("No kernels or terminals for ") || before.ends_with("No kernels for "))) {
+    return std::nullopt;
+  }
+  return text::parse_int(log_tail.substr(start, end - start), 0, 1LL << 40);
 }
 
 }  // namespace jl::jupyter

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "jl/core/text.hpp"
+
 namespace jl::plan {
 
 std::optional<std::string> reachable_address(const jupyter::RuntimeInfo& server,
@@ -67,6 +71,20 @@ std::optional<Problem> probe_problem(const probe::Facts& r, Subject& s, const st
   return std::nullopt;
 }
 
+std::vector<std::string> idle_arguments(jupyter::App app, int seconds) {
+  const int interval = std::clamp(seconds / 4, 10, 300);
+  std::vector<std::string> args = {
+      fmt::format("--MappingKernelManager.cull_idle_timeout={}", seconds),
+      fmt::format("--MappingKernelManager.cull_interval={}", interval),
+      "--MappingKernelManager.cull_connected=True",
+      fmt::format("--ServerApp.shutdown_no_activity_timeout={}", seconds),
+  };
+  if (app == jupyter::App::notebook) {
+    args.push_back(fmt::format("--NotebookApp.shutdown_no_activity_timeout={}", seconds));
+  }
+  return args;
+}
+
 StartPlan plan_start(const probe::Facts& facts, const Settings& settings, const Subject& where,
                      const SessionRecord* known) {
   StartPlan plan;
@@ -112,7 +130,23 @@ StartPlan plan_start(const probe::Facts& facts, const Settings& settings, const 
                       where.container, server.password ? " (it uses a password)" : ""));
       continue;
     }
-    plan.reuse.push_back(Candidate{server, *reach});
+    Candidate candidate{server, *reach, {}};
+    const bool known_server = known != nullptr && known->pid == server.pid &&
+                              known->port == server.port && known->started_by_jl;
+    const std::optional<int> has = known_server && known->idle_timeout_s > 0
+                                       ? std::optional<int>(known->idle_timeout_s)
+                                       : std::nullopt;
+    if (settings.idle_timeout_s && settings.idle_timeout_s != has) {
+      candidate.idle_differs = fmt::format(
+          "the Jupyter server that runs in {} (pid {}) was started {}; it keeps that: run jl "
+          "stop {} first to start one with --idle-timeout {}",
+          where.container, server.pid,
+          has            ? fmt::format("with --idle-timeout {}", text::format_duration(*has))
+          : known_server ? std::string("without an idle timeout")
+                         : std::string("by someone else, with its own idle settings"),
+          where.container, text::format_duration(*settings.idle_timeout_s));
+    }
+    plan.reuse.push_back(std::move(candidate));
   }
 
   // The app.
@@ -163,6 +197,12 @@ StartPlan plan_start(const probe::Facts& facts, const Settings& settings, const 
   spec.allow_root = facts.uid == 0;
   spec.timeout_s = settings.timeout_s;
   spec.extra_args = settings.extra_args;
+  if (settings.idle_timeout_s) {
+    // Before the user's own arguments, so that those win.
+    auto idle = idle_arguments(*app, *settings.idle_timeout_s);
+    spec.extra_args.insert(spec.extra_args.begin(), idle.begin(), idle.end());
+    spec.idle_timeout_s = *settings.idle_timeout_s;
+  }
   plan.otherwise = std::move(spec);
   return plan;
 }
@@ -221,6 +261,7 @@ SessionRecord started_record(const Origin& origin, const probe::StartSpec& spec,
   record.pid = result.pid;
   record.runtime_file = rt.file;
   record.log = result.log;
+  record.idle_timeout_s = spec.idle_timeout_s;
   record.started_by_jl = true;
   record.started_at = now;
   if (known != nullptr) {

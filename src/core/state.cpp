@@ -147,6 +147,7 @@ std::string serialize_state(const State& state) {
         {"log", s.log},
         {"started_by_jl", s.started_by_jl},
         {"started_at", s.started_at},
+        {"idle_timeout_s", s.idle_timeout_s},
         {"local_port", s.local_port},
         {"tunnel_pid", s.tunnel_pid},
         {"tunnel_state", note_name(s.tunnel_state)},
@@ -285,6 +286,7 @@ State parse_state(std::string_view text) {
     s.log = field<std::string>(j, "log", "");
     s.started_by_jl = field<bool>(j, "started_by_jl", false);
     s.started_at = field<std::string>(j, "started_at", "");
+    s.idle_timeout_s = field<int>(j, "idle_timeout_s", 0);
     s.local_port = port_field(j, "local_port");
     s.tunnel_pid = pid_field(j, "tunnel_pid");
     s.tunnel_note = field<std::string>(j, "tunnel_note", "");

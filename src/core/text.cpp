@@ -108,4 +108,64 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+std::optional<int> parse_duration(std::string_view s) {
+  constexpr long long kMax = 30LL * 24 * 3600;
+  if (s.empty()) {
+    return std::nullopt;
+  }
+  if (auto plain = parse_int(s, 1, kMax); plain && s.front() != '-') {
+    return static_cast<int>(*plain);
+  }
+  // Units in order, each at most once: d, h, m, s.
+  constexpr std::string_view kUnits = "dhms";
+  constexpr long long kScale[] = {24 * 3600, 3600, 60, 1};
+  std::size_t next_unit = 0;
+  long long total = 0;
+  while (!s.empty()) {
+    std::size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') {
+      ++digits;
+    }
+    if (digits == 0 || digits > 7 || digits == s.size()) {
+      return std::nullopt;
+    }
+    const auto unit = kUnits.find(s[digits], next_unit);
+    if (unit == std::string_view::npos) {
+      return std::nullopt;
+    }
+    total += *parse_int(s.substr(0, digits), 0, 9'999'999) * kScale[unit];
+    if (total > kMax) {
+      return std::nullopt;
+    }
+    next_unit = unit + 1;
+    s.remove_prefix(digits + 1);
+  }
+  if (total < 1) {
+    return std::nullopt;
+  }
+  return static_cast<int>(total);
+}
+
+std::string format_duration(long long seconds) {
+  if (seconds < 0) {
+    seconds = 0;
+  }
+  constexpr std::string_view kUnits = "dhms";
+  constexpr long long kScale[] = {24 * 3600, 3600, 60, 1};
+  std::string out;
+  int shown = 0;
+  for (std::size_t i = 0; i < kUnits.size() && shown < 2; ++i) {
+    const long long n = seconds / kScale[i];
+    seconds %= kScale[i];
+    if (n > 0 || shown > 0) {
+      if (n > 0) {
+        out += std::to_string(n);
+        out += kUnits[i];
+      }
+      ++shown;
+    }
+  }
+  return out.empty() ? "0s" : out;
+}
+
 }  // namespace jl::text

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
 #include "jl/core/complete.hpp"
@@ -49,6 +51,11 @@ Health Host::status(const std::string& address, int port, const std::string& bas
     h.detail = "the server rejects the token";
   } else if (resp->status != 200) {
     h.detail = fmt::format("HTTP {}", resp->status);
+  } else {
+    auto date = resp->headers.find("date");
+    h.activity =
+        jupyter::parse_activity(resp->body, date == resp->headers.end() ? "" : date->second,
+                                static_cast<long long>(std::time(nullptr)));
   }
   return h;
 }

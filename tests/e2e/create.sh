@@ -126,6 +126,58 @@ expect_rc 0 "jl --json rm again"
 expect_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["container"], j["removed"], j["created_by_jl"], "jupyter" in j)')" \
   "$NEW True True True" "--json says what was removed, and how Jupyter ended"
 
+log "== config.json alone: the container's image and settings, re-created and restarted"
+CONF=$XDG_CONFIG_HOME/jl/config.json
+mkdir -p "$XDG_CONFIG_HOME/jl"
+write_conf() { # SHM_SIZE
+  cat >"$CONF" <<EOF
+{"containers": {"$NEW": {"image": "$IMG", "pull": "never", "shm_size": "$1",
+                         "env": {"JL_E2E": "from-config"}, "user": "host"}},
+ "hosts": {"jlb": {"volumes": ["$DATA:/data"]}}}
+EOF
+}
+write_conf 128m
+up config show "$NEW"
+expect_rc 0 "config show of the container"
+expect_contains "$OUT" "config file (containers.$NEW.image)" "the image comes from the container's section"
+expect_contains "$OUT" "config file (hosts.jlb.volumes)" "the volumes from the host's"
+up up "$NEW" --no-browser
+expect_rc 0 "jl up NAME with its image in config.json"
+expect_contains "$OUT" "created container '$NEW' on jlb from $IMG" "created from the config's image"
+expect_eq "$(docker exec "$NEW" df -k /dev/shm | awk 'NR == 2 { print $2 }')" 131072 "shm_size from config.json"
+expect_eq "$(docker exec "$NEW" printenv JL_E2E)" from-config "env from config.json"
+expect_eq "$(docker exec "$NEW" id -u)" "$HOST_UID" "user from config.json"
+expect_eq "$(docker exec "$NEW" cat /data/written-in-the-container)" hello "the host section's volume"
+id2=$(docker inspect -f '{{.Id}}' "$NEW")
+docker stop -t 1 "$NEW" >/dev/null
+up up "$NEW" --no-browser
+expect_rc 0 "jl up NAME after docker stop"
+expect_contains "$OUT" "started container '$NEW'" "started again"
+expect_eq "$(docker inspect -f '{{.Id}}' "$NEW")" "$id2" "the same container"
+docker rm -f "$NEW" >/dev/null
+up up "$NEW" --no-browser
+expect_rc 0 "jl up NAME after docker rm"
+expect_contains "$OUT" "created container '$NEW'" "created again from config.json"
+id3=$(docker inspect -f '{{.Id}}' "$NEW")
+write_conf 64m
+up up "$NEW" --no-browser
+expect_rc 0 "jl up after config.json changed"
+expect_contains "$ERR" "made from another spec" "the changed spec is reported"
+expect_contains "$ERR" "--shm-size" "naming the setting"
+expect_eq "$(docker inspect -f '{{.Id}}' "$NEW")" "$id3" "and never applied"
+up up "$NEW" --no-browser --shm-size 128m
+expect_rc 0 "a flag over config.json"
+expect_not_contains "$ERR" "another spec" "the flag wins: the spec matches again"
+# Another container on the host is not created from the host's settings.
+up up jltb-none --no-browser
+expect_rc 4 "a container without an image anywhere"
+expect_contains "$ERR" "jltb-none" "is named, and not created"
+docker inspect jltb-none >/dev/null 2>&1
+expect_eq "$?" 1 "nothing was created for it"
+up rm "$NEW"
+expect_rc 0 "jl rm of the container made from config.json"
+rm -f "$CONF"
+
 log "== a container jl did not create"
 run_jlh rm cont1
 expect_rc 4 "jl rm of a foreign container"

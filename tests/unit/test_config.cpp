@@ -521,3 +521,127 @@ TEST(ResolveSession, BadEnvironmentValuesAreUsageErrorsNamingTheVariable) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Making the container, and the idle timeout, from the config file
+
+TEST(ParseConfig, ContainerCreationSettings) {
+  auto cfg = jl::parse_config(R"({
+    "idle_timeout": "2h",
+    "hosts": {"gpubox": {"volumes": ["/data:/data:ro"], "idle_timeout": 600,
+                         "containers": {"proj2": {"image": "reg.example:5000/team/lab:4",
+                                                  "gpus": 2, "pull": "always"}}}},
+    "containers": {"proj1": {"image": "nvcr.io/nvidia/pytorch:24.05-py3", "gpus": "0,1",
+                             "volumes": ["~/data:/data", "/scratch:/scratch:ro"],
+                             "shm_size": "8g", "user": "host", "workdir": "/workspace",
+                             "env": {"WANDB_MODE": "offline", "A": "b=c"},
+                             "start_container": true},
+                   "proj3": {"image": "lab:1", "ipc": "host", "env": ["X=1"]}}})",
+                              "cfg");
+  EXPECT_TRUE(cfg.unknown_keys.empty());
+  EXPECT_EQ(cfg.defaults.idle_timeout, 7200);
+  EXPECT_EQ(cfg.hosts.at("gpubox").profile.idle_timeout, 600);
+  EXPECT_EQ(cfg.hosts.at("gpubox").profile.volumes, (std::vector<std::string>{"/data:/data:ro"}));
+  const auto& p2 = cfg.hosts.at("gpubox").containers.at("proj2");
+  EXPECT_EQ(p2.image, "reg.example:5000/team/lab:4");
+  EXPECT_EQ(p2.gpus, "2");  // a number is a count
+  EXPECT_EQ(p2.pull, "always");
+  const auto& p1 = cfg.containers.at("proj1");
+  EXPECT_EQ(p1.image, "nvcr.io/nvidia/pytorch:24.05-py3");
+  EXPECT_EQ(p1.gpus, "0,1");
+  EXPECT_EQ(p1.volumes, (std::vector<std::string>{"~/data:/data", "/scratch:/scratch:ro"}));
+  EXPECT_EQ(p1.shm_size, "8g");
+  EXPECT_EQ(p1.user, "host");
+  EXPECT_EQ(p1.workdir, "/workspace");
+  // An object's keys come sorted, as JSON objects have no order.
+  EXPECT_EQ(p1.env, (std::vector<std::string>{"A=b=c", "WANDB_MODE=offline"}));
+  EXPECT_EQ(p1.start_container, true);
+  EXPECT_EQ(cfg.containers.at("proj3").ipc, "host");
+  EXPECT_EQ(cfg.containers.at("proj3").env, (std::vector<std::string>{"X=1"}));
+}
+
+TEST(ParseConfig, BadCreationValuesNameTheirPath) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // An image applies to one container, never to all of them.
+      {R"({"image": "lab:1"})", "\"image\""},
+      {R"({"hosts": {"h": {"image": "lab:1"}}})", "\"hosts.h.image\""},
+      {R"({"containers": {"c": {"image": "Lab With Spaces"}}})", "\"containers.c.image\""},
+      {R"({"containers": {"c": {"image": 1}}})", "\"containers.c.image\""},
+      {R"({"gpus": "some"})", "\"gpus\""},
+      {R"({"gpus": 0})", "\"gpus\""},
+      {R"({"volumes": "/a:/b"})", "\"volumes\""},
+      {R"({"volumes": ["relative:/b"]})", "\"volumes\""},
+      {R"({"shm_size": "lots"})", "\"shm_size\""},
+      {R"({"shm_size": 1024})", "\"shm_size\""},
+      {R"({"ipc": "private"})", "\"ipc\""},
+      {R"({"user": "root"})", "\"user\""},
+      {R"({"workdir": "work"})", "\"workdir\""},
+      {R"({"env": "A=1"})", "\"env\""},
+      {R"({"env": {"A": 1}})", "\"env.A\""},
+      {R"({"env": {"1A": "x"}})", "\"env\""},
+      {R"({"env": ["NOEQUALS"]})", "\"env\""},
+      {R"({"pull": "sometimes"})", "\"pull\""},
+      {R"({"start_container": "yes"})", "\"start_container\""},
+      {R"({"idle_timeout": "soon"})", "\"idle_timeout\""},
+      {R"({"idle_timeout": 0})", "\"idle_timeout\""},
+      {R"({"idle_timeout": "31d"})", "\"idle_timeout\""},
+  };
+  for (const auto& [text, path] : cases) {
+    try {
+      (void)jl::parse_config(text, "my.json");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const jl::Error& e) {
+      EXPECT_EQ(e.code(), jl::Exit::usage);
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("my.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(ResolveSession, CreationSettingsComeFromTheirLayers) {
+  auto cfg = jl::parse_config(R"({
+    "volumes": ["/top:/top"], "idle_timeout": "1h",
+    "hosts": {"gpubox": {"gpus": "all", "containers": {"proj1": {"shm_size": "2g"}}}},
+    "containers": {"proj1": {"image": "lab:1", "gpus": "device=0", "env": {"K": "v"}}}})",
+                              "cfg");
+  auto s = jl::resolve_session({}, Env(), cfg, "gpubox", "proj1");
+  EXPECT_EQ(s.image.value, "lab:1");
+  EXPECT_EQ(s.image.origin, "containers.proj1.image");
+  EXPECT_EQ(s.gpus.value, "device=0");  // the container's own beats the host's
+  EXPECT_EQ(s.gpus.origin, "containers.proj1.gpus");
+  EXPECT_EQ(s.shm_size.origin, "hosts.gpubox.containers.proj1.shm_size");
+  EXPECT_EQ(s.volumes.value, (std::vector<std::string>{"/top:/top"}));
+  EXPECT_EQ(s.volumes.origin, "volumes");
+  EXPECT_EQ(s.env.value, (std::vector<std::string>{"K=v"}));
+  EXPECT_EQ(s.idle_timeout.value, 3600);
+  EXPECT_FALSE(s.start_container.value);
+  EXPECT_EQ(s.pull.value, std::nullopt);
+
+  // Flags beat the file, each on its own; a list given as flags replaces the file's.
+  jl::SessionFlags flags;
+  flags.profile.gpus = "1";
+  flags.profile.volumes = std::vector<std::string>{"/flag:/flag"};
+  flags.profile.idle_timeout = 60;
+  flags.profile.start_container = true;
+  auto f = jl::resolve_session(flags, Env(), cfg, "gpubox", "proj1");
+  EXPECT_EQ(f.image.value, "lab:1");
+  EXPECT_EQ(f.gpus.value, "1");
+  EXPECT_EQ(f.gpus.origin, "--gpus");
+  EXPECT_EQ(f.volumes.value, (std::vector<std::string>{"/flag:/flag"}));
+  EXPECT_EQ(f.idle_timeout.value, 60);
+  EXPECT_EQ(f.idle_timeout.source, Source::flag);
+  EXPECT_TRUE(f.start_container.value);
+
+  // Another container has no image: nothing would be created for it.
+  auto other = jl::resolve_session({}, Env(), cfg, "gpubox", "cont9");
+  EXPECT_EQ(other.image.value, std::nullopt);
+  EXPECT_EQ(other.gpus.value, "all");
+
+  // The environment sets the idle timeout too, below the flags.
+  auto e = jl::resolve_session({}, Env(Vars{{"JL_IDLE_TIMEOUT", "90m"}}), cfg, "gpubox", "proj1");
+  EXPECT_EQ(e.idle_timeout.value, 5400);
+  EXPECT_EQ(e.idle_timeout.origin, "JL_IDLE_TIMEOUT");
+  EXPECT_THROW((void)jl::resolve_session({}, Env(Vars{{"JL_IDLE_TIMEOUT", "never"}}), cfg, "gpubox",
+                                         "proj1"),
+               jl::Error);
+}

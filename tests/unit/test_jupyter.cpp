@@ -406,4 +406,71 @@ TEST(OpenPage, SendsTheBrowserOnWithoutLeakingMarkup) {
   EXPECT_TRUE(page.starts_with("<!DOCTYPE html>"));
 }
 
+// Recorded from the bed's Jupyter: GET api/status of jupyter_server 1.23 with one kernel, and
+// the answer's Date header.
+TEST(Activity, FromTheStatusAnswer) {
+  const std::string body =
+      R"({"connections": 1, "kernels": 1, "last_activity": "2026-12-04T18:30:00.123456Z", )"
+      R"("started": "2026-12-04T18:00:00.000000Z"})";
+  auto a = jl::jupyter::parse_activity(body, "Fri, 04 Dec 2026 18:45:30 GMT", 0);
+  EXPECT_EQ(a.idle_s, 930);
+  EXPECT_EQ(a.kernels, 1);
+  EXPECT_EQ(a.connections, 1);
+  // Without a Date header, the local clock.
+  const long long at_1831 = *jl::jupyter::parse_iso8601("2026-12-04T18:31:00Z");
+  EXPECT_EQ(jl::jupyter::parse_activity(body, "", at_1831).idle_s, 60);  // whole seconds
+  // A clock behind the server's is no negative idle time.
+  EXPECT_EQ(jl::jupyter::parse_activity(body, "Fri, 04 Dec 2026 18:00:00 GMT", 0).idle_s, 0);
+  // Notebook 6 writes +00:00.
+  EXPECT_EQ(jl::jupyter::parse_activity(R"({"last_activity": "2026-12-04T18:30:00+00:00"})",
+                                        "Fri, 04 Dec 2026 18:30:10 GMT", 0)
+                .idle_s,
+            10);
+  for (const char* bad : {"", "[]", "{", R"({"last_activity": 5})",
+                          R"({"last_activity": "yesterday", "kernels": -1})"}) {
+    auto b = jl::jupyter::parse_activity(bad, "Fri, 04 Dec 2026 18:45:30 GMT", 0);
+    EXPECT_EQ(b.idle_s, std::nullopt) << bad;
+    EXPECT_EQ(b.kernels, -1) << bad;
+  }
+}
+
+TEST(Activity, Dates) {
+  EXPECT_EQ(jl::jupyter::parse_iso8601("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(jl::jupyter::parse_iso8601("2000-03-01T00:00:00Z"), 951868800);
+  EXPECT_EQ(jl::jupyter::parse_iso8601("2024-02-29T23:59:59.5Z"), 1709251199);
+  EXPECT_EQ(jl::jupyter::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+  EXPECT_EQ(jl::jupyter::parse_http_date("Thu, 29 Feb 2024 23:59:59 GMT"), 1709251199);
+  for (const char* bad :
+       {"", "2024-02-29", "2024-13-01T00:00:00Z", "2024-02-29T23:59:59",
+        "2024-02-29T23:59:59+01:00", "2024-02-29T23:59:59.Z", "2024-02-29T24:00:00Z"}) {
+    EXPECT_EQ(jl::jupyter::parse_iso8601(bad), std::nullopt) << bad;
+  }
+  for (const char* bad : {"", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Foo 1994 08:49:37 GMT",
+                          "Sunday, 06-Nov-94 08:49:37 GMT", "Sun, 6 Nov 1994 08:49:37 GMT"}) {
+    EXPECT_EQ(jl::jupyter::parse_http_date(bad), std::nullopt) << bad;
+  }
+}
+
+// The last lines of the logs of real servers that shut themselves down (jupyter_server 1.23 and
+// notebook 6.4 with shutdown_no_activity_timeout=60), and of one stopped by jl.
+TEST(IdleShutdown, FromTheLogsEnd) {
+  EXPECT_EQ(jl::jupyter::idle_shutdown(
+                "[I 2026-12-04 18:40:11.713 ServerApp] Kernel shutdown: 4b2c\n"
+                "[I 2026-12-04 18:41:11.717 ServerApp] No kernels or terminals for 61 seconds; "
+                "shutting down.\n"
+                "[I 2026-12-04 18:41:11.718 ServerApp] Shutting down 0 terminals\n"),
+            61);
+  EXPECT_EQ(jl::jupyter::idle_shutdown("[I 18:41:11.717 NotebookApp] No kernels or terminals for "
+                                       "118 seconds; shutting down."),
+            118);
+  EXPECT_EQ(jl::jupyter::idle_shutdown("[I 18:41:11 NotebookApp] No kernels for 7 seconds; "
+                                       "shutting down."),
+            7);
+  EXPECT_EQ(jl::jupyter::idle_shutdown("[C 18:41:11.717 ServerApp] received signal 15, stopping\n"
+                                       "[I 18:41:11.718 ServerApp] Shutting down 1 kernel\n"),
+            std::nullopt);
+  EXPECT_EQ(jl::jupyter::idle_shutdown("Kernels for 5 seconds; shutting down."), std::nullopt);
+  EXPECT_EQ(jl::jupyter::idle_shutdown(""), std::nullopt);
+}
+
 }  // namespace

@@ -301,6 +301,79 @@ TEST(PlanStart, SpecCarriesTheSettings) {
       std::get<StartSpec>(jl::plan::plan_start(r, s, where(), nullptr).otherwise).allow_root);
 }
 
+TEST(PlanStart, AnIdleTimeoutBecomesJupytersOwnCulling) {
+  Settings s;
+  s.extra_args = {"--MappingKernelManager.cull_interval=5"};
+  s.idle_timeout_s = 3600;
+  auto plan = jl::plan::plan_start(facts(), s, where(), nullptr);
+  const auto& spec = std::get<StartSpec>(plan.otherwise);
+  EXPECT_EQ(spec.idle_timeout_s, 3600);
+  // The user's own options come last, so that they win.
+  EXPECT_EQ(spec.extra_args,
+            (std::vector<std::string>{"--MappingKernelManager.cull_idle_timeout=3600",
+                                      "--MappingKernelManager.cull_interval=300",
+                                      "--MappingKernelManager.cull_connected=True",
+                                      "--ServerApp.shutdown_no_activity_timeout=3600",
+                                      "--MappingKernelManager.cull_interval=5"}));
+  EXPECT_EQ(jl::plan::idle_arguments(App::notebook, 60),
+            (std::vector<std::string>{"--MappingKernelManager.cull_idle_timeout=60",
+                                      "--MappingKernelManager.cull_interval=15",
+                                      "--MappingKernelManager.cull_connected=True",
+                                      "--ServerApp.shutdown_no_activity_timeout=60",
+                                      "--NotebookApp.shutdown_no_activity_timeout=60"}));
+  EXPECT_EQ(jl::plan::idle_arguments(App::server, 20)[1],
+            "--MappingKernelManager.cull_interval=10");
+  // Without one, nothing is added.
+  auto none = jl::plan::plan_start(facts(), Settings{}, where(), nullptr);
+  EXPECT_TRUE(std::get<StartSpec>(none.otherwise).extra_args.empty());
+  EXPECT_EQ(std::get<StartSpec>(none.otherwise).idle_timeout_s, 0);
+
+  // The record keeps it, for status.
+  jl::probe::StartResult result;
+  result.pid = 42;
+  result.log = "/root/.local/state/jl/jupyter-8888.log";
+  result.runtime = RuntimeInfo{};
+  auto record = jl::plan::started_record({"h", std::nullopt, "cont1"}, spec, result, facts(),
+                                         nullptr, "tok", "2.0", "now");
+  EXPECT_EQ(record.idle_timeout_s, 3600);
+}
+
+TEST(PlanStart, ReusingAServerSaysWhenItsIdleTimeoutDiffers) {
+  Facts r = facts();
+  RuntimeInfo server;
+  server.pid = 77;
+  server.port = 8888;
+  server.hostname = "0.0.0.0";
+  server.token = "t";
+  r.servers = {server};
+  SessionRecord known;
+  known.container_id = kId;
+  known.pid = 77;
+  known.port = 8888;
+  known.started_by_jl = true;
+  known.idle_timeout_s = 3600;
+  Settings s;
+  s.idle_timeout_s = 3600;
+  auto same = jl::plan::plan_start(r, s, where(), &known);
+  ASSERT_EQ(same.reuse.size(), 1U);
+  EXPECT_EQ(same.reuse[0].idle_differs, "");
+  s.idle_timeout_s = 60;
+  auto other = jl::plan::plan_start(r, s, where(), &known);
+  EXPECT_NE(other.reuse[0].idle_differs.find("with --idle-timeout 1h"), std::string::npos)
+      << other.reuse[0].idle_differs;
+  EXPECT_NE(other.reuse[0].idle_differs.find("jl stop cont1"), std::string::npos);
+  known.idle_timeout_s = 0;
+  EXPECT_NE(jl::plan::plan_start(r, s, where(), &known)
+                .reuse[0]
+                .idle_differs.find("without an idle timeout"),
+            std::string::npos);
+  EXPECT_NE(
+      jl::plan::plan_start(r, s, where(), nullptr).reuse[0].idle_differs.find("by someone else"),
+      std::string::npos);
+  // Asking for none says nothing of the server's own.
+  EXPECT_EQ(jl::plan::plan_start(r, Settings{}, where(), nullptr).reuse[0].idle_differs, "");
+}
+
 TEST(PlanStart, WarnsWhenTheContainerWasRecreated) {
   SessionRecord known;
   known.container_id = kOldId;
@@ -431,7 +504,7 @@ TEST(ProblemWords, ClassifiesDockersWords) {
 
 TEST(Records, ReusedKeepsWhatJlKnewOfTheSameServer) {
   Facts r = facts();
-  Candidate c{server(7, 8888, "0.0.0.0"), "172.17.0.2"};
+  Candidate c{server(7, 8888, "0.0.0.0"), "172.17.0.2", {}};
   c.server.version = "2.14.0";
   jl::plan::Origin origin{"gpubox", std::string("/cfg"), "cont1"};
   SessionRecord known;

@@ -136,3 +136,55 @@ TEST(Text, LowerTouchesOnlyAsciiLetters) {
   EXPECT_EQ(jl::text::lower("\xc3\x84"), "\xc3\x84");  // UTF-8 bytes are left alone
   EXPECT_EQ(jl::text::lower(""), "");
 }
+
+TEST(Text, ParseDurationTable) {
+  const std::vector<std::pair<std::string, std::optional<int>>> cases = {
+      {"90", 90},
+      {"1", 1},
+      {"45s", 45},
+      {"30m", 1800},
+      {"2h", 7200},
+      {"1h30m", 5400},
+      {"1d", 86400},
+      {"2d3h4m5s", 183845},
+      {"30d", 2592000},
+      {"0", std::nullopt},
+      {"0s", std::nullopt},
+      {"", std::nullopt},
+      {"31d", std::nullopt},
+      {"2592001", std::nullopt},
+      {"-5", std::nullopt},
+      {"m", std::nullopt},
+      {"5", 5},
+      {"5x", std::nullopt},
+      {"1m1h", std::nullopt},
+      {"1h1h", std::nullopt},
+      {"1h ", std::nullopt},
+      {" 1h", std::nullopt},
+      {"1.5h", std::nullopt},
+      {"1H", std::nullopt},
+      {"99999999m", std::nullopt},
+  };
+  for (const auto& [text, want] : cases) {
+    EXPECT_EQ(jl::text::parse_duration(text), want) << "'" << text << "'";
+  }
+}
+
+TEST(Text, FormatDurationShowsTheTwoLargestUnits) {
+  EXPECT_EQ(jl::text::format_duration(0), "0s");
+  EXPECT_EQ(jl::text::format_duration(-3), "0s");
+  EXPECT_EQ(jl::text::format_duration(45), "45s");
+  EXPECT_EQ(jl::text::format_duration(60), "1m");
+  EXPECT_EQ(jl::text::format_duration(61), "1m1s");
+  EXPECT_EQ(jl::text::format_duration(3600), "1h");
+  EXPECT_EQ(jl::text::format_duration(3661), "1h1m");
+  EXPECT_EQ(jl::text::format_duration(5400), "1h30m");
+  EXPECT_EQ(jl::text::format_duration(86400 + 3600 + 61), "1d1h");
+  EXPECT_EQ(jl::text::format_duration(86400 + 60), "1d");  // rounded down
+  // What it prints, parse_duration reads back.
+  for (long long s : {1LL, 59LL, 60LL, 3599LL, 5400LL, 86400LL, 183600LL}) {
+    auto back = jl::text::parse_duration(jl::text::format_duration(s));
+    ASSERT_TRUE(back) << s;
+    EXPECT_LE(*back, s);
+  }
+}

@@ -16,7 +16,13 @@ namespace jl::cmd {
 
 struct StartOptions {
   std::string container;
-  Profile flags;  // --app, --port, --dir, --timeout and the arguments after --, as given
+  // --app, --port, --dir, --timeout, --image and its settings, and the arguments after --, as
+  // given.
+  Profile flags;
+  std::optional<std::string> idle_timeout_flag;  // --idle-timeout, as given
+  bool start_container_flag = false;             // --start-container
+  std::vector<std::string> volume_flags;         // -v, as given
+  std::vector<std::string> env_flags;            // -e, as given
   // The settings in force, from flags, environment, config file and defaults (resolve_start).
   std::optional<int> port;         // default: 8888, or the next free one
   std::optional<std::string> dir;  // default: the container's working directory
@@ -24,8 +30,10 @@ struct StartOptions {
   int timeout_s = 60;
   std::vector<std::string> extra_args;
   std::vector<std::string> docker = {"docker"};
-  // Making the container when it is not there or not running (--image and its settings), as
-  // given on the command line.
+  std::optional<int> idle_timeout_s;  // Jupyter shuts itself down after this long idle
+  bool resolved = false;              // resolve_start has filled in the settings above
+  // Making the container when it is not there or not running: --image and its settings, from
+  // the flags and, when an image is in force, the config file.
   struct Create {
     std::optional<std::string> image;
     std::optional<std::string> gpus;
@@ -37,6 +45,7 @@ struct StartOptions {
     std::vector<std::string> env;
     std::optional<std::string> pull;
     bool start_container = false;
+    std::string image_origin;  // "--image" or the config key that names the image
   } create;
 };
 
@@ -52,8 +61,8 @@ struct StartOutcome {
 // Check start's options without touching the network.
 void validate_start(const StartOptions& options);
 
-// How to make the container when it is not there, from --image and its settings (usage errors
-// for a bad value, or a setting given without --image).
+// How to make the container when it is not there, from the image and its settings in
+// `options.create` (usage errors for a bad value, or a setting given without an image).
 remote::Recipe recipe_of(const StartOptions& options);
 
 // Fill in the settings in force for the container on `host` from the flags, the environment and

@@ -37,6 +37,19 @@ struct Profile {
   std::optional<std::vector<std::string>> jupyter_args;  // extra arguments for Jupyter
   std::optional<std::vector<std::string>> docker;        // e.g. {"sudo", "-n", "docker"}
   std::optional<int> timeout;                            // seconds to wait for Jupyter to start
+  std::optional<int> idle_timeout;  // seconds without activity before Jupyter shuts itself down
+  // Making the container when it is not there (docker run); jl up's --image and its settings.
+  // `image` is a container's own: the config file holds it only in a container's section.
+  std::optional<std::string> image;
+  std::optional<std::string> gpus;                  // all, N, 0,2 or free:N
+  std::optional<std::vector<std::string>> volumes;  // HOST:CONTAINER[:ro]
+  std::optional<std::string> shm_size;              // 1g
+  std::optional<std::string> ipc;                   // host
+  std::optional<std::string> user;                  // host or UID:GID
+  std::optional<std::string> workdir;
+  std::optional<std::vector<std::string>> env;  // K=V
+  std::optional<std::string> pull;              // missing, always, never
+  std::optional<bool> start_container;          // start it when stopped, even if jl did not make it
 };
 
 // The overrides for one host: its own settings, and per-container settings on that host.
@@ -49,9 +62,12 @@ struct HostSection {
 //
 //   {"host": "gpubox", "ssh_config": "~/.ssh/config", "app": "lab", "port": 8888,
 //    "dir": "/workspace", "jupyter_args": ["--ServerApp.terminals_enabled=False"],
-//    "docker": "sudo -n docker", "timeout": 60,
+//    "docker": "sudo -n docker", "timeout": 60, "idle_timeout": "2h",
 //    "hosts": {"gpubox": {"docker": "podman", "containers": {"cont1": {"port": 9999}}}},
-//    "containers": {"cont1": {"dir": "/data"}}}
+//    "containers": {"cont1": {"dir": "/data"},
+//                   "proj1": {"image": "nvcr.io/nvidia/pytorch:24.05-py3", "gpus": "0,1",
+//                             "volumes": ["/data:/data:ro"], "shm_size": "8g", "user": "host",
+//                             "env": {"WANDB_MODE": "offline"}}}}
 struct FileConfig {
   std::optional<std::string> host;
   std::optional<std::string> ssh_config;  // like -F
@@ -92,6 +108,18 @@ struct SessionSettings {
   Setting<std::vector<std::string>> jupyter_args;
   Setting<std::vector<std::string>> docker;
   Setting<int> timeout;
+  Setting<std::optional<int>> idle_timeout;  // seconds; none: Jupyter's own (never)
+  // Making the container. Settings other than image apply only when an image is in force.
+  Setting<std::optional<std::string>> image;
+  Setting<std::optional<std::string>> gpus;
+  Setting<std::vector<std::string>> volumes;
+  Setting<std::optional<std::string>> shm_size;
+  Setting<std::optional<std::string>> ipc;
+  Setting<std::optional<std::string>> user;
+  Setting<std::optional<std::string>> workdir;
+  Setting<std::vector<std::string>> env;
+  Setting<std::optional<std::string>> pull;
+  Setting<bool> start_container;
 };
 
 // Resolve the settings of CONTAINER on HOST (either may be unknown): flags, then the environment

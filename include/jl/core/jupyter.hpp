@@ -65,4 +65,25 @@ std::string normalise_base_url(std::string_view base_url);
 // A token shown to people: its first four characters, then an ellipsis.
 std::string mask_token(std::string_view token);
 
+// What GET api/status says of a server's activity.
+struct Activity {
+  // Seconds since its last activity (a kernel's, a terminal's or a tracked request's; the
+  // status checks themselves are not tracked), by the server's own clock: the answer's Date
+  // header, else `local_now`.
+  std::optional<long long> idle_s;
+  int kernels = -1;      // -1: not said
+  int connections = -1;  // the kernels' client connections
+};
+Activity parse_activity(std::string_view status_body, std::string_view http_date,
+                        long long local_now);
+
+// Seconds since the epoch of a UTC time as Jupyter writes it ("2026-12-04T18:30:00.123456Z",
+// "...+00:00") and as HTTP's Date header does ("Fri, 04 Dec 2026 18:30:00 GMT").
+std::optional<long long> parse_iso8601(std::string_view text);
+std::optional<long long> parse_http_date(std::string_view text);
+
+// Whether a server's log ends with Jupyter's own idle shutdown (shutdown_no_activity_timeout):
+// how many seconds it said it had been idle.
+std::optional<long long> idle_shutdown(std::string_view log_tail);
+
 }  // namespace jl::jupyter

@@ -25,12 +25,21 @@ struct Settings {
   std::string dir;                  // empty: the container's working directory
   int timeout_s = 60;
   std::vector<std::string> extra_args;
+  std::optional<int> idle_timeout_s;  // Jupyter's own culling, then its own shutdown
 };
+
+// The Jupyter options of an idle timeout: kernels idle (no execution, connected or not) for
+// `seconds` are shut down, checked every seconds/4 (10 s to 5 min), and then the server once it
+// has had no kernels, terminals or requests for as long. Notebook 6 reads NotebookApp's option,
+// apps on jupyter_server ServerApp's.
+std::vector<std::string> idle_arguments(jupyter::App app, int seconds);
 
 // A server that runs already and that the host can reach: reused if it answers.
 struct Candidate {
   jupyter::RuntimeInfo server;
   std::string address;  // where the host reaches it
+  // When reusing it would not apply the idle timeout asked for: the words of a warning.
+  std::string idle_differs;
 };
 
 // Why nothing can be started.

@@ -103,7 +103,8 @@ struct StartSpec {
   std::string dir;  // empty: the container's working directory
   bool allow_root = false;
   int timeout_s = 60;
-  std::vector<std::string> extra_args;
+  std::vector<std::string> extra_args;  // the idle timeout's options first, when there is one
+  int idle_timeout_s = 0;               // 0: none (recorded with the session)
 };
 
 // The same probe as one conversation that can go on to start Jupyter, so that `start` costs a

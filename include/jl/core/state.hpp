@@ -37,6 +37,7 @@ struct SessionRecord {
   std::string log;           // log file inside the container, when jl started it
   bool started_by_jl = false;
   std::string started_at;  // ISO 8601 UTC
+  int idle_timeout_s = 0;  // Jupyter shuts itself down after this long idle (0: never)
   // Tunnel, when one runs (see `jl open`).
   int local_port = 0;
   long long tunnel_pid = 0;

@@ -30,4 +30,12 @@ std::string lower(std::string_view s);
 // Join with a separator.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
+// A duration as --idle-timeout and the config file take it: whole seconds, or numbers with a
+// unit each, largest first ("90", "30m", "1h30m", "2d"), from 1 s to 30 days. Nothing for
+// anything else.
+std::optional<int> parse_duration(std::string_view s);
+// A duration as jl prints it: "45s", "12m", "1h30m", "2d3h" (the two largest units, rounded
+// down).
+std::string format_duration(long long seconds);
+
 }  // namespace jl::text

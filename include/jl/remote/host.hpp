@@ -14,6 +14,7 @@
 
 #include "jl/core/doctor.hpp"
 #include "jl/core/error.hpp"
+#include "jl/core/jupyter.hpp"
 #include "jl/core/jupyter_config.hpp"
 #include "jl/core/probe.hpp"
 #include "jl/core/problem.hpp"
@@ -24,9 +25,10 @@ namespace jl::remote {
 
 // How a server answered GET /api/status.
 struct Health {
-  bool reachable = false;  // a TCP connection could be made
-  int http_status = 0;     // 200 when it answers with this token
-  std::string detail;      // why not, in words
+  bool reachable = false;      // a TCP connection could be made
+  int http_status = 0;         // 200 when it answers with this token
+  std::string detail;          // why not, in words
+  jupyter::Activity activity;  // when it answers
   bool answers() const { return reachable && http_status == 200; }
   // It answers, and refuses the token: waiting will not change that.
   bool refuses_token() const { return reachable && (http_status == 401 || http_status == 403); }
