@@ -12,7 +12,10 @@ log "== no config file: defaults"
 run_jlh config show
 expect_rc 0 "config show without a config file"
 expect_contains "$OUT" "(not there)" "it says the file is not there"
-expect_contains "$OUT" "docker        docker" "the docker command defaults to docker"
+expect_eq "$(printf '%s\n' "$OUT" | grep -cE '^  docker +docker +default$')" 1 \
+  "the docker command defaults to docker"
+expect_eq "$(printf '%s\n' "$OUT" | grep -cE '^  image +none \(jl up never creates the container\) +default$')" 1 \
+  "no image: jl up never creates a container"
 
 log "== a docker wrapper and a port for one container on one host, from the config file"
 # The host is this machine, so a wrapper script here is on the host: it notes each docker

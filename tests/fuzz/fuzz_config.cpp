@@ -5,6 +5,7 @@
 
 #include "jl/core/config.hpp"
 #include "jl/core/error.hpp"
+#include "jl/core/text.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -28,6 +29,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } catch (const jl::Error&) {
     // Not a host: reported to the user.
+  }
+  if (auto d = jl::text::parse_duration(input)) {
+    // What it reads is 1 s to 30 days, and what jl prints of it reads back as at most as long.
+    if (*d < 1 || *d > 30 * 24 * 3600) {
+      __builtin_trap();
+    }
+    auto back = jl::text::parse_duration(jl::text::format_duration(*d));
+    if (!back || *back > *d) {
+      __builtin_trap();
+    }
   }
   return 0;
 }

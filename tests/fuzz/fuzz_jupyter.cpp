@@ -1,5 +1,6 @@
 // Fuzz the readers of what Jupyter and the kernel leave in a container: runtime files
-// (jpserver-PID.json, nbserver-PID.json) and the text of /proc/net/tcp.
+// (jpserver-PID.json, nbserver-PID.json), the text of /proc/net/tcp, the answer of GET
+// api/status with its Date header, and the end of Jupyter's log.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -29,6 +30,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (port < 1 || port > 65535) {
       __builtin_trap();
     }
+  }
+
+  // The first line as the Date header, the rest as the body.
+  const auto nl = input.find('\n');
+  const auto date = input.substr(0, nl == std::string_view::npos ? 0 : nl);
+  const auto body = nl == std::string_view::npos ? input : input.substr(nl + 1);
+  const auto activity = jl::jupyter::parse_activity(body, date, 1'700'000'000);
+  if ((activity.idle_s && *activity.idle_s < 0) || activity.kernels < -1 ||
+      activity.connections < -1) {
+    __builtin_trap();
+  }
+  if (auto t = jl::jupyter::parse_iso8601(input); t && *t < 0) {
+    __builtin_trap();
+  }
+  if (auto t = jl::jupyter::parse_http_date(input); t && (*t < 0 || input.size() != 29)) {
+    __builtin_trap();
+  }
+  if (auto idle = jl::jupyter::idle_shutdown(input);
+      idle && (*idle < 0 || input.find("; shutting down.") == std::string_view::npos)) {
+    __builtin_trap();
   }
   return 0;
 }
