@@ -1,4 +1,5 @@
 #include "jl/cmd/context.hpp"
+#include "jl/sys/files.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@ namespace jl::cmd {
 Context::Context(GlobalOptions global, Env env)
     : m_global(std::move(global)),
       m_env(std::move(env)),
+      m_inherited_fds(sys::open_descriptors(3)),
       m_ui(UiOptions{m_global.json, m_global.verbose, m_global.quiet, sys::is_tty(STDOUT_FILENO),
                      sys::is_tty(STDERR_FILENO),
                      color_wanted(m_env.get("NO_COLOR") ? "1" : nullptr,

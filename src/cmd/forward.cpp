@@ -152,6 +152,9 @@ int run_forward(Context& ctx, const ForwardOptions& o) {
       }
     });
   };
+  // What jl inherited (a caller's lock, a pipe someone reads to its end) is not the tunnel's.
+  run.close_in_child.insert(run.close_in_child.end(), ctx.inherited_fds().begin(),
+                            ctx.inherited_fds().end());
   return tunnel::run(session, std::move(listener), std::move(run));
 }
 

@@ -158,6 +158,9 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
     }
     return health.answers();
   };
+  // What jl inherited (a caller's lock, a pipe someone reads to its end) is not the tunnel's.
+  run.close_in_child.insert(run.close_in_child.end(), ctx.inherited_fds().begin(),
+                            ctx.inherited_fds().end());
   return tunnel::run(session, std::move(listener), std::move(run));
 }
 

@@ -1,10 +1,13 @@
 #include "jl/sys/files.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 
 namespace jl::sys {
 
@@ -42,6 +45,36 @@ LockTry try_flock(int fd, bool exclusive) {
     return errno == EWOULDBLOCK ? LockTry::busy : LockTry::failed;
   }
   return LockTry::locked;
+}
+
+std::vector<int> open_descriptors(int first) {
+  std::vector<int> open;
+  // /dev/fd lists them on Linux (a link to /proc/self/fd) and on macOS; the directory's own
+  // descriptor is not one of them.
+  if (DIR* dir = ::opendir("/dev/fd")) {
+    const int own = ::dirfd(dir);
+    while (const dirent* entry = ::readdir(dir)) {
+      char* end = nullptr;
+      const long fd = std::strtol(entry->d_name, &end, 10);
+      if (end != entry->d_name && *end == '\0' && fd >= first && fd != own && fd < (1L << 30)) {
+        open.push_back(static_cast<int>(fd));
+      }
+    }
+    ::closedir(dir);
+    std::sort(open.begin(), open.end());
+    return open;
+  }
+  // Elsewhere: ask each descriptor below the soft limit (at most 65536 of them).
+  long limit = ::sysconf(_SC_OPEN_MAX);
+  if (limit < 0 || limit > 65536) {
+    limit = 65536;
+  }
+  for (int fd = first; fd < limit; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1) {
+      open.push_back(fd);
+    }
+  }
+  return open;
 }
 
 }  // namespace jl::sys

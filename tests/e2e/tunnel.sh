@@ -95,6 +95,25 @@ expect_eq "$(printf '%s\n' "$OUT" | tail -n 1)" "$url" "same URL, so browser tab
 run_jl close
 expect_rc 0 "close again"
 
+log "== the background tunnel keeps nothing it inherited"
+# A caller's file on fd 9 (as flock(1) leaves its lock) and the write end of a pipe on fd 5 (as
+# $(...) reads to its end): the tunnel outlives jl open, so holding either would keep the lock
+# taken, or the reader waiting, for as long as the tunnel runs.
+held=$WORK/held-by-the-caller
+exec {pipe_w}> >(cat >/dev/null)
+pipe_id=$(readlink "/proc/$$/fd/$pipe_w")
+run_jl open --no-browser 9>"$held" 5>&"$pipe_w"
+expect_rc 0 "jl open with fds 5 and 9 open"
+exec {pipe_w}>&-
+tpid=$(session_field tunnel_pid)
+kept=
+for f in "/proc/$tpid/fd/"*; do
+  case $(readlink "$f") in "$held" | "$pipe_id") kept+=" ${f##*/}" ;; esac
+done
+expect_eq "$kept" "" "the tunnel keeps neither the caller's file nor its pipe"
+run_jl close
+expect_rc 0 "close"
+
 log "== a busy --local-port"
 python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(60)' >"$WORK/busy" &
 blocker=$!

@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <string>
 
+#include "jl/sys/files.hpp"
 #include "jl/sys/net.hpp"
 
 namespace {
@@ -47,6 +51,23 @@ TEST(Process, FindsProgramsOnPath) {
   EXPECT_TRUE(jl::sys::find_program("no-such-program-jl", env).empty());
   jl::Env none(std::map<std::string, std::string>{{"PATH", "/nonexistent"}});
   EXPECT_TRUE(jl::sys::find_program("sh", none).empty());
+}
+
+TEST(OpenDescriptors, ListsWhatIsOpenAndNothingElse) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  auto open = jl::sys::open_descriptors(3);
+  EXPECT_TRUE(std::is_sorted(open.begin(), open.end()));
+  EXPECT_NE(std::find(open.begin(), open.end(), p[0]), open.end());
+  EXPECT_NE(std::find(open.begin(), open.end(), p[1]), open.end());
+  EXPECT_EQ(std::find(open.begin(), open.end(), 2), open.end());  // from `first` on
+  ::close(p[0]);
+  ::close(p[1]);
+  open = jl::sys::open_descriptors(3);
+  EXPECT_EQ(std::find(open.begin(), open.end(), p[0]), open.end());
+  EXPECT_EQ(std::find(open.begin(), open.end(), p[1]), open.end());
+  // The directory it reads is closed again: asking twice finds the same.
+  EXPECT_EQ(jl::sys::open_descriptors(3), open);
 }
 
 TEST(ConnectTcp, NamesWhyItFailed) {

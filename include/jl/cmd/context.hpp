@@ -32,10 +32,13 @@ struct GlobalOptions {
 
 class Context {
  public:
+  // Made before jl opens anything of its own: it notes the descriptors jl was started with
+  // beyond stdio, which a background tunnel closes.
   Context(GlobalOptions global, Env env);
 
   const GlobalOptions& global() const { return m_global; }
   const Env& env() const { return m_env; }
+  const std::vector<int>& inherited_fds() const { return m_inherited_fds; }
   const Ui& ui() const { return m_ui; }
 
   // The config file's settings (read once; a broken file is a usage error).
@@ -82,6 +85,7 @@ class Context {
  private:
   GlobalOptions m_global;
   Env m_env;
+  std::vector<int> m_inherited_fds;
   Ui m_ui;
   std::optional<FileConfig> m_file_config;
   sys::StateStore m_store;
