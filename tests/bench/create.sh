@@ -2,7 +2,7 @@
 # jl up NAME --image IMAGE (the image on the host) to the first 200 through the tunnel, against
 # what people do by hand, measured in one run: `docker run -d --init ... IMAGE sleep infinity`
 # over ssh, then the old three-function flow (ssh docker exec jupyter lab, ssh -fN -L, scrape
-# `jupyter server list`, first 200); and Jupyter's own start in a container that exists.
+# `jupyter server list`, first 200); and `docker run` plus JupyterLab's own start on the host.
 # On loopback, from the bed's JupyterLab 4 image. Prints each figure and the ratio.
 # Usage: tests/bench/create.sh [RUNS]   (default 3; needs root and the test bed)
 set -euo pipefail
@@ -45,7 +45,8 @@ trap 'gone; rm -rf "$W"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-first_200() { for _ in $(seq 1500); do [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$1")" = 200 ] && return 0; sleep 0.02; done; return 1; }
+# The page the URL names, redirects followed (Jupyter sends / on to /lab).
+first_200() { for _ in $(seq 1500); do [ "$(curl -sL -o /dev/null -m 2 -w '%{http_code}' "$1")" = 200 ] && return 0; sleep 0.02; done; return 1; }
 best() { tr ' ' '\n' | grep . | sort -g | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
 
@@ -54,7 +55,7 @@ jl_create() {
   local t0 url
   t0=$(now)
   url=$("$JL" -F "$CFG" -H b up "$NAME" --image "$IMG" --pull never --no-browser | tail -n 1)
-  first_200 "$url"
+  first_200 "$url" || note "jl: no 200 from $url"
   since "$t0"
 }
 by_hand() {
@@ -65,22 +66,25 @@ by_hand() {
   ssh -F "$CFG" b docker run -d --init --name "$NAME" --ulimit stack=67108864 "$IMG" sleep infinity >/dev/null
   ip=$(ssh -F "$CFG" b docker inspect -f '{{.NetworkSettings.IPAddress}}' "$NAME")
   ssh -F "$CFG" b docker exec "$NAME" jupyter lab --ip 0.0.0.0 --port 9999 --allow-root --no-browser >/dev/null 2>&1 &
-  ssh -F "$CFG" -fN -o ExitOnForwardFailure=yes -L "$lp:$ip:9999" b
+  local server=$!
+  ssh -F "$CFG" -fN -o ExitOnForwardFailure=yes -L "$lp:$ip:9999" b >/dev/null 2>&1
   url=
   while [ -z "$url" ]; do
     url=$(ssh -F "$CFG" b docker exec "$NAME" jupyter server list 2>&1 | grep -o 'http://[^ ]*token=[0-9a-f]*' | head -n 1 || true)
   done
   url=$(sed -E "s#http://[^/]*/#http://127.0.0.1:$lp/#" <<<"$url")
-  first_200 "$url"
+  first_200 "$url" || note "by hand: no 200 from $url"
   since "$t0"
+  pkill -f -- "-L $lp:$ip:9999" || true
+  kill "$server" 2>/dev/null || true
 }
-own_start() { # Jupyter's own start in a container that exists, polled from the host
+own_start() { # docker run, then JupyterLab's own start, polled from the host: no ssh at all
   gone
-  docker run -d --init --name "$NAME" "$IMG" sleep infinity >/dev/null
   local ip t0
-  ip=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' "$NAME")
   printf 'Authorization: token bench\n' >"$W/hdr"
   t0=$(now)
+  docker run -d --init --name "$NAME" "$IMG" sleep infinity >/dev/null
+  ip=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' "$NAME")
   docker exec -d "$NAME" sh -c "cd /tmp && JUPYTER_TOKEN=bench exec jupyter lab --allow-root --no-browser --ip=$ip --port=9998"
   for _ in $(seq 1500); do [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' -H "@$W/hdr" "http://$ip:9998/api/status")" = 200 ] && break; sleep 0.02; done
   since "$t0"
@@ -98,6 +102,6 @@ echo
 echo "jl up --image, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, loopback; best of $runs, one run"
 printf '%-52s %8s\n' "jl up NAME --image IMG, to the first 200 (s)" "$u" \
   "docker run + old flow by hand, to the first 200 (s)" "$h" \
-  "JupyterLab's own start in an existing container (s)" "$o"
-echo "by hand / jl: $(ratio "$h" "$u")x; jl - JupyterLab alone: +$(awk -v a="$u" -v b="$o" 'BEGIN { printf "%.2f", a - b }') s"
+  "docker run + JupyterLab's own start, on the host (s)" "$o"
+echo "by hand / jl: $(ratio "$h" "$u")x; jl - (docker run + JupyterLab alone): +$(awk -v a="$u" -v b="$o" 'BEGIN { printf "%.2f", a - b }') s"
 echo "all runs: jl:$up | by hand:$hand | own start:$own"
