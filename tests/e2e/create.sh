@@ -179,6 +179,17 @@ expect_rc 0 "jl rm of the container made from config.json"
 rm -f "$CONF"
 
 log "== a container jl did not create"
+# A name that is taken: --image does not apply to it, and jl says so instead of touching it.
+cid=$(docker inspect -f '{{.Id}}' cont1)
+run_jlh up cont1 --no-browser --image "$IMG" --pull never --shm-size 64m
+expect_rc 0 "jl up --image of a name a foreign container has"
+expect_contains "$ERR" "jl did not create it" "says the container is not jl's"
+expect_contains "$ERR" "do not apply" "and that --image does not apply"
+expect_not_contains "$OUT" "created container" "nothing is created"
+expect_eq "$(docker inspect -f '{{.Id}}' cont1)" "$cid" "cont1 is the same container"
+expect_eq "$(docker inspect -f '{{index .Config.Labels "jl.made-by"}}' cont1)" "" "and carries no label of jl's"
+run_jlh stop cont1
+expect_rc 0 "stop Jupyter in cont1"
 run_jlh rm cont1
 expect_rc 4 "jl rm of a foreign container"
 expect_contains "$ERR" "was not created by jl" "refuses it"
