@@ -300,12 +300,6 @@ remote::Recipe recipe_of(const StartOptions& o) {
     if (!gpus) {
       throw usage(error);
     }
-    if (gpus->kind == container::Gpus::Kind::free) {
-      throw usage(
-          fmt::format("--gpus {}: choosing free GPUs needs jl gpus, which this jl does "
-                      "not have yet; name the devices (--gpus 0,2) or a count",
-                      *c.gpus));
-    }
     spec.gpus = *gpus;
   }
   for (const auto& v : c.volumes) {
@@ -480,7 +474,8 @@ void add_start_options(CLI::App* sub, StartOptions& options) {
                   "Create the container from IMAGE when there is none (detached, with an init)")
       ->type_name("IMAGE");
   sub->add_option("--gpus", c.gpus,
-                  "GPUs of the container jl creates: all, a count, or devices (0,2)")
+                  "GPUs of the container jl creates: all, a count, devices (0,2), or free:N "
+                  "(N GPUs no process uses, least memory used first)")
       ->type_name("GPUS");
   sub->add_option("-v,--volume", c.volumes, "Mount HOST:CONTAINER[:ro] (repeatable; with --image)")
       ->type_name("HOST:CTR")

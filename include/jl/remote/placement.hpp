@@ -144,6 +144,9 @@ class DockerContainer final : public Placement {
   // The container by id when jl recorded one, else by name.
   const std::string& target() const { return m_id.empty() ? m_name : m_id; }
   void check_probe(const probe::Facts& r, const std::string& err) const;
+  // `count` GPUs with no process on them (--gpus free:N); throws jl::Error when the host has no
+  // NVIDIA driver or fewer are free (naming who holds the others).
+  std::vector<int> free_gpus(int count, ssh::Deadline deadline);
 
   Host& m_host;
   std::string m_name;
