@@ -86,6 +86,9 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
         line += std::string(width[i] - r[i].size() + 2, ' ');
       }
     }
+    while (line.ends_with(' ')) {
+      line.pop_back();  // an empty last cell
+    }
     out += line;
     out += '\n';
   }
@@ -220,7 +223,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
                          : "-",
                      o.show_token ? s.token : jupyter::mask_token(s.token)});
     if (any_gpus) {
-      cells.back().push_back(r.gpus ? gpus::words(*r.gpus) : "?");
+      // Nothing for a session on a host without nvidia-smi (or not reached).
+      cells.back().push_back(r.gpus ? gpus::words(*r.gpus) : std::string{});
     }
   }
   ctx.ui().out(table(cells));

@@ -164,6 +164,13 @@ Words describe(Problem problem, const Subject& s) {
                           s.detail.empty() ? "no output" : last_line(s.detail)),
               "check the NVIDIA driver on the host: nvidia-smi there says more"};
     case Problem::gpus_busy:
+      if (s.total == 0) {
+        return {Exit::remote,
+                fmt::format("{} has an NVIDIA driver but no GPU (nvidia-smi: No devices were "
+                            "found), and --gpus free:{} asks for {}",
+                            s.host, s.asked, s.asked),
+                "check the GPUs on the host (nvidia-smi there), or leave out --gpus"};
+      }
       return {
           Exit::remote,
           fmt::format("{} of {} GPU{} on {} {} free, and --gpus free:{} asks for {}{}", s.available,

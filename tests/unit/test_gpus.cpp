@@ -353,6 +353,10 @@ TEST(Problems, TheirWords) {
   s.available = 0;
   EXPECT_EQ(jl::describe(jl::Problem::gpus_busy, s).message.substr(0, 37),
             "0 of 4 GPUs on gpubox are free, and -");
+  s.total = 0;
+  EXPECT_EQ(jl::describe(jl::Problem::gpus_busy, s).message,
+            "gpubox has an NVIDIA driver but no GPU (nvidia-smi: No devices were found), and "
+            "--gpus free:2 asks for 2");
   s.detail = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.";
   s.port = 9;
   EXPECT_EQ(jl::describe(jl::Problem::gpu_query_failed, s).message,
