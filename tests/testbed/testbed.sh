@@ -1132,6 +1132,12 @@ verify_ssh() {
   if ((rc3 != 0)) || [[ $out3 != ok ]]; then
     die "ssh $SSH_HOST-nodockerbin: expected no docker on PATH but a working shell; got (rc $rc3): $out3"
   fi
+  # the GPU user: the stand-in nvidia-smi first on its PATH, and docker
+  local out4
+  out4=$(tb_ssh "$SSH_HOST-gpu" 'command -v nvidia-smi && docker ps -q >/dev/null && echo docker-ok' 2>&1) ||
+    die "ssh $SSH_HOST-gpu failed: $out4"
+  [[ $out4 == "$GPU_DIR/bin/nvidia-smi"$'\n'docker-ok ]] ||
+    die "ssh $SSH_HOST-gpu: expected $GPU_DIR/bin/nvidia-smi on PATH and a working docker; got: $out4"
   # every shell user logs in (in parallel); those that run commands run this one, under
   # their shell
   local line u shell out rc tmp
@@ -1155,7 +1161,7 @@ verify_ssh() {
     esac
   done
   rm -rf "$tmp"
-  phase_done "root: docker works; $USER_NODOCKER: permission denied; $USER_NODOCKERBIN: no docker on PATH; ${#SHELL_USERS[@]} login shells as wanted"
+  phase_done "root: docker works; $USER_NODOCKER: permission denied; $USER_NODOCKERBIN: no docker on PATH; $USER_GPU: the stand-in nvidia-smi; ${#SHELL_USERS[@]} login shells as wanted"
 }
 
 # ---------------------------------------------------------------------------
@@ -1180,7 +1186,7 @@ cmd_up() {
   write_client_files
   verify_ssh
   log "up in $(fmt_ms "$(($(now_ms) - t0))")"
-  log "  ssh:  ssh -F $SSH_CONFIG $SSH_HOST    (also $SSH_HOST-nodocker, $SSH_HOST-nodockerbin)"
+  log "  ssh:  ssh -F $SSH_CONFIG $SSH_HOST    (also $SSH_HOST-nodocker, $SSH_HOST-nodockerbin, $SSH_HOST-gpu)"
   log "  env:  eval \"\$($0 env)\""
   log "  try:  jl -F $SSH_CONFIG -H $SSH_HOST start cont1"
   log "  containers: $(container_names | tr '\n' ' ')"
