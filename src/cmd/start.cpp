@@ -368,9 +368,14 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     ctx.ui().warn(w);
   }
   if ((prepared.created || prepared.started) && !ctx.ui().json() && !ctx.ui().quiet()) {
-    ctx.ui().out(fmt::format("{} container '{}' on {}{}", prepared.created ? "created" : "started",
-                             o.container, host_name,
-                             prepared.created ? " from " + o.create.image.value_or("") : ""));
+    std::vector<std::string> chosen;
+    for (int g : prepared.gpus) {
+      chosen.push_back(std::to_string(g));
+    }
+    ctx.ui().out(fmt::format("{} container '{}' on {}{}{}",
+                             prepared.created ? "created" : "started", o.container, host_name,
+                             prepared.created ? " from " + o.create.image.value_or("") : "",
+                             chosen.empty() ? "" : " with GPUs " + text::join(chosen, ",")));
   }
   ctx.ui().trace("probing docker, the container and Jupyter");
   auto pending = place->probe_for_start(ssh::deadline_in(15s));
@@ -388,7 +393,8 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     ctx.ui().warn(w);
   }
   if (auto reused = reuse_answering(ctx, host, plan, facts, origin)) {
-    return StartOutcome{*reused, true, seconds_since(started), prepared.created, prepared.started};
+    return StartOutcome{*reused,          true,         seconds_since(started), prepared.created,
+                        prepared.started, prepared.gpus};
   }
   if (const auto* refusal = std::get_if<plan::Refusal>(&plan.otherwise)) {
     throw refusal->error();
@@ -404,7 +410,8 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     throw plan::start_error(result, spec, place->subject());
   }
   auto record = record_started(ctx, host, *place, origin, facts, spec, result, token);
-  return StartOutcome{record, false, seconds_since(started), prepared.created, prepared.started};
+  return StartOutcome{record,           false,        seconds_since(started), prepared.created,
+                      prepared.started, prepared.gpus};
 }
 
 nlohmann::json session_json(const SessionRecord& s, bool show_token) {
@@ -429,6 +436,9 @@ nlohmann::json start_json(const StartOutcome& outcome) {
   j["reused"] = outcome.reused;
   j["container_created"] = outcome.container_created;
   j["container_started"] = outcome.container_started;
+  if (!outcome.container_gpus.empty()) {
+    j["container_gpus"] = outcome.container_gpus;
+  }
   return j;
 }
 

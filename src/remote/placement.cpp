@@ -84,6 +84,7 @@ Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
     const auto& spec = *m_recipe.spec;
     const auto devices = free_gpus(spec.gpus->count, deadline);
     run_args = container::run_arguments(m_name, spec, ids.uid, ids.gid, ids.home, devices);
+    out.gpus = devices;
     std::tie(exec, r) = ensure(run_args);
   }
   if (r.run_rc && *r.run_rc != 0 && container::rlimit_refused(r.run_output)) {

@@ -151,6 +151,7 @@ wrapped start "$NEW" --image "$IMG" --pull never --gpus free:1
 expect_rc 0 "created (the wrapper drops --gpus, as a docker with the runtime would take it)"
 touch_container "$NEW"
 expect_contains "$OUT" "created container '$NEW'" "says it created it"
+expect_contains "$OUT" "with GPUs 0" "and which GPUs it chose"
 expect_eq "$(docker inspect -f '{{index .Config.Labels "jl.devices"}}' "$NEW")" 0 \
   "the container's label names GPU 0 (the free one with the least memory used)"
 scenario "driver down"
@@ -160,6 +161,12 @@ expect_not_contains "$ERR" "another spec" "no spec difference is reported"
 expect_not_contains "$OUT" "created container" "nothing is created"
 wrapped rm "$NEW"
 expect_rc 0 "jl rm"
+busy_gpus
+wrapped --json start "$NEW" --image "$IMG" --pull never --gpus free:2
+expect_rc 0 "created again, with --json"
+expect_eq "$(json 'print(j["container_created"], j["container_gpus"])')" "True [0, 5]" \
+  "--json names the GPUs chosen"
+wrapped rm "$NEW"
 busy_gpus
 
 log "== nvidia-smi fails, or finds no GPU"

@@ -48,6 +48,7 @@ class Placement {
     bool created = false;               // the place was made afresh
     bool started = false;               // it was there, stopped, and was started again
     std::vector<std::string> warnings;  // to say (e.g. a spec that differs from the one asked)
+    std::vector<int> gpus;              // the GPUs --gpus free:N chose for a container made afresh
   };
 
   // Make the place ready for a start (create it, or start it again, as it was asked to be);
