@@ -7,13 +7,13 @@ shift
 m() { printf '@@%s %s\n' "$n" "$*"; }
 t() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout "$s" "$@"; else "$@"; fi; }
 if ! command -v nvidia-smi >/dev/null 2>&1; then m no-nvidia-smi; m end; exit 0; fi
-out=$(t 20 nvidia-smi --query-gpu=index,uuid,name,memory.used,memory.total,utilization.gpu \
+out=$(t 10 nvidia-smi --query-gpu=index,uuid,name,memory.used,memory.total,utilization.gpu \
   --format=csv,noheader,nounits 2>&1 </dev/null)
 rc=$?
 m gpus "$rc"
 printf '%s\n' "$out"
 if [ "$rc" -ne 0 ]; then m end; exit 0; fi
-apps=$(t 20 nvidia-smi --query-compute-apps=gpu_uuid,pid,used_memory \
+apps=$(t 10 nvidia-smi --query-compute-apps=gpu_uuid,pid,used_memory \
   --format=csv,noheader,nounits 2>&1 </dev/null)
 rc=$?
 m apps "$rc"
@@ -30,7 +30,7 @@ done <<EOF
 $apps
 EOF
 if [ "$found" = yes ] && [ $# -gt 0 ] && command -v "$1" >/dev/null 2>&1; then
-  out=$(t 20 "$@" ps --no-trunc --format '{{.ID}} {{.Names}}' 2>&1 </dev/null)
+  out=$(t 10 "$@" ps --no-trunc --format '{{.ID}} {{.Names}}' 2>&1 </dev/null)
   m containers "$?"
   printf '%s\n' "$out"
 fi
