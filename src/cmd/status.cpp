@@ -47,7 +47,8 @@ struct Row {
 };
 
 // The host's GPUs in one exec, for every session there; nothing when it has no nvidia-smi, it
-// fails, or does not answer in time (status then says nothing about GPUs).
+// fails, or the exec does (status then says nothing about GPUs: the sessions' own checks say
+// what is wrong with the host).
 std::optional<std::vector<gpus::Use>> host_gpus(Context& ctx, ssh::Session& session,
                                                 const std::string& host_name) {
   try {
@@ -61,7 +62,7 @@ std::optional<std::vector<gpus::Use>> host_gpus(Context& ctx, ssh::Session& sess
     }
     return gpus::usage(report);
   } catch (const Error& e) {
-    if (e.code() != Exit::timeout) {
+    if (e.code() == Exit::interrupted) {
       throw;
     }
     ctx.ui().trace(fmt::format("no GPUs on {}: {}", host_name, e.what()));
