@@ -54,7 +54,7 @@ _jl() {
 
   local globals="-H --host -F --ssh-config --json -v --verbose -q --quiet
     --accept-changed-host-key --version -h --help"
-  local commands="start up open stop rm status ls forward close doctor logs config completion"
+  local commands="start up open stop rm status ls gpus forward close doctor logs config completion"
 
   # Walk the line before the cursor: -H/-F (passed on to jl __complete), the command, how many
   # arguments it has so far, and whether a -- was seen.
@@ -172,6 +172,7 @@ _jl() {
     open | stop | close | status | ls | logs | doctor)
       values=$(_jl_ask "$bin" "${pass[@]}" __complete sessions)
       ;;
+    gpus) values=$(_jl_ask "$bin" "${pass[@]}" __complete hosts) ;;
     config) values="show path" ;;
     completion) values="bash zsh fish" ;;
     *) return 0 ;;

@@ -109,6 +109,7 @@ complete -c jl -n __jl_no_command -a stop -d 'Shut Jupyter down and forget the s
 complete -c jl -n __jl_no_command -a rm -d 'Stop Jupyter and remove a container jl created'
 complete -c jl -n __jl_no_command -a status -d 'Show known sessions'
 complete -c jl -n __jl_no_command -a ls -d 'Show known sessions (as status)'
+complete -c jl -n __jl_no_command -a gpus -d 'List the GPUs of a host and who uses them'
 complete -c jl -n __jl_no_command -a forward -d 'Forward another port'
 complete -c jl -n __jl_no_command -a close -d 'Close the tunnel of a session'
 complete -c jl -n __jl_no_command -a doctor -d 'Check the host, docker and a container'
@@ -145,6 +146,7 @@ complete -c jl -n '__jl_in doctor' -l port -x -d 'Container port to check'
 
 # Their arguments.
 complete -c jl -n '__jl_arg start up rm' -a '(__jl_ask containers)' -d 'Running container'
+complete -c jl -n '__jl_arg gpus' -a '(__jl_ask hosts)' -d 'Host'
 complete -c jl -n '__jl_arg open stop close status ls logs doctor' -a '(__jl_ask sessions)' -d 'Known session'
 complete -c jl -n '__jl_arg config' -a show -d 'Print the settings and where each comes from'
 complete -c jl -n '__jl_arg config' -a path -d 'Print the config file path'

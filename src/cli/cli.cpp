@@ -17,6 +17,7 @@
 #include "jl/cmd/dispatch.hpp"
 #include "jl/cmd/doctor.hpp"
 #include "jl/cmd/forward.hpp"
+#include "jl/cmd/gpus.hpp"
 #include "jl/cmd/logs.hpp"
 #include "jl/cmd/open.hpp"
 #include "jl/cmd/rm.hpp"
@@ -44,6 +45,7 @@ constexpr const char* kDescription =
     "  jl -H gpubox start cont1     only start (or reuse) Jupyter\n"
     "  jl open                      tunnel + browser for the session already started\n"
     "  jl status                    what runs where\n"
+    "  jl gpus                      the host's GPUs and which containers use them\n"
     "  jl close cont1               close the tunnel; Jupyter keeps running\n"
     "  jl stop cont1                stop Jupyter (and its tunnel), verify it is gone\n"
     "  jl doctor cont1              check everything jl needs, with fixes\n"
@@ -99,6 +101,7 @@ void setup_commands(CLI::App& app, cmd::Dispatch& dispatch) {
   cmd::setup_stop(app, dispatch);
   cmd::setup_rm(app, dispatch);
   cmd::setup_status(app, dispatch);
+  cmd::setup_gpus(app, dispatch);
   cmd::setup_doctor(app, dispatch);
   cmd::setup_logs(app, dispatch);
   cmd::setup_config(app, dispatch);

@@ -268,12 +268,6 @@ container::Spec spec_of(const StartOptions::Create& c) {
     if (!gpus) {
       throw usage(error);
     }
-    if (gpus->kind == container::Gpus::Kind::free) {
-      throw usage(
-          fmt::format("--gpus {}: choosing free GPUs needs jl gpus, which this jl does "
-                      "not have yet; name the devices (--gpus 0,2) or a count",
-                      *c.gpus));
-    }
     spec.gpus = *gpus;
   }
   for (const auto& v : c.volumes) {
@@ -467,9 +461,14 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     ctx.ui().warn(w);
   }
   if ((prepared.created || prepared.started) && !ctx.ui().json() && !ctx.ui().quiet()) {
-    ctx.ui().out(fmt::format("{} container '{}' on {}{}", prepared.created ? "created" : "started",
-                             o.container, host_name,
-                             prepared.created ? " from " + o.create.image.value_or("") : ""));
+    std::vector<std::string> chosen;
+    for (int g : prepared.gpus) {
+      chosen.push_back(std::to_string(g));
+    }
+    ctx.ui().out(fmt::format("{} container '{}' on {}{}{}",
+                             prepared.created ? "created" : "started", o.container, host_name,
+                             prepared.created ? " from " + o.create.image.value_or("") : "",
+                             chosen.empty() ? "" : " with GPUs " + text::join(chosen, ",")));
   }
   ctx.ui().trace("probing docker, the container and Jupyter");
   auto pending = place->probe_for_start(ssh::deadline_in(15s));
@@ -487,7 +486,8 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     ctx.ui().warn(w);
   }
   if (auto reused = reuse_answering(ctx, host, plan, facts, origin)) {
-    return StartOutcome{*reused, true, seconds_since(started), prepared.created, prepared.started};
+    return StartOutcome{*reused,          true,         seconds_since(started), prepared.created,
+                        prepared.started, prepared.gpus};
   }
   if (const auto* refusal = std::get_if<plan::Refusal>(&plan.otherwise)) {
     throw refusal->error();
@@ -503,7 +503,8 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     throw plan::start_error(result, spec, place->subject());
   }
   auto record = record_started(ctx, host, *place, origin, facts, spec, result, token);
-  return StartOutcome{record, false, seconds_since(started), prepared.created, prepared.started};
+  return StartOutcome{record,           false,        seconds_since(started), prepared.created,
+                      prepared.started, prepared.gpus};
 }
 
 nlohmann::json session_json(const SessionRecord& s, bool show_token) {
@@ -528,6 +529,9 @@ nlohmann::json start_json(const StartOutcome& outcome) {
   j["reused"] = outcome.reused;
   j["container_created"] = outcome.container_created;
   j["container_started"] = outcome.container_started;
+  if (!outcome.container_gpus.empty()) {
+    j["container_gpus"] = outcome.container_gpus;
+  }
   return j;
 }
 
@@ -576,7 +580,8 @@ void add_start_options(CLI::App* sub, StartOptions& options) {
                   "Create the container from IMAGE when there is none (detached, with an init)")
       ->type_name("IMAGE");
   sub->add_option("--gpus", c.gpus,
-                  "GPUs of the container jl creates: all, a count, or devices (0,2)")
+                  "GPUs of the container jl creates: all, a count, devices (0,2), or free:N "
+                  "(N GPUs no process uses, least memory used first)")
       ->type_name("GPUS");
   sub->add_option("-v,--volume", options.volume_flags,
                   "Mount HOST:CONTAINER[:ro] (repeatable; with --image)")

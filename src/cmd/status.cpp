@@ -9,6 +9,7 @@
 #include "jl/cmd/start.hpp"
 #include "jl/cmd/status.hpp"
 #include "jl/core/error.hpp"
+#include "jl/core/gpus.hpp"
 #include "jl/core/jupyter.hpp"
 #include "jl/core/logs.hpp"
 #include "jl/core/text.hpp"
@@ -45,6 +46,9 @@ struct Row {
   std::string detail;
   jupyter::Activity activity;              // when it answers
   std::optional<long long> idle_shutdown;  // it shut itself down after this many idle seconds
+  // The GPUs its container's processes use; nothing when the host was not asked or has no
+  // NVIDIA driver.
+  std::optional<std::vector<gpus::ContainerGpu>> gpus;
 };
 
 // Whether the server of `s`, which no longer answers, shut itself down for being idle: the end
@@ -80,6 +84,30 @@ std::string idle_words(const Row& r) {
   return "-";
 }
 
+// The host's GPUs in one exec, for every session there; nothing when it has no nvidia-smi, it
+// fails, or the exec does (status then says nothing about GPUs: the sessions' own checks say
+// what is wrong with the host).
+std::optional<std::vector<gpus::Use>> host_gpus(Context& ctx, ssh::Session& session,
+                                                const std::string& host_name) {
+  try {
+    remote::Host host(session, host_name, ctx.docker_command(host_name, ""));
+    auto report = host.gpus(ssh::deadline_in(15s));
+    if (report.tool != gpus::Report::Tool::ok) {
+      ctx.ui().trace(
+          fmt::format("no GPUs on {}: {}", host_name,
+                      report.tool == gpus::Report::Tool::missing ? "no nvidia-smi" : report.error));
+      return std::nullopt;
+    }
+    return gpus::usage(report);
+  } catch (const Error& e) {
+    if (e.code() == Exit::interrupted) {
+      throw;
+    }
+    ctx.ui().trace(fmt::format("no GPUs on {}: {}", host_name, e.what()));
+    return std::nullopt;
+  }
+}
+
 std::string table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width;
   for (const auto& r : rows) {
@@ -96,6 +124,9 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
       if (i + 1 < r.size()) {
         line += std::string(width[i] - r[i].size() + 2, ' ');
       }
+    }
+    while (line.ends_with(' ')) {
+      line.pop_back();  // an empty last cell
     }
     out += line;
     out += '\n';
@@ -130,13 +161,19 @@ int run_status(Context& ctx, const StatusOptions& o) {
       connect_error = e.what();
     }
     auto busy = ctx.ui().activity(fmt::format("asking the servers on {}", host_name));
+    const auto host_uses =
+        session ? host_gpus(ctx, *session, host_name) : std::optional<std::vector<gpus::Use>>{};
     for (const auto& s : sessions) {
       Row row{s,
               tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)),
               Answers::unknown,
               connect_error,
               {},
+              std::nullopt,
               std::nullopt};
+      if (host_uses) {
+        row.gpus = gpus::of_container(*host_uses, s.container_id, s.container);
+      }
       if (session) {
         remote::Host host(*session, host_name, ctx.docker_command(s.host, s.container));
         // First whether the container is still the one Jupyter was started in: a removed
@@ -199,6 +236,9 @@ int run_status(Context& ctx, const StatusOptions& o) {
       j["idle_timeout_s"] = s.idle_timeout_s > 0 ? nlohmann::json(s.idle_timeout_s) : nullptr;
       j["ended"] = r.idle_shutdown ? nlohmann::json("idle_timeout") : nullptr;
       j["tunnel"] = tunnel;
+      if (r.gpus) {
+        j["gpus"] = gpus::to_json(*r.gpus);
+      }
       out.push_back(std::move(j));
     }
     ctx.ui().out(out.dump(2));
@@ -217,9 +257,14 @@ int run_status(Context& ctx, const StatusOptions& o) {
     ctx.ui().out("no known sessions (start one with: jl start CONTAINER)");
     return 0;
   }
+  const bool any_gpus =
+      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.gpus.has_value(); });
   std::vector<std::vector<std::string>> cells = {{"HOST", "CONTAINER", "APP", "VERSION", "ADDRESS",
                                                   "PID", "STARTED", "IDLE", "ANSWERS", "TUNNEL",
                                                   "TOKEN"}};
+  if (any_gpus) {
+    cells.front().push_back("GPUS");
+  }
   for (const auto& r : rows) {
     const auto& s = r.session;
     std::string answers(words(r.answers));
@@ -235,6 +280,10 @@ int run_status(Context& ctx, const StatusOptions& o) {
                          ? fmt::format("closed, it {}; `jl open` logs in again", s.tunnel_note)
                          : "-",
                      o.show_token ? s.token : jupyter::mask_token(s.token)});
+    if (any_gpus) {
+      // Nothing for a session on a host without nvidia-smi (or not reached).
+      cells.back().push_back(r.gpus ? gpus::words(*r.gpus) : std::string{});
+    }
   }
   ctx.ui().out(table(cells));
   return 0;

@@ -678,9 +678,13 @@ std::vector<std::string> differences(const Spec& asked, const Spec& made) {
 
 std::vector<std::string> run_arguments(const std::string& name, const Spec& spec,
                                        long long host_uid, long long host_gid,
-                                       const std::string& home) {
-  if (spec.gpus && spec.gpus->kind == Gpus::Kind::free) {
-    throw std::invalid_argument("--gpus free:N must be resolved to devices before docker run");
+                                       const std::string& home, const std::vector<int>& chosen) {
+  const bool free = spec.gpus && spec.gpus->kind == Gpus::Kind::free;
+  if (free && static_cast<int>(chosen.size()) != spec.gpus->count) {
+    throw std::invalid_argument("--gpus free:N needs its N devices chosen before docker run");
+  }
+  if (!free && !chosen.empty()) {
+    throw std::invalid_argument("devices are chosen only for --gpus free:N");
   }
   if (spec.shm_size && spec.ipc_host) {
     throw std::invalid_argument("--shm-size and --ipc host cannot both be given");
@@ -698,7 +702,12 @@ std::vector<std::string> run_arguments(const std::string& name, const Spec& spec
                                    "memlock=-1",
                                    "--ulimit",
                                    "stack=67108864"};
-  if (spec.gpus) {
+  if (free) {
+    args.push_back("--label");
+    args.push_back(fmt::format("{}={}", kDevicesLabel, device_list(chosen)));
+    args.push_back("--gpus");
+    args.push_back("\"device=" + device_list(chosen) + "\"");
+  } else if (spec.gpus) {
     args.push_back("--gpus");
     if (spec.gpus->kind == Gpus::Kind::devices) {
       // docker splits the value of --gpus on commas unless the device list is quoted.

@@ -149,6 +149,39 @@ Words describe(Problem problem, const Subject& s) {
           fmt::format("cannot start container '{}' on {}: {}", s.container, s.host,
                       s.detail.empty() ? "docker start failed" : last_line(s.detail)),
           fmt::format("look at the container on the host: {} logs {}", docker_of(s), s.container)};
+    case Problem::no_gpu_driver:
+      return {
+          Exit::remote,
+          fmt::format("no NVIDIA driver on {} (nvidia-smi is not on the SSH user's PATH)", s.host),
+          s.app.empty()
+              ? std::string("install the NVIDIA driver on the host (nvidia-smi comes with it)")
+              : fmt::format("install the NVIDIA driver on the host, or leave out --gpus {}",
+                            s.app)};
+    case Problem::gpu_query_failed:
+      return {Exit::remote,
+              fmt::format("nvidia-smi fails on {}{}: {}", s.host,
+                          s.port != 0 ? fmt::format(" (exit {})", s.port) : std::string{},
+                          s.detail.empty() ? "no output" : last_line(s.detail)),
+              "check the NVIDIA driver on the host: nvidia-smi there says more"};
+    case Problem::gpus_busy:
+      if (s.total == 0) {
+        return {Exit::remote,
+                fmt::format("{} has an NVIDIA driver but no GPU (nvidia-smi: No devices were "
+                            "found), and --gpus free:{} asks for {}",
+                            s.host, s.asked, s.asked),
+                "check the GPUs on the host (nvidia-smi there), or leave out --gpus"};
+      }
+      return {
+          Exit::remote,
+          fmt::format("{} of {} GPU{} on {} {} free, and --gpus free:{} asks for {}{}", s.available,
+                      s.total, s.total == 1 ? "" : "s", s.host, s.available == 1 ? "is" : "are",
+                      s.asked, s.asked,
+                      s.names.empty() ? std::string{} : "; in use: " + text::join(s.names, "; ")),
+          s.available > 0 ? fmt::format("ask for fewer (--gpus free:{}), name the devices "
+                                        "(--gpus 0,2), or wait; jl gpus shows who holds them",
+                                        s.available)
+                          : std::string("name the devices to share (--gpus 0,2), or wait; jl "
+                                        "gpus shows who holds them")};
   }
   return {Exit::other, "unknown problem", {}};
 }

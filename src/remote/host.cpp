@@ -126,6 +126,33 @@ std::optional<std::vector<std::string>> Host::running_containers(ssh::Deadline d
   return complete::parse_container_names(result.out);
 }
 
+gpus::Report Host::gpus(ssh::Deadline deadline) {
+  const std::string nonce = generate_nonce();
+  auto exec = m_session.exec(gpus::command(nonce, m_docker), {}, deadline);
+  auto r = gpus::parse(exec.out, nonce);
+  if (r.tool == gpus::Report::Tool::unknown) {
+    // The script did not get as far as nvidia-smi: say what the shell said.
+    r.tool = gpus::Report::Tool::failed;
+    r.error = text::tail(text::trim(exec.err.empty() ? exec.out : exec.err), 1);
+  }
+  return r;
+}
+
+std::vector<gpus::Use> Host::gpu_usage(ssh::Deadline deadline, const std::string& asked) {
+  auto r = gpus(deadline);
+  Subject s = subject("");
+  s.app = asked;
+  if (r.tool == gpus::Report::Tool::missing) {
+    throw to_error(Problem::no_gpu_driver, s);
+  }
+  if (r.tool != gpus::Report::Tool::ok) {
+    s.detail = r.error;
+    s.port = r.exit_status;
+    throw to_error(Problem::gpu_query_failed, s);
+  }
+  return gpus::usage(r);
+}
+
 doctor::Remote Host::doctor(const std::optional<std::string>& container, int port,
                             ssh::Deadline deadline) {
   const std::string nonce = generate_nonce();

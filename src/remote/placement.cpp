@@ -56,14 +56,20 @@ Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
   }
   std::vector<std::string> run_args;
   std::string image;
+  Host::UserIds ids;
+  // --gpus free:N: the GPUs are chosen only when the container must be made, so the first
+  // exec only finds out whether it is there.
+  const bool choose_gpus = m_recipe.spec && m_recipe.spec->gpus &&
+                           m_recipe.spec->gpus->kind == container::Gpus::Kind::free;
   if (m_recipe.spec) {
     const auto& spec = *m_recipe.spec;
     image = spec.image;
-    Host::UserIds ids;
     if (container::needs_host_ids(spec)) {
       ids = m_host.user_ids(deadline);
     }
-    run_args = container::run_arguments(m_name, spec, ids.uid, ids.gid, ids.home);
+    if (!choose_gpus) {
+      run_args = container::run_arguments(m_name, spec, ids.uid, ids.gid, ids.home);
+    }
   }
   auto ensure = [&](const std::vector<std::string>& args) {
     const std::string nonce = generate_nonce();
@@ -74,6 +80,13 @@ Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
     return std::pair{exec, container::parse_ensure(exec.out, nonce)};
   };
   auto [exec, r] = ensure(run_args);
+  if (choose_gpus && r.missing && r.complete && !r.image_present) {
+    const auto& spec = *m_recipe.spec;
+    const auto devices = free_gpus(spec.gpus->count, deadline);
+    run_args = container::run_arguments(m_name, spec, ids.uid, ids.gid, ids.home, devices);
+    out.gpus = devices;
+    std::tie(exec, r) = ensure(run_args);
+  }
   if (r.run_rc && *r.run_rc != 0 && container::rlimit_refused(r.run_output)) {
     // The host does not let docker lift the memlock limit (no CAP_SYS_RESOURCE, or rootless
     // docker): create it with the host's limit, and say so.
@@ -156,6 +169,21 @@ Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
   }
   out.created = true;
   return out;
+}
+
+std::vector<int> DockerContainer::free_gpus(int count, ssh::Deadline deadline) {
+  const std::string asked =
+      container::to_string(container::Gpus{container::Gpus::Kind::free, count, {}});
+  const auto uses = m_host.gpu_usage(deadline, asked);
+  if (auto picked = gpus::pick_free(uses, count)) {
+    return *picked;
+  }
+  Subject s = subject();
+  s.asked = count;
+  s.available = gpus::free_count(uses);
+  s.total = static_cast<int>(uses.size());
+  s.names = gpus::holders_words(uses);
+  throw to_error(Problem::gpus_busy, s);
 }
 
 std::unique_ptr<Placement> placement_of(Host& host, const SessionRecord& s) {

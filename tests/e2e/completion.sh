@@ -74,7 +74,7 @@ for mode in bc plain; do
   bash_complete $mode "jl st"
   expect_eq "$GOT" "start status stop" "commands from a prefix"
   bash_complete $mode "jl "
-  expect_eq "$GOT" "close completion config doctor forward logs ls open rm start status stop up" "every command"
+  expect_eq "$GOT" "close completion config doctor forward gpus logs ls open rm start status stop up" "every command"
   bash_complete $mode "jl -v --"
   expect_contains " $GOT " " --ssh-config " "global options before the command"
   bash_complete $mode "jl up --"
@@ -138,6 +138,15 @@ zsh_complete "jl -F $WORK/ssh_config -H "
 expect_eq "$GOT" "alpha beta-1 gamma" "zsh: -H hosts"
 fish_complete "jl -F $WORK/ssh_config -H "
 expect_eq "$GOT" "alpha beta-1 gamma" "fish: -H hosts"
+# jl gpus HOST: the same hosts.
+for mode in bc plain; do
+  bash_complete $mode "jl -F $WORK/ssh_config gpus "
+  expect_eq "$GOT" "alpha beta-1 gamma" "bash($mode): jl gpus HOST lists the hosts"
+done
+zsh_complete "jl -F $WORK/ssh_config gpus "
+expect_eq "$GOT" "alpha beta-1 gamma" "zsh: jl gpus HOST"
+fish_complete "jl -F $WORK/ssh_config gpus "
+expect_eq "$GOT" "alpha beta-1 gamma" "fish: jl gpus HOST"
 
 log "== -H with no host and no ssh config set: the default host, the local test bed, is offered"
 offers_testbed() { # WHAT

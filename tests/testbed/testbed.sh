@@ -78,6 +78,11 @@ JUPYTER_CONFIG_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/jupyter-config
 SSH_HOST=jl-testbed
 USER_NODOCKER=jltb-nodocker
 USER_NODOCKERBIN=jltb-nodockerbin
+# A host user in the docker group whose PATH has the bed's stand-in nvidia-smi first (no GPU
+# exists here): it replays recorded nvidia-smi output as the scenario file a test writes says
+# (see tests/testbed/nvidia-smi). Every other user has no nvidia-smi.
+USER_GPU=jltb-gpu
+GPU_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Host users for each login shell sshd may hand jl's commands to, all in the docker group.
 # Each shell's startup file prints to stdout and stderr, as real ones do (a greeting, a module
 # system). The last two refuse commands; jltb-nologin's home does not exist, so sshd also
@@ -132,6 +137,8 @@ KNOWN_HOSTS=$DIR/known_hosts
 SSH_CONFIG=$DIR/ssh_config
 ENV_FILE=$DIR/env.sh
 NODOCKER_PATH=$DIR/path-without-docker
+GPU_DIR=$DIR/gpu
+GPU_SCENARIO=$GPU_DIR/scenario
 DIR_MARK=$DIR/.jl-testbed
 
 # The marks (see the header)
@@ -595,7 +602,7 @@ check_container_names() {
 # Stop when the bed's host users exist but were not made by the bed.
 check_users() {
   local u gecos
-  for u in "$USER_NODOCKER" "$USER_NODOCKERBIN" "$USER_OTP" $(shell_user_names); do
+  for u in "$USER_NODOCKER" "$USER_NODOCKERBIN" "$USER_GPU" "$USER_OTP" $(shell_user_names); do
     getent passwd "$u" >/dev/null || continue
     gecos=$(getent passwd "$u" | cut -d: -f5)
     if [[ $gecos != "$USER_MARK" ]]; then
@@ -750,6 +757,22 @@ ensure_nodocker_path() {
   mv "$tmp" "$NODOCKER_PATH"
 }
 
+# The GPU user (in the docker group, /bin/sh: no startup file changes the PATH sshd sets) and
+# the stand-in nvidia-smi with its recorded captures, in the bed's own directory.
+ensure_gpu_user() {
+  if ! getent passwd "$USER_GPU" >/dev/null; then
+    useradd -m -s /bin/sh -c "$USER_MARK" "$USER_GPU" || die "useradd $USER_GPU failed"
+    log "created host user $USER_GPU"
+  fi
+  if [[ $(getent shadow "$USER_GPU" | cut -d: -f2) == '!'* ]]; then
+    usermod -p '*' "$USER_GPU"
+  fi
+  id -nG "$USER_GPU" | tr ' ' '\n' | grep -qx docker || usermod -aG docker "$USER_GPU"
+  install -d -m 0755 "$GPU_DIR" "$GPU_DIR/bin" "$GPU_DIR/fixtures"
+  install -m 0755 "$GPU_SRC/nvidia-smi" "$GPU_DIR/bin/nvidia-smi"
+  install -m 0644 "$GPU_SRC"/gpus/*.csv "$GPU_DIR/fixtures/"
+}
+
 ensure_keys() {
   if [[ ! -s $HOSTKEY || ! -s $HOSTKEY.pub ]]; then
     rm -f "$HOSTKEY" "$HOSTKEY.pub"
@@ -800,6 +823,10 @@ Subsystem sftp internal-sftp
 # sshd sets its default PATH, so it overrides it).
 Match User $USER_NODOCKERBIN
   SetEnv PATH=$NODOCKER_PATH
+
+# The GPU user: the stand-in nvidia-smi first on PATH, and where its scenario and captures are.
+Match User $USER_GPU
+  SetEnv PATH=$GPU_DIR/bin:/usr/local/bin:/usr/bin:/bin JLTB_GPU_SCENARIO=$GPU_SCENARIO JLTB_GPU_FIXTURES=$GPU_DIR/fixtures
 
 Match LocalPort $((port + 1))
   MaxAuthTries 2
@@ -976,6 +1003,7 @@ ensure_sshd() {
   ensure_users
   ensure_shell_users
   ensure_nodocker_path
+  ensure_gpu_user
   ensure_keys
   mkdir -p /run/sshd
   chmod 0755 "$DIR"
@@ -1042,6 +1070,7 @@ write_client_files() {
       ssh_host_block "$SSH_HOST" root
       ssh_host_block "$SSH_HOST-nodocker" "$USER_NODOCKER"
       ssh_host_block "$SSH_HOST-nodockerbin" "$USER_NODOCKERBIN"
+      ssh_host_block "$SSH_HOST-gpu" "$USER_GPU"
     } >"$SSH_CONFIG.tmp"
   )
   chmod 0600 "$SSH_CONFIG.tmp"
@@ -1065,6 +1094,9 @@ write_client_files() {
     printf 'export JL_TESTBED_USERKEY=%q\n' "$USERKEY"
     printf 'export JL_TESTBED_KNOWN_HOSTS=%q\n' "$KNOWN_HOSTS"
     printf 'export JL_TESTBED_HOSTKEY_PUB=%q\n' "$HOSTKEY.pub"
+    printf 'export JL_TESTBED_GPU_HOST=%q\n' "$SSH_HOST-gpu"
+    printf 'export JL_TESTBED_GPU_USER=%q\n' "$USER_GPU"
+    printf 'export JL_TESTBED_GPU_SCENARIO=%q\n' "$GPU_SCENARIO"
   } >"$ENV_FILE.tmp"
   mv -f "$ENV_FILE.tmp" "$ENV_FILE"
 }
@@ -1100,6 +1132,12 @@ verify_ssh() {
   if ((rc3 != 0)) || [[ $out3 != ok ]]; then
     die "ssh $SSH_HOST-nodockerbin: expected no docker on PATH but a working shell; got (rc $rc3): $out3"
   fi
+  # the GPU user: the stand-in nvidia-smi first on its PATH, and docker
+  local out4
+  out4=$(tb_ssh "$SSH_HOST-gpu" 'command -v nvidia-smi && docker ps -q >/dev/null && echo docker-ok' 2>&1) ||
+    die "ssh $SSH_HOST-gpu failed: $out4"
+  [[ $out4 == "$GPU_DIR/bin/nvidia-smi"$'\n'docker-ok ]] ||
+    die "ssh $SSH_HOST-gpu: expected $GPU_DIR/bin/nvidia-smi on PATH and a working docker; got: $out4"
   # every shell user logs in (in parallel); those that run commands run this one, under
   # their shell
   local line u shell out rc tmp
@@ -1123,7 +1161,7 @@ verify_ssh() {
     esac
   done
   rm -rf "$tmp"
-  phase_done "root: docker works; $USER_NODOCKER: permission denied; $USER_NODOCKERBIN: no docker on PATH; ${#SHELL_USERS[@]} login shells as wanted"
+  phase_done "root: docker works; $USER_NODOCKER: permission denied; $USER_NODOCKERBIN: no docker on PATH; $USER_GPU: the stand-in nvidia-smi; ${#SHELL_USERS[@]} login shells as wanted"
 }
 
 # ---------------------------------------------------------------------------
@@ -1148,7 +1186,7 @@ cmd_up() {
   write_client_files
   verify_ssh
   log "up in $(fmt_ms "$(($(now_ms) - t0))")"
-  log "  ssh:  ssh -F $SSH_CONFIG $SSH_HOST    (also $SSH_HOST-nodocker, $SSH_HOST-nodockerbin)"
+  log "  ssh:  ssh -F $SSH_CONFIG $SSH_HOST    (also $SSH_HOST-nodocker, $SSH_HOST-nodockerbin, $SSH_HOST-gpu)"
   log "  env:  eval \"\$($0 env)\""
   log "  try:  jl -F $SSH_CONFIG -H $SSH_HOST start cont1"
   log "  containers: $(container_names | tr '\n' ' ')"

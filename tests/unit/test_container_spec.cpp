@@ -806,10 +806,46 @@ TEST(ContainerRunArguments, RefusesWhatTheCallerMustSettle) {
   Spec s = minimal_spec();
   s.gpus = gpus_of(Gpus::Kind::free, 2);
   EXPECT_THROW(jl::container::run_arguments("c", s, 0, 0, "/home/me"), std::invalid_argument);
+  // free:2 with one device chosen, or three.
+  EXPECT_THROW(jl::container::run_arguments("c", s, 0, 0, "/home/me", {1}), std::invalid_argument);
+  EXPECT_THROW(jl::container::run_arguments("c", s, 0, 0, "/home/me", {1, 2, 3}),
+               std::invalid_argument);
+  // Devices chosen for a --gpus that is not free:N.
+  s.gpus = gpus_of(Gpus::Kind::all, 0);
+  EXPECT_THROW(jl::container::run_arguments("c", s, 0, 0, "/home/me", {1}), std::invalid_argument);
   s = minimal_spec();
   s.shm_size = kGiB;
   s.ipc_host = true;
   EXPECT_THROW(jl::container::run_arguments("c", s, 0, 0, "/home/me"), std::invalid_argument);
+}
+
+// --gpus free:N: the container gets the devices chosen, the devices label names them, and the
+// spec label keeps free:N, so that asking for the same spec again finds no difference.
+TEST(ContainerRunArguments, FreeGpusGetTheChosenDevicesAndKeepTheRequestInTheSpec) {
+  Spec asked = minimal_spec();
+  asked.gpus = gpus_of(Gpus::Kind::free, 2);
+  const auto args = jl::container::run_arguments("c", asked, 0, 0, "/home/me", {3, 1});
+  auto value_after = [&](const std::string& option, const std::string& prefix) {
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == option && args[i + 1].starts_with(prefix)) {
+        return args[i + 1].substr(prefix.size());
+      }
+    }
+    return std::string("(missing)");
+  };
+  EXPECT_EQ(value_after("--gpus", ""), "\"device=3,1\"");
+  EXPECT_EQ(value_after("--label", "jl.devices="), "3,1");
+  const std::string label = value_after("--label", "jl.spec=");
+  EXPECT_NE(label.find("\"gpus\":\"free:2\""), std::string::npos) << label;
+  auto made = jl::container::from_label(label);
+  ASSERT_TRUE(made.has_value());
+  EXPECT_EQ(*made, asked);
+  EXPECT_TRUE(jl::container::differences(asked, *made).empty());
+  // Asking for other devices later is a difference, named as asked.
+  Spec other = asked;
+  other.gpus = gpus_of(Gpus::Kind::free, 1);
+  EXPECT_EQ(jl::container::differences(other, *made),
+            std::vector<std::string>{"--gpus: free:1 (asked) vs free:2 (container)"});
 }
 
 }  // namespace

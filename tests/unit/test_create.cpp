@@ -214,6 +214,30 @@ TEST_P(Ensure, NoImageNeverCreates) {
   EXPECT_FALSE(exists(docker_dir + "/args-run"));
 }
 
+// Without the arguments that create it (--gpus free:N: jl chooses the GPUs only once it knows
+// the container must be made), a missing container is reported, and nothing is pulled or run.
+TEST_P(Ensure, NoRunArgumentsOnlyReportsAMissingContainer) {
+  auto out = run_sh(
+      jl::container::ensure_command(kNonce, "proj1", "lab:1", Pull::always, false, {"docker"}, {}),
+      {}, env());
+  auto r = jl::container::parse_ensure(out.out, kNonce);
+  EXPECT_TRUE(r.missing) << out.out;
+  EXPECT_TRUE(r.complete);
+  EXPECT_FALSE(r.image_present.has_value());
+  EXPECT_FALSE(r.pulled);
+  EXPECT_FALSE(r.run_rc);
+  EXPECT_FALSE(exists(docker_dir + "/args-pull"));
+  EXPECT_FALSE(exists(docker_dir + "/args-run"));
+  // A stopped container jl made is still started.
+  write_file(docker_dir + "/container", "exited jl\n");
+  out = run_sh(
+      jl::container::ensure_command(kNonce, "proj1", "lab:1", Pull::missing, false, {"docker"}, {}),
+      {}, env());
+  r = jl::container::parse_ensure(out.out, kNonce);
+  EXPECT_TRUE(r.exists) << out.out;
+  EXPECT_EQ(r.start_rc, 0);
+}
+
 TEST_P(Ensure, WithoutDocker) {
   auto r = ensure("lab:1", Pull::missing, false, {"no-such-docker"});
   EXPECT_TRUE(r.docker_missing) << last;

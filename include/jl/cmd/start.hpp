@@ -54,8 +54,9 @@ struct StartOutcome {
   SessionRecord record;
   bool reused = false;
   double seconds = 0;
-  bool container_created = false;  // jl created the container first (--image)
-  bool container_started = false;  // jl started the stopped container first
+  bool container_created = false;   // jl created the container first (--image)
+  bool container_started = false;   // jl started the stopped container first
+  std::vector<int> container_gpus;  // the GPUs --gpus free:N chose for the container it created
 };
 
 // Check start's options without touching the network.

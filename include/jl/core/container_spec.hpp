@@ -84,6 +84,9 @@ struct Spec {
 // The labels jl puts on a container it creates: who made it, and the spec it was made from.
 inline constexpr std::string_view kMadeByLabel = "jl.made-by";
 inline constexpr std::string_view kSpecLabel = "jl.spec";
+// The devices --gpus free:N chose when the container was made ("1,3"). The spec's label keeps
+// free:N itself, so that asking for the same spec again finds no difference.
+inline constexpr std::string_view kDevicesLabel = "jl.devices";
 
 // The spec as the value of kSpecLabel (compact JSON, stable key order), and back: nothing for a
 // value jl did not write (not JSON, fields of the wrong type or unknown, a value one of the
@@ -115,11 +118,14 @@ inline bool needs_host_ids(const Spec& spec) {
 // labels; then --gpus, -v, --shm-size or --ipc host, --user with a writable HOME, -w and -e as
 // given. `host_uid`/`host_gid` are the SSH user's ids on the host, used for User::host. Volumes
 // whose host path starts with "~/" get `home` (the SSH user's home on the host) instead.
-// Throws std::invalid_argument for what the caller must settle first: --gpus free:N (resolve it
-// to devices), both a shm size and --ipc host (a usage error), or a "~/" volume with a `home`
-// that is not absolute.
+// For --gpus free:N, `chosen` holds the N devices picked (gpus::pick_free): the container gets
+// those, and kDevicesLabel names them.
+// Throws std::invalid_argument for what the caller must settle first: --gpus free:N without N
+// devices chosen (or devices chosen for another --gpus), both a shm size and --ipc host (a usage
+// error), or a "~/" volume with a `home` that is not absolute.
 std::vector<std::string> run_arguments(const std::string& name, const Spec& spec,
                                        long long host_uid, long long host_gid,
-                                       const std::string& home);
+                                       const std::string& home,
+                                       const std::vector<int>& chosen = {});
 
 }  // namespace jl::container

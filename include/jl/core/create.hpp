@@ -38,7 +38,9 @@ struct EnsureReport {
 
 // The command (for the host's shell) that makes sure container `name` exists and runs. `image`
 // empty: never create. `start_stopped`: start it when it exists and is stopped. `run_args` are
-// what follows the docker command to create it (run_arguments: `run` and its arguments);
+// what follows the docker command to create it (run_arguments: `run` and its arguments; empty:
+// a missing container is only reported, nothing is pulled or created, so that the caller can
+// choose how to create it and ask again);
 // `docker` the docker command as words (not empty: std::invalid_argument).
 // A stopped container is started when `start_stopped`, or when jl made it and `image` is given.
 std::string ensure_command(std::string_view nonce, const std::string& name,

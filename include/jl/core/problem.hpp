@@ -41,6 +41,10 @@ enum class Problem {
   no_gpu_runtime,   // docker has no NVIDIA runtime for --gpus (detail: docker's words)
   create_failed,    // docker run failed otherwise (detail: docker's words)
   start_failed,     // docker start of a stopped container failed (detail)
+  // the host's GPUs (jl gpus, --gpus free:N)
+  no_gpu_driver,     // no nvidia-smi on the host (app: the --gpus value asked for, if any)
+  gpu_query_failed,  // nvidia-smi fails (detail: its words; port: its exit status)
+  gpus_busy,         // fewer GPUs free than asked (asked, available, total; names: who holds)
 };
 
 // What the words of a problem name; each problem reads the fields it needs.
@@ -54,6 +58,9 @@ struct Subject {
   std::string app;                               // the executable asked for
   std::string dir;
   int port = 0;
+  int asked = 0;      // how many GPUs were asked for
+  int available = 0;  // how many are free
+  int total = 0;      // how many there are
 };
 
 struct Words {

@@ -14,6 +14,7 @@
 
 #include "jl/core/doctor.hpp"
 #include "jl/core/error.hpp"
+#include "jl/core/gpus.hpp"
 #include "jl/core/jupyter.hpp"
 #include "jl/core/jupyter_config.hpp"
 #include "jl/core/probe.hpp"
@@ -72,6 +73,14 @@ class Host {
   // fails; `why` then gets its exit status and words.
   std::optional<std::vector<std::string>> running_containers(ssh::Deadline deadline,
                                                              std::string* why = nullptr);
+
+  // The GPUs (nvidia-smi), the compute processes on them and the containers they run in, in
+  // one exec. Never throws for what the host answers: Report::tool says whether nvidia-smi is
+  // there and answered.
+  gpus::Report gpus(ssh::Deadline deadline);
+  // The same, each GPU with its processes. Throws jl::Error when the host has no nvidia-smi or
+  // it fails; `asked` is the --gpus value that needs them (for the hint), when there is one.
+  std::vector<gpus::Use> gpu_usage(ssh::Deadline deadline, const std::string& asked = {});
 
   // The doctor's script: docker on the host, and in `container` (when given) its user, Jupyter,
   // servers, who holds `port`, and the GPUs. An answer cut short by the deadline gives what came

@@ -48,6 +48,7 @@ class Placement {
     bool created = false;               // the place was made afresh
     bool started = false;               // it was there, stopped, and was started again
     std::vector<std::string> warnings;  // to say (e.g. a spec that differs from the one asked)
+    std::vector<int> gpus;              // the GPUs --gpus free:N chose for a container made afresh
   };
 
   // Make the place ready for a start (create it, or start it again, as it was asked to be);
@@ -144,6 +145,9 @@ class DockerContainer final : public Placement {
   // The container by id when jl recorded one, else by name.
   const std::string& target() const { return m_id.empty() ? m_name : m_id; }
   void check_probe(const probe::Facts& r, const std::string& err) const;
+  // `count` GPUs with no process on them (--gpus free:N); throws jl::Error when the host has no
+  // NVIDIA driver or fewer are free (naming who holds the others).
+  std::vector<int> free_gpus(int count, ssh::Deadline deadline);
 
   Host& m_host;
   std::string m_name;

@@ -4,7 +4,8 @@
 # (missing, always or never), what to do with a stopped container (start it; ours: start it
 # when jl made it; leave it), the
 # docker command's first word, the whole docker command (quoted words, for eval), then the
-# arguments that create it (`run` and what follows).
+# arguments that create it (`run` and what follows; none: report a missing container and stop,
+# so that jl can choose what to create it with, e.g. free GPUs, and ask again).
 n=$1 c=$2 image=$3 pull=$4 stopped=$5 dexe=$6 dq=$7
 shift 7
 m() { printf '@@%s %s\n' "$n" "$*"; }
@@ -34,7 +35,7 @@ case $out in
   *) m inspect-failed "$rc"; printf '%s\n' "$out"; m end; exit 0;;
 esac
 m missing
-if [ -z "$image" ]; then m end; exit 0; fi
+if [ -z "$image" ] || [ $# -eq 0 ]; then m end; exit 0; fi
 have=no
 d image inspect "$image" >/dev/null 2>&1 && have=yes
 m image "$have"
