@@ -25,6 +25,7 @@ JL_SCRIPT(jupyter_config)
 JL_SCRIPT(find_python)
 JL_SCRIPT(logs)
 JL_SCRIPT(ensure_container)
+JL_SCRIPT(pull_image)
 #undef JL_SCRIPT
 
 }  // namespace jl::scripts
