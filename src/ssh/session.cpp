@@ -1404,8 +1404,11 @@ ExecResult RemoteProcess::finish(Deadline deadline) {
   return ExecResult{st.exit_status.value_or(-1), std::move(st.out), std::move(st.err)};
 }
 
-RemoteProcess Session::spawn(std::string_view command, Deadline deadline) {
+RemoteProcess Session::spawn(std::string_view command, Deadline deadline, std::optional<Pty> pty) {
   auto& im = *m_impl;
+  if (pty && !shell::fits_terminal(command)) {
+    throw Error(Exit::other, "a command for a terminal holds control characters or long lines");
+  }
   auto state = std::make_unique<RemoteProcess::State>();
   state->session = &im;
   state->channel = std::make_unique<Channel>(im.session.get(), state->st);
@@ -1422,17 +1425,35 @@ RemoteProcess Session::spawn(std::string_view command, Deadline deadline) {
   if (im.trace) {
     im.trace(fmt::format("remote command: {}", shell::abbreviate(command)));
   }
+  if (pty &&
+      im.until_done([&] { return ssh_channel_request_pty_size(ch, "xterm", pty->cols, pty->rows); },
+                    deadline, "asking for a terminal") != SSH_OK) {
+    throw Error(Exit::ssh,
+                fmt::format("the host {} refused a terminal: {}", im.endpoint, im.error()),
+                "sshd may forbid terminals (PermitTTY no, or no-pty in authorized_keys)");
+  }
   // The login shell parses only the bootstrap line; /bin/sh reads the command itself from
   // stdin, so it means the same under sh, bash, zsh, ksh, fish, tcsh and csh.
   const std::string line(shell::boot_line());
-  state->st.boot.emplace();
+  state->st.boot.emplace(pty ? shell::kBootMarkerPty : shell::kBootMarker);
   if (im.until_done([&] { return ssh_channel_request_exec(ch, line.c_str()); }, deadline,
                     "starting a remote command") != SSH_OK) {
     throw Error(Exit::ssh,
                 fmt::format("the host {} refused to run a command: {}", im.endpoint, im.error()));
   }
   try {
-    im.write_all(ch, shell::boot_payload(command), deadline);
+    std::string payload = shell::boot_payload(command);
+    if (pty) {
+      // A terminal echoes its input: sent once /bin/sh runs, the echo comes after its marker
+      // and before anything the command prints, so the command's own first line tells them
+      // apart. In canonical mode a line reaches the reader only once it ends: end the last.
+      while (!state->st.boot->started() && !state->st.ended()) {
+        im.pump(deadline, "starting a remote command");
+      }
+      state->check_refused();
+      payload += '\n';
+    }
+    im.write_all(ch, payload, deadline);
   } catch (const Error&) {
     state->check_refused();  // a shell that refused may close the channel this soon
     throw;
