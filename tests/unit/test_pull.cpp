@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "jl/core/problem.hpp"
 #include "jl/core/shell.hpp"
 #include "support.hpp"
 
@@ -372,5 +373,47 @@ INSTANTIATE_TEST_SUITE_P(Shells, PullCommand, ::testing::Values("/bin/dash", "/b
                          [](const ::testing::TestParamInfo<const char*>& shell) {
                            return std::string(shell.param).substr(5);
                          });
+
+}  // namespace
+
+namespace {
+
+// A failed pull in words: docker's reason in one line, the registry named in IMAGE, a hint.
+TEST(PullProblems, NameDockersReasonAndTheRegistry) {
+  jl::Subject s;
+  s.host = "gpubox";
+  s.container = "proj1";
+  s.docker = {"sudo", "-n", "docker"};
+  s.app = "127.0.0.1:5100/jl/nope:1";
+  s.detail = "manifest for 127.0.0.1:5100/jl/nope:1 not found: manifest unknown: manifest unknown";
+  auto w = jl::describe(jl::Problem::image_unknown, s);
+  EXPECT_EQ(w.message,
+            "cannot pull image '127.0.0.1:5100/jl/nope:1' on gpubox: 127.0.0.1:5100 has no such "
+            "image or tag (manifest for 127.0.0.1:5100/jl/nope:1 not found: manifest unknown: "
+            "manifest unknown)");
+  EXPECT_NE(w.hint.find("first part of IMAGE (127.0.0.1:5100)"), std::string::npos) << w.hint;
+  s.detail =
+      "Get \"http://127.0.0.1:5599/v2/\": dial tcp 127.0.0.1:5599: connect: connection refused";
+  w = jl::describe(jl::Problem::registry_unreachable, s);
+  EXPECT_NE(w.message.find("the registry 127.0.0.1:5100 cannot be reached from there"),
+            std::string::npos)
+      << w.message;
+  EXPECT_NE(w.message.find("connection refused"), std::string::npos);
+  EXPECT_NE(w.hint.find("sudo -n docker pull 127.0.0.1:5100/jl/nope:1"), std::string::npos)
+      << w.hint;
+  s.app = "nvcr.io/nvidia/pytorch:24.05-py3";
+  s.detail = "Head \"https://nvcr.io/v2/nvidia/pytorch/manifests/24.05-py3\": unauthorized";
+  w = jl::describe(jl::Problem::registry_login, s);
+  EXPECT_NE(w.message.find("the registry nvcr.io wants a login (Head"), std::string::npos)
+      << w.message;
+  EXPECT_EQ(w.hint, "log in to it on the host, as the SSH user: sudo -n docker login nvcr.io");
+  for (auto p : {jl::Problem::image_unknown, jl::Problem::registry_unreachable,
+                 jl::Problem::registry_login, jl::Problem::pull_failed}) {
+    auto words = jl::describe(p, s);
+    EXPECT_EQ(words.message.find('\n'), std::string::npos);
+    EXPECT_FALSE(words.hint.empty());
+    EXPECT_EQ(words.exit, jl::Exit::remote);
+  }
+}
 
 }  // namespace

@@ -35,12 +35,15 @@ enum class Problem {
   no_free_port,     // none free from 8888 on
   dir_missing,      // --dir does not exist (dir)
   // creating the container (jl up NAME --image IMAGE)
-  foreign_stopped,  // it exists, stopped, and jl did not make it (detail: its status)
-  image_missing,    // the image is not on the host and --pull never (app: the image)
-  pull_failed,      // docker pull failed (app: the image; detail: docker's words)
-  no_gpu_runtime,   // docker has no NVIDIA runtime for --gpus (detail: docker's words)
-  create_failed,    // docker run failed otherwise (detail: docker's words)
-  start_failed,     // docker start of a stopped container failed (detail)
+  foreign_stopped,       // it exists, stopped, and jl did not make it (detail: its status)
+  image_missing,         // the image is not on the host and --pull never (app: the image)
+  pull_failed,           // docker pull failed otherwise (app: the image; detail: docker's words)
+  image_unknown,         // the registry has no such image or tag (app, detail)
+  registry_unreachable,  // the host cannot reach the image's registry (app, detail)
+  registry_login,        // the image's registry wants a login (app, detail)
+  no_gpu_runtime,        // docker has no NVIDIA runtime for --gpus (detail: docker's words)
+  create_failed,         // docker run failed otherwise (detail: docker's words)
+  start_failed,          // docker start of a stopped container failed (detail)
 };
 
 // What the words of a problem name; each problem reads the fields it needs.

@@ -20,6 +20,7 @@
 #include "jl/core/jupyter_config.hpp"
 #include "jl/core/probe.hpp"
 #include "jl/core/problem.hpp"
+#include "jl/core/pull.hpp"
 #include "jl/core/state.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/ssh/session.hpp"
@@ -43,17 +44,35 @@ class Placement {
   // The host and the place, for the words of a problem.
   virtual Subject subject() const = 0;
 
+  // A pull of the image that prepare() ran.
+  struct Pulled {
+    std::string image;
+    std::string digest;       // "sha256:...", as docker said
+    bool up_to_date = false;  // there was nothing new to download
+    pull::Progress progress;  // at the end: the layers and the bytes downloaded
+    double seconds = 0;
+  };
+
   // What prepare() did.
   struct Prepared {
     bool created = false;               // the place was made afresh
     bool started = false;               // it was there, stopped, and was started again
+    std::optional<Pulled> pulled;       // the image was pulled first
     std::vector<std::string> warnings;  // to say (e.g. a spec that differs from the one asked)
+  };
+
+  // Who hears about a pull while it runs (either may be empty): when it begins, and each time
+  // docker's progress changes.
+  struct PullWatch {
+    std::function<void(const std::string& image)> begins;
+    std::function<void(const pull::Progress&)> progress;
   };
 
   // Make the place ready for a start (create it, or start it again, as it was asked to be);
   // nothing to do, and no round trip, for a place that is simply there. Throws jl::Error for a
   // problem. `deadline` covers a pull of the image too.
-  virtual Prepared prepare(ssh::Deadline deadline) = 0;
+  virtual Prepared prepare(ssh::Deadline deadline, const PullWatch& watch) = 0;
+  Prepared prepare(ssh::Deadline deadline) { return prepare(deadline, PullWatch{}); }
 
   // The facts in one exec. Throws jl::Error for a problem that rules out any start there (docker
   // missing, no such container, stopped, no shell, ...).
@@ -121,7 +140,8 @@ class DockerContainer final : public Placement {
       : m_host(host), m_name(std::move(name)), m_id(std::move(id)), m_recipe(std::move(recipe)) {}
 
   Subject subject() const override { return m_host.subject(m_name); }
-  Prepared prepare(ssh::Deadline deadline) override;
+  using Placement::prepare;
+  Prepared prepare(ssh::Deadline deadline, const PullWatch& watch) override;
   probe::Facts probe(ssh::Deadline deadline) override;
   PendingStart probe_for_start(ssh::Deadline deadline) override;
   probe::StartResult start(
@@ -144,6 +164,9 @@ class DockerContainer final : public Placement {
   // The container by id when jl recorded one, else by name.
   const std::string& target() const { return m_id.empty() ? m_name : m_id; }
   void check_probe(const probe::Facts& r, const std::string& err) const;
+  // Pull `image` on a terminal of the SSH channel (docker prints byte counts only there),
+  // telling `watch`; throws jl::Error naming docker's reason when it fails.
+  Pulled pull_image(const std::string& image, ssh::Deadline deadline, const PullWatch& watch);
 
   Host& m_host;
   std::string m_name;
