@@ -94,8 +94,10 @@ Placement::Pulled DockerContainer::pull_image(const std::string& image, ssh::Dea
     probe::Facts f;
     f.docker = probe::classify_docker_error(s.detail);
     f.docker_message = s.detail;
-    if (auto p = plan::probe_problem(f, s, {}); p && f.docker != probe::Docker::ok) {
-      throw to_error(*p, s);  // docker itself failed (permission denied, daemon down)
+    if (f.docker == probe::Docker::permission_denied || f.docker == probe::Docker::daemon_down) {
+      if (auto p = plan::probe_problem(f, s, {})) {
+        throw to_error(*p, s);  // docker itself failed, not the pull
+      }
     }
     switch (pull::classify(s.detail)) {
       case pull::Failure::unknown_image:
