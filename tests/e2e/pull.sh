@@ -3,7 +3,8 @@
 # registry (Debian's docker-registry on 127.0.0.1) as a step of its own, on a terminal of the SSH
 # channel, and shows one progress line (layers and bytes) only when stderr is a terminal; off a
 # terminal nothing is drawn, --json has the result only; --pull never and always; an image the
-# registry does not have names docker's reason; jl rm removes what was made. Only the registry
+# registry does not have names docker's reason; Ctrl-C ends the pull on the host; jl rm removes
+# what was made. Only the registry
 # tag this suite pulled is removed from the host (the bed's own images stay).
 . "$(dirname "$0")/lib.sh"
 SUITE_T0=$(date +%s.%N)
@@ -12,7 +13,7 @@ REG=${JL_TESTBED_REGISTRY:-}
 [ -n "$REG" ] || { fail "the bed has no registry (JL_TESTBED_REGISTRY); run testbed.sh up"; finish; }
 IMG=$REG/$JL_TESTBED_REGISTRY_IMAGE
 LAYERS=$JL_TESTBED_REGISTRY_LAYERS
-NAMES=(jltb-pull-a jltb-pull-b jltb-pull-c jltb-pull-f jltb-pull-d jltb-pull-e)
+NAMES=(jltb-pull-a jltb-pull-b jltb-pull-c jltb-pull-f jltb-pull-d jltb-pull-e jltb-pull-h)
 rm_ours() {
   docker rm -f "${NAMES[@]}" >/dev/null 2>&1
   docker rmi "$IMG" >/dev/null 2>&1
@@ -122,6 +123,21 @@ expect_contains "$ERR" "manifest unknown" "in docker's words"
 expect_contains "$ERR" "hint: check the image's name and tag" "with a hint"
 expect_error_shape "an unknown image"
 expect_eq "$(docker ps -aq --filter name=^jltb-pull-e\$ | wc -l)" 0 "no container"
+
+log "== (h) Ctrl-C during the pull ends docker pull on the host"
+absent "h"
+# Once the progress shows bytes: note the host's docker pull, then type Ctrl-C.
+python3 "$(dirname "$0")/pty_dialog.py" 60 'layers, [0-9.]+ [kMG]?B of' \
+  "\$ pgrep -af '^docker pull $IMG' >$WORK/pull-before; printf '\\003'" -- \
+  "$JL_BIN" -F "$JL_TESTBED_SSH_CONFIG" -H "$JL_TESTBED_HOST" up jltb-pull-h --image "$IMG" \
+  --no-browser >"$WORK/interrupted.raw" 2>&1
+interrupted=$(python3 "$(dirname "$0")/pty_screen.py" <"$WORK/interrupted.raw")
+expect_contains "$interrupted" "ANSWERED 1" "the pull was under way"
+expect_contains "$(cat "$WORK/pull-before")" "docker pull $IMG" "docker pull ran on the host then"
+expect_contains "$interrupted" "EXIT 130" "jl ends on Ctrl-C"
+sleep 0.5
+expect_eq "$(pgrep -af "^docker pull $IMG" | wc -l)" 0 "and no docker pull is left on the host"
+expect_eq "$(docker ps -aq --filter name=^jltb-pull-h\$ | wc -l)" 0 "no container"
 
 log "== (g) everything this suite made is gone"
 expect_eq "$(docker ps -aq --filter name=^jltb-pull- | wc -l)" 0 "no jltb-pull-* container is left"
