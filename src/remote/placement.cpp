@@ -56,6 +56,8 @@ Placement::Pulled DockerContainer::pull_image(const std::string& image, ssh::Dea
   }
   const auto started = ssh::Clock::now();
   const std::string nonce = generate_nonce();
+  // On a terminal docker prints byte counts; a host that refuses terminals still pulls, and
+  // the progress then counts layers only.
   auto process = m_host.session().spawn(pull::command(nonce, image, m_host.docker()), deadline,
                                         ssh::Session::Pty{});
   pull::Reader reader(nonce);

@@ -1287,6 +1287,7 @@ struct RemoteProcess::State {
   ChannelState st;
   std::unique_ptr<Channel> channel;
   bool stdin_closed = false;
+  bool on_terminal = false;
   Clock::time_point started = Clock::now();
 
   // The command ended before the bootstrap's /bin/sh ran: the account's login shell (nologin,
@@ -1336,6 +1337,10 @@ RemoteProcess::~RemoteProcess() = default;
 
 std::string_view RemoteProcess::out() const {
   return m_state->st.out;
+}
+
+bool RemoteProcess::on_terminal() const {
+  return m_state->on_terminal;
 }
 
 void RemoteProcess::write(std::string_view data, Deadline deadline) {
@@ -1428,10 +1433,16 @@ RemoteProcess Session::spawn(std::string_view command, Deadline deadline, std::o
   if (pty &&
       im.until_done([&] { return ssh_channel_request_pty_size(ch, "xterm", pty->cols, pty->rows); },
                     deadline, "asking for a terminal") != SSH_OK) {
-    throw Error(Exit::ssh,
-                fmt::format("the host {} refused a terminal: {}", im.endpoint, im.error()),
-                "sshd may forbid terminals (PermitTTY no, or no-pty in authorized_keys)");
+    if (ssh_channel_is_open(ch) == 0 || ssh_is_connected(im.session.get()) == 0) {
+      throw Error(Exit::ssh,
+                  fmt::format("asking {} for a terminal failed: {}", im.endpoint, im.error()));
+    }
+    // PermitTTY no, or no-pty in authorized_keys: the same command, without a terminal.
+    im.log(fmt::format("{} refused a terminal ({}); running the command without one", im.endpoint,
+                       im.error()));
+    pty.reset();
   }
+  state->on_terminal = pty.has_value();
   // The login shell parses only the bootstrap line; /bin/sh reads the command itself from
   // stdin, so it means the same under sh, bash, zsh, ksh, fish, tcsh and csh.
   const std::string line(shell::boot_line());

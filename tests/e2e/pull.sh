@@ -13,7 +13,7 @@ REG=${JL_TESTBED_REGISTRY:-}
 [ -n "$REG" ] || { fail "the bed has no registry (JL_TESTBED_REGISTRY); run testbed.sh up"; finish; }
 IMG=$REG/$JL_TESTBED_REGISTRY_IMAGE
 LAYERS=$JL_TESTBED_REGISTRY_LAYERS
-NAMES=(jltb-pull-a jltb-pull-b jltb-pull-c jltb-pull-f jltb-pull-d jltb-pull-e jltb-pull-h)
+NAMES=(jltb-pull-a jltb-pull-b jltb-pull-c jltb-pull-f jltb-pull-d jltb-pull-e jltb-pull-h jltb-pull-i)
 rm_ours() {
   docker rm -f "${NAMES[@]}" >/dev/null 2>&1
   docker rmi "$IMG" >/dev/null 2>&1
@@ -138,6 +138,32 @@ expect_contains "$interrupted" "EXIT 130" "jl ends on Ctrl-C"
 sleep 0.5
 expect_eq "$(pgrep -af "^docker pull $IMG" | wc -l)" 0 "and no docker pull is left on the host"
 expect_eq "$(docker ps -aq --filter name=^jltb-pull-h\$ | wc -l)" 0 "no container"
+
+log "== (i) a host whose sshd refuses terminals (PermitTTY no) still pulls: layers, no bytes"
+absent "i"
+# An sshd of this suite's own, with the bed's keys, that refuses terminals.
+for ((P = 2300; P < 2400; P++)); do
+  [ -z "$(ss -Htln "( sport = :$P )")" ] && break
+done
+printf '%s\n' "Port $P" "ListenAddress 127.0.0.1" "HostKey $JL_TESTBED_DIR/hostkey" \
+  "PidFile $WORK/sshd_notty.pid" "AuthorizedKeysFile $JL_TESTBED_DIR/authorized_keys" \
+  "StrictModes no" "UsePAM no" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+  "PermitRootLogin yes" "PermitTTY no" >"$WORK/sshd_notty"
+/usr/sbin/sshd -f "$WORK/sshd_notty" -E "$WORK/sshd_notty.log" </dev/null
+for _ in $(seq 50); do [ -s "$WORK/sshd_notty.pid" ] && break; sleep 0.1; done
+on_exit "kill $(cat "$WORK/sshd_notty.pid")"
+read -r type key _ <"$JL_TESTBED_HOSTKEY_PUB"
+printf '[127.0.0.1]:%s %s %s\n' "$P" "$type" "$key" >"$WORK/known_notty"
+ssh_entry notty "port=$P" "known_hosts=$WORK/known_notty" >"$WORK/ssh_notty"
+run_jl_raw -F "$WORK/ssh_notty" -H notty -v up jltb-pull-i --image "$IMG" --no-browser
+expect_rc 0 "jl up through an sshd that refuses terminals"
+expect_contains "$ERR" "refused a terminal" "-v says the terminal was refused"
+expect_contains "$OUT" "pulled $IMG on notty in" "the image was pulled anyway"
+expect_contains "$OUT" "($LAYERS layers):" "counting layers (off a terminal docker names no sizes)"
+expect_contains "$OUT" "created container 'jltb-pull-i'" "and the container created"
+run_jl_raw -F "$WORK/ssh_notty" -H notty rm jltb-pull-i
+expect_rc 0 "jl rm jltb-pull-i"
+docker rmi "$IMG" >/dev/null 2>&1
 
 log "== (g) everything this suite made is gone"
 expect_eq "$(docker ps -aq --filter name=^jltb-pull- | wc -l)" 0 "no jltb-pull-* container is left"
