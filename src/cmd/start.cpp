@@ -252,11 +252,11 @@ remote::Placement::Prepared prepare(Context& ctx, remote::Placement& place,
   watch.progress = [&](const pull::Progress& p) {
     busy.progress(fmt::format("pulling {}: {}", pulling, pull::describe(p)), pull::fraction(p));
   };
-  auto prepared = place.prepare(ssh::deadline_in(std::chrono::minutes(30)), watch);
-  if (prepared.pulled) {
-    busy.relabel(fmt::format("creating {} on {}", place.subject().container, host_name));
-  }
-  return prepared;
+  watch.ended = [&] {
+    busy.relabel(
+        fmt::format("creating container '{}' on {}", place.subject().container, host_name));
+  };
+  return place.prepare(ssh::deadline_in(std::chrono::minutes(30)), watch);
 }
 
 }  // namespace

@@ -113,6 +113,9 @@ Placement::Pulled DockerContainer::pull_image(const std::string& image, ssh::Dea
     }
     throw to_error(Problem::pull_failed, s);
   }
+  if (watch.ended) {
+    watch.ended();
+  }
   Pulled out;
   out.image = image;
   out.digest = r.digest;

@@ -61,11 +61,12 @@ class Placement {
     std::vector<std::string> warnings;  // to say (e.g. a spec that differs from the one asked)
   };
 
-  // Who hears about a pull while it runs (either may be empty): when it begins, and each time
-  // docker's progress changes.
+  // Who hears about a pull while it runs (any may be empty): when it begins, each time
+  // docker's progress changes, and when it has ended well (the place is made next).
   struct PullWatch {
     std::function<void(const std::string& image)> begins;
     std::function<void(const pull::Progress&)> progress;
+    std::function<void()> ended;
   };
 
   // Make the place ready for a start (create it, or start it again, as it was asked to be);
