@@ -10,6 +10,7 @@
 #include "jl/core/jupyter.hpp"
 #include "jl/core/jupyter_config.hpp"
 #include "jl/core/plan.hpp"
+#include "jl/core/pull.hpp"
 #include "jl/core/text.hpp"
 #include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
@@ -241,7 +242,48 @@ SessionRecord record_started(Context& ctx, remote::Host& host, remote::Placement
   }
 }
 
+// Make the container ready (create it, pulling its image first when needed), showing the pull
+// on the spinner's line as one bar: layers and bytes done, from docker's own progress.
+remote::Placement::Prepared prepare(Context& ctx, remote::Placement& place,
+                                    const std::string& host_name, Ui::Activity& busy) {
+  remote::Placement::PullWatch watch;
+  std::string pulling;
+  watch.begins = [&](const std::string& image) {
+    pulling = image;
+    ctx.ui().trace(fmt::format("pulling {} on {}", image, host_name));
+    busy.relabel(fmt::format("pulling {} on {}", image, host_name));
+  };
+  watch.progress = [&](const pull::Progress& p) {
+    busy.progress(fmt::format("pulling {}: {}", pulling, pull::describe(p)), pull::fraction(p));
+  };
+  watch.ended = [&] {
+    busy.relabel(
+        fmt::format("creating container '{}' on {}", place.subject().container, host_name));
+  };
+  return place.prepare(ssh::deadline_in(std::chrono::minutes(30)), watch);
+}
+
 }  // namespace
+
+std::string pulled_line(const remote::Placement::Pulled& p, const std::string& host_name) {
+  std::string what;
+  if (p.up_to_date) {
+    what = "it was up to date";
+  } else if (p.progress.layers > 0) {
+    what = fmt::format("{} layer{}", p.progress.layers, p.progress.layers == 1 ? "" : "s");
+    if (p.progress.bytes_total > 0) {
+      what += ", " + pull::format_size(p.progress.bytes_total);
+    }
+  }
+  std::string line = fmt::format("pulled {} on {} in {:.1f} s", p.image, host_name, p.seconds);
+  if (!what.empty()) {
+    line += fmt::format(" ({})", what);
+  }
+  if (!p.digest.empty()) {
+    line += ": " + p.digest;
+  }
+  return line;
+}
 
 namespace {
 
@@ -456,19 +498,24 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   remote::Host host(session, host_name, o.docker);
   const auto place = remote::placement_for(host, o.container, recipe_of(o));
   auto busy = ctx.ui().activity(fmt::format("looking into {} on {}", o.container, host_name));
-  const auto prepared = place->prepare(ssh::deadline_in(std::chrono::minutes(30)));
+  const auto prepared = prepare(ctx, *place, host_name, busy);
   for (const auto& w : prepared.warnings) {
     ctx.ui().warn(w);
   }
-  if ((prepared.created || prepared.started) && !ctx.ui().json() && !ctx.ui().quiet()) {
-    std::vector<std::string> chosen;
-    for (int g : prepared.gpus) {
-      chosen.push_back(std::to_string(g));
+  if (!ctx.ui().json() && !ctx.ui().quiet()) {
+    if (prepared.pulled) {
+      ctx.ui().out(pulled_line(*prepared.pulled, host_name));
     }
-    ctx.ui().out(fmt::format("{} container '{}' on {}{}{}",
-                             prepared.created ? "created" : "started", o.container, host_name,
-                             prepared.created ? " from " + o.create.image.value_or("") : "",
-                             chosen.empty() ? "" : " with GPUs " + text::join(chosen, ",")));
+    if (prepared.created || prepared.started) {
+      std::vector<std::string> chosen;
+      for (int g : prepared.gpus) {
+        chosen.push_back(std::to_string(g));
+      }
+      ctx.ui().out(fmt::format("{} container '{}' on {}{}{}",
+                               prepared.created ? "created" : "started", o.container, host_name,
+                               prepared.created ? " from " + o.create.image.value_or("") : "",
+                               chosen.empty() ? "" : " with GPUs " + text::join(chosen, ",")));
+    }
   }
   ctx.ui().trace("probing docker, the container and Jupyter");
   auto pending = place->probe_for_start(ssh::deadline_in(15s));
@@ -486,8 +533,8 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     ctx.ui().warn(w);
   }
   if (auto reused = reuse_answering(ctx, host, plan, facts, origin)) {
-    return StartOutcome{*reused,          true,         seconds_since(started), prepared.created,
-                        prepared.started, prepared.gpus};
+    return StartOutcome{*reused,          true,          seconds_since(started), prepared.created,
+                        prepared.started, prepared.gpus, prepared.pulled};
   }
   if (const auto* refusal = std::get_if<plan::Refusal>(&plan.otherwise)) {
     throw refusal->error();
@@ -503,8 +550,8 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     throw plan::start_error(result, spec, place->subject());
   }
   auto record = record_started(ctx, host, *place, origin, facts, spec, result, token);
-  return StartOutcome{record,           false,        seconds_since(started), prepared.created,
-                      prepared.started, prepared.gpus};
+  return StartOutcome{record,           false,         seconds_since(started), prepared.created,
+                      prepared.started, prepared.gpus, prepared.pulled};
 }
 
 nlohmann::json session_json(const SessionRecord& s, bool show_token) {
@@ -532,6 +579,8 @@ nlohmann::json start_json(const StartOutcome& outcome) {
   if (!outcome.container_gpus.empty()) {
     j["container_gpus"] = outcome.container_gpus;
   }
+  j["image_pulled"] = outcome.pulled.has_value();
+  j["image_digest"] = outcome.pulled ? outcome.pulled->digest : std::string{};
   return j;
 }
 

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -12,11 +14,90 @@
 
 namespace jl::cmd {
 
+namespace {
+
+// The width of the terminal on stderr (80 when it does not say).
+std::size_t terminal_width() {
+  struct winsize ws {};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+    return ws.ws_col;
+  }
+  return 80;
+}
+
+// Columns `text` takes (one per character; UTF-8 continuation bytes take none).
+std::size_t columns(std::string_view text) {
+  std::size_t n = 0;
+  for (char c : text) {
+    n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  }
+  return n;
+}
+
+// The first `n` columns of `text`.
+std::string_view head_columns(std::string_view text, std::size_t n) {
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && seen++ == n) {
+      return text.substr(0, i);
+    }
+  }
+  return text;
+}
+
+// The last `n` columns of `text`.
+std::string_view tail_columns(std::string_view text, std::size_t n) {
+  std::size_t seen = 0;
+  for (std::size_t i = text.size(); i-- > 0;) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && ++seen == n) {
+      return text.substr(i);
+    }
+  }
+  return text;
+}
+
+// The spinner's line: frame, label, bar and seconds, in less than `width` columns, so that it
+// never wraps (a wrapped line could not be cleared). A label too long loses its middle: its
+// start says what runs, its end how far it is.
+std::string fit(std::string_view frame, std::string_view label, const std::string& bar,
+                const std::string& secs, std::size_t width) {
+  const std::size_t room = width > 1 ? width - 1 : 1;
+  const std::string rest = (bar.empty() ? "" : " " + bar) + " " + secs;
+  const std::size_t fixed = columns(frame) + 1 + columns(rest);
+  std::string shown(label);
+  if (fixed + columns(label) > room) {
+    const std::size_t keep = room > fixed + 1 ? room - fixed - 1 : 0;  // 1: the ellipsis
+    if (keep >= 20) {
+      const std::size_t front = std::min<std::size_t>(keep / 3, 24);
+      shown = std::string(head_columns(label, front)) + "…" +
+              std::string(tail_columns(label, keep - front));
+    } else {
+      shown = std::string(head_columns(label, keep)) + "…";
+    }
+  }
+  std::string line = std::string(frame) + " " + shown + rest;
+  return columns(line) > room ? std::string(head_columns(line, room)) : line;
+}
+
+// "[=======>            ]", 20 wide.
+std::string bar(double fraction) {
+  constexpr int kWidth = 20;
+  const int done = static_cast<int>(std::clamp(fraction, 0.0, 1.0) * kWidth);
+  std::string out = "[";
+  for (int i = 0; i < kWidth; ++i) {
+    out += i < done ? '=' : i == done ? '>' : ' ';
+  }
+  return out + "]";
+}
+
+}  // namespace
+
 // What the spinner thread and the printing thread share.
 struct Ui::Activity::Shared {
   std::mutex mutex;
   std::condition_variable wake;
-  std::string label;  // empty: no activity
+  std::string label;               // empty: no activity
+  std::optional<double> fraction;  // how far it is, for a bar
   std::chrono::steady_clock::time_point since;
   int paused = 0;
   bool shown = false;  // the spinner's line is on the terminal
@@ -47,8 +128,10 @@ struct Ui::Activity::Shared {
             std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
         // Show nothing for the first moment: quick steps should not flicker.
         if (secs >= 0.3) {
-          fmt::print(stderr, "\r\033[K{} {} {:.1f}s", frames[frame++ % std::size(frames)], label,
-                     secs);
+          fmt::print(stderr, "\r\033[K{}",
+                     fit(frames[frame++ % std::size(frames)], label,
+                         fraction ? bar(*fraction) : std::string{}, fmt::format("{:.1f}s", secs),
+                         terminal_width()));
           std::fflush(stderr);
           shown = true;
         }
@@ -195,6 +278,7 @@ Ui::Activity::~Activity() {
   {
     std::lock_guard lock(m_shared->mutex);
     m_shared->label = std::move(m_previous);
+    m_shared->fraction.reset();
     if (m_owner) {
       m_shared->stop = true;
     }
@@ -206,11 +290,16 @@ Ui::Activity::~Activity() {
 }
 
 void Ui::Activity::relabel(std::string label) {
+  progress(std::move(label), std::nullopt);
+}
+
+void Ui::Activity::progress(std::string label, std::optional<double> fraction) {
   if (!m_active) {
     return;
   }
   std::lock_guard lock(m_shared->mutex);
   m_shared->label = std::move(label);
+  m_shared->fraction = fraction;
 }
 
 bool color_wanted(const char* no_color, const char* term) {

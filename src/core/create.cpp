@@ -70,11 +70,8 @@ EnsureReport parse_ensure(std::string_view output, std::string_view nonce) {
       r.missing = true;
     } else if (s.kind == "image") {
       r.image_present = !s.args.empty() && s.args.front() == "yes";
-    } else if (s.kind == "pull") {
-      r.pulled = true;
-      r.pull_output = body;
-    } else if (s.kind == "pull-rc") {
-      r.pull_rc = status_of(s).value_or(-1);
+    } else if (s.kind == "pull-needed") {
+      r.pull_needed = true;
     } else if (s.kind == "run") {
       r.run_output = body;
     } else if (s.kind == "run-rc") {

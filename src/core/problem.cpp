@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "jl/core/pull.hpp"
 #include "jl/core/text.hpp"
 
 namespace jl {
@@ -132,6 +133,27 @@ Words describe(Problem problem, const Subject& s) {
                           s.detail.empty() ? "docker pull failed" : last_line(s.detail)),
               "check the image's name and tag, and that the host reaches its registry (and is "
               "logged in to it: docker login REGISTRY)"};
+    case Problem::image_unknown:
+      return {Exit::remote,
+              fmt::format("cannot pull image '{}' on {}: {} has no such image or tag ({})", s.app,
+                          s.host, pull::registry_of(s.app), last_line(s.detail)),
+              fmt::format("check the image's name and tag; the registry is the first part of "
+                          "IMAGE ({}), Docker Hub when it names none",
+                          pull::registry_of(s.app))};
+    case Problem::registry_unreachable:
+      return {Exit::remote,
+              fmt::format("cannot pull image '{}' on {}: the registry {} cannot be reached from "
+                          "there ({})",
+                          s.app, s.host, pull::registry_of(s.app), last_line(s.detail)),
+              fmt::format("check that {} runs and that {} reaches it (address, port, proxy, "
+                          "TLS): {} pull {} on the host says the same",
+                          pull::registry_of(s.app), s.host, docker_of(s), s.app)};
+    case Problem::registry_login:
+      return {Exit::remote,
+              fmt::format("cannot pull image '{}' on {}: the registry {} wants a login ({})", s.app,
+                          s.host, pull::registry_of(s.app), last_line(s.detail)),
+              fmt::format("log in to it on the host, as the SSH user: {} login {}", docker_of(s),
+                          pull::registry_of(s.app))};
     case Problem::no_gpu_runtime:
       return {Exit::remote,
               fmt::format("docker on {} cannot give the container GPUs: {}", s.host,

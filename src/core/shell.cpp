@@ -162,6 +162,21 @@ std::string boot_payload(std::string_view command) {
   return out;
 }
 
+bool fits_terminal(std::string_view command) {
+  std::size_t line = 0;
+  for (char c : command) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      line = 0;
+      continue;
+    }
+    if ((u < 0x20 && c != '\t') || u == 0x7f || ++line > 4000) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string_view BootFilter::feed(std::string_view chunk) {
   if (m_started) {
     return chunk;
@@ -171,21 +186,21 @@ std::string_view BootFilter::feed(std::string_view chunk) {
   // longer be part of it to the noise.
   for (std::size_t i = 0; i < chunk.size(); ++i) {
     const char c = chunk[i];
-    while (m_matched > 0 && c != kBootMarker[m_matched]) {
+    while (m_matched > 0 && c != m_marker[m_matched]) {
       // The longest shorter prefix of the marker that ends what was matched.
       std::size_t k = m_matched - 1;
-      while (k > 0 && kBootMarker.substr(0, k) != kBootMarker.substr(m_matched - k, k)) {
+      while (k > 0 && m_marker.substr(0, k) != m_marker.substr(m_matched - k, k)) {
         --k;
       }
-      m_noise.append(kBootMarker.substr(0, m_matched - k));
+      m_noise.append(m_marker.substr(0, m_matched - k));
       m_matched = k;
     }
-    if (c == kBootMarker[m_matched]) {
+    if (c == m_marker[m_matched]) {
       ++m_matched;
     } else {
       m_noise += c;
     }
-    if (m_matched == kBootMarker.size()) {
+    if (m_matched == m_marker.size()) {
       m_started = true;
       m_matched = 0;
       if (m_noise.size() > kNoiseLimit) {

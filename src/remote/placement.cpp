@@ -49,7 +49,83 @@ void DockerContainer::remove(ssh::Deadline deadline) {
   }
 }
 
-Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
+Placement::Pulled DockerContainer::pull_image(const std::string& image, ssh::Deadline deadline,
+                                              const PullWatch& watch) {
+  if (watch.begins) {
+    watch.begins(image);
+  }
+  const auto started = ssh::Clock::now();
+  const std::string nonce = generate_nonce();
+  // On a terminal docker prints byte counts; a host that refuses terminals still pulls, and
+  // the progress then counts layers only.
+  auto process = m_host.session().spawn(pull::command(nonce, image, m_host.docker()), deadline,
+                                        ssh::Session::Pty{});
+  pull::Reader reader(nonce);
+  int heard = 0;
+  bool ended = false;
+  while (!ended) {
+    if (ssh::Clock::now() >= deadline) {
+      throw Error(Exit::timeout,
+                  fmt::format("timed out pulling image '{}' on {} ({} so far)", image,
+                              m_host.name(), pull::describe(reader.report().progress)),
+                  "the registry or the network is slow; pull it on the host first, then jl up "
+                  "again");
+    }
+    reader.feed(process.read_some(deadline, &ended));
+    if (reader.changes() != heard) {
+      heard = reader.changes();
+      if (watch.progress) {
+        watch.progress(reader.report().progress);
+      }
+    }
+  }
+  reader.finish();
+  const auto exec = process.finish(deadline);
+  const auto& r = reader.report();
+  Subject s = subject();
+  s.app = image;
+  if (r.docker_missing) {
+    throw to_error(Problem::docker_missing, s);
+  }
+  if (!r.rc || *r.rc != 0) {
+    s.detail = r.reason();
+    if (s.detail.empty()) {
+      s.detail =
+          r.rc ? fmt::format("docker pull ended with status {}", *r.rc) : text::tail(exec.out, 1);
+    }
+    probe::Facts f;
+    f.docker = probe::classify_docker_error(s.detail);
+    f.docker_message = s.detail;
+    if (f.docker == probe::Docker::permission_denied || f.docker == probe::Docker::daemon_down) {
+      if (auto p = plan::probe_problem(f, s, {})) {
+        throw to_error(*p, s);  // docker itself failed, not the pull
+      }
+    }
+    switch (pull::classify(s.detail)) {
+      case pull::Failure::unknown_image:
+        throw to_error(Problem::image_unknown, s);
+      case pull::Failure::unreachable:
+        throw to_error(Problem::registry_unreachable, s);
+      case pull::Failure::auth:
+        throw to_error(Problem::registry_login, s);
+      case pull::Failure::other:
+        break;
+    }
+    throw to_error(Problem::pull_failed, s);
+  }
+  if (watch.ended) {
+    watch.ended();
+  }
+  Pulled out;
+  out.image = image;
+  out.digest = r.digest;
+  out.up_to_date = r.up_to_date;
+  out.progress = r.progress;
+  out.seconds = std::chrono::duration<double>(ssh::Clock::now() - started).count();
+  return out;
+}
+
+Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline, const PullWatch& watch) {
   Prepared out;
   if (!m_recipe.spec && !m_recipe.start_stopped) {
     return out;  // a container that must simply be there: the probe says whether it is
@@ -71,10 +147,12 @@ Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
       run_args = container::run_arguments(m_name, spec, ids.uid, ids.gid, ids.home);
     }
   }
+  // The pull policy, until jl has pulled the image: then never (docker run never pulls).
+  container::Pull policy = m_recipe.pull;
   auto ensure = [&](const std::vector<std::string>& args) {
     const std::string nonce = generate_nonce();
     auto exec = m_host.session().exec(
-        container::ensure_command(nonce, m_name, image, m_recipe.pull, m_recipe.start_stopped,
+        container::ensure_command(nonce, m_name, image, policy, m_recipe.start_stopped,
                                   m_host.docker(), args),
         {}, deadline);
     return std::pair{exec, container::parse_ensure(exec.out, nonce)};
@@ -85,6 +163,11 @@ Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
     const auto devices = free_gpus(spec.gpus->count, deadline);
     run_args = container::run_arguments(m_name, spec, ids.uid, ids.gid, ids.home, devices);
     out.gpus = devices;
+    std::tie(exec, r) = ensure(run_args);
+  }
+  if (r.pull_needed && r.complete) {
+    out.pulled = pull_image(image, deadline, watch);
+    policy = container::Pull::never;
     std::tie(exec, r) = ensure(run_args);
   }
   if (r.run_rc && *r.run_rc != 0 && container::rlimit_refused(r.run_output)) {
@@ -149,10 +232,6 @@ Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline) {
     throw to_error(Problem::no_such_container, s);
   }
   s.app = image;
-  if (r.pull_rc && *r.pull_rc != 0) {
-    s.detail = r.pull_output;
-    throw to_error(Problem::pull_failed, s);
-  }
   if (!r.run_rc) {
     throw to_error(Problem::image_missing, s);
   }

@@ -1287,6 +1287,7 @@ struct RemoteProcess::State {
   ChannelState st;
   std::unique_ptr<Channel> channel;
   bool stdin_closed = false;
+  bool on_terminal = false;
   Clock::time_point started = Clock::now();
 
   // The command ended before the bootstrap's /bin/sh ran: the account's login shell (nologin,
@@ -1336,6 +1337,10 @@ RemoteProcess::~RemoteProcess() = default;
 
 std::string_view RemoteProcess::out() const {
   return m_state->st.out;
+}
+
+bool RemoteProcess::on_terminal() const {
+  return m_state->on_terminal;
 }
 
 void RemoteProcess::write(std::string_view data, Deadline deadline) {
@@ -1404,8 +1409,11 @@ ExecResult RemoteProcess::finish(Deadline deadline) {
   return ExecResult{st.exit_status.value_or(-1), std::move(st.out), std::move(st.err)};
 }
 
-RemoteProcess Session::spawn(std::string_view command, Deadline deadline) {
+RemoteProcess Session::spawn(std::string_view command, Deadline deadline, std::optional<Pty> pty) {
   auto& im = *m_impl;
+  if (pty && !shell::fits_terminal(command)) {
+    throw Error(Exit::other, "a command for a terminal holds control characters or long lines");
+  }
   auto state = std::make_unique<RemoteProcess::State>();
   state->session = &im;
   state->channel = std::make_unique<Channel>(im.session.get(), state->st);
@@ -1422,17 +1430,41 @@ RemoteProcess Session::spawn(std::string_view command, Deadline deadline) {
   if (im.trace) {
     im.trace(fmt::format("remote command: {}", shell::abbreviate(command)));
   }
+  if (pty &&
+      im.until_done([&] { return ssh_channel_request_pty_size(ch, "xterm", pty->cols, pty->rows); },
+                    deadline, "asking for a terminal") != SSH_OK) {
+    if (ssh_channel_is_open(ch) == 0 || ssh_is_connected(im.session.get()) == 0) {
+      throw Error(Exit::ssh,
+                  fmt::format("asking {} for a terminal failed: {}", im.endpoint, im.error()));
+    }
+    // PermitTTY no, or no-pty in authorized_keys: the same command, without a terminal.
+    im.log(fmt::format("{} refused a terminal ({}); running the command without one", im.endpoint,
+                       im.error()));
+    pty.reset();
+  }
+  state->on_terminal = pty.has_value();
   // The login shell parses only the bootstrap line; /bin/sh reads the command itself from
   // stdin, so it means the same under sh, bash, zsh, ksh, fish, tcsh and csh.
   const std::string line(shell::boot_line());
-  state->st.boot.emplace();
+  state->st.boot.emplace(pty ? shell::kBootMarkerPty : shell::kBootMarker);
   if (im.until_done([&] { return ssh_channel_request_exec(ch, line.c_str()); }, deadline,
                     "starting a remote command") != SSH_OK) {
     throw Error(Exit::ssh,
                 fmt::format("the host {} refused to run a command: {}", im.endpoint, im.error()));
   }
   try {
-    im.write_all(ch, shell::boot_payload(command), deadline);
+    std::string payload = shell::boot_payload(command);
+    if (pty) {
+      // A terminal echoes its input: sent once /bin/sh runs, the echo comes after its marker
+      // and before anything the command prints, so the command's own first line tells them
+      // apart. In canonical mode a line reaches the reader only once it ends: end the last.
+      while (!state->st.boot->started() && !state->st.ended()) {
+        im.pump(deadline, "starting a remote command");
+      }
+      state->check_refused();
+      payload += '\n';
+    }
+    im.write_all(ch, payload, deadline);
   } catch (const Error&) {
     state->check_refused();  // a shell that refused may close the channel this soon
     throw;

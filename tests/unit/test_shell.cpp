@@ -279,6 +279,29 @@ TEST(BootFilter, WithoutTheMarkerNothingPassesAndNoiseIsBounded) {
   EXPECT_NE(f.noise().find("This account is currently not available.\n@@jl"), std::string::npos);
 }
 
+TEST(BootFilter, OnATerminalTheMarkerEndsInCrLf) {
+  BootFilter f(jl::shell::kBootMarkerPty);
+  // What the terminal echoed of the payload may come first; a "\n" marker is not this one.
+  EXPECT_EQ(f.feed("greeting\r\n@@jl-boot-1\n"), "");
+  EXPECT_FALSE(f.started());
+  EXPECT_EQ(feed_all(f, {"@@jl-boot-1\r", "\n@@n pull\r\n"}), "@@n pull\r\n");
+  EXPECT_TRUE(f.started());
+  EXPECT_EQ(f.noise(), "greeting\r\n@@jl-boot-1\n");
+}
+
+TEST(FitsTerminal, NoControlCharactersAndNoLongLines) {
+  using jl::shell::fits_terminal;
+  EXPECT_TRUE(fits_terminal("sh -c 'a\n\tb' jl 'x'\n#jl-end"));
+  EXPECT_TRUE(fits_terminal(std::string(4000, 'x') + "\n" + std::string(4000, 'y')));
+  EXPECT_FALSE(fits_terminal(std::string(4001, 'x')));
+  for (char c : {'\x03', '\x04', '\x15', '\x17', '\x16', '\x1a', '\x1c', '\r', '\x7f'}) {
+    EXPECT_FALSE(fits_terminal(std::string("echo ") + c)) << static_cast<int>(c);
+  }
+  // The pull command jl runs on a terminal fits.
+  EXPECT_TRUE(fits_terminal(jl::shell::boot_payload(
+      jl::shell::sh_c("echo hi", std::vector<std::string>{"127.0.0.1:5000/jl/lab:1"}))));
+}
+
 TEST(BootLine, UsesNothingALoginShellInterprets) {
   const std::string_view line = jl::shell::boot_line();
   EXPECT_EQ(line.find('\n'), std::string_view::npos);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,8 +47,9 @@ class Ui {
   // gets no colour.
   std::string paint(Paint p, std::string_view text, bool for_stdout = true) const;
 
-  // While an Activity lives, stderr shows a spinner with its label and the seconds elapsed
-  // (only on a terminal, never with -q or --json). Drawn by a thread of its own that touches
+  // While an Activity lives, stderr shows a spinner with its label (and a bar, when it says
+  // how far it is) and the seconds elapsed, on one line cut to the terminal's width (only on a
+  // terminal, never with -q or --json). Drawn by a thread of its own that touches
   // nothing but stderr. Nested activities show the innermost label. Every activity must end
   // before the process forks: the spinner thread would not exist in the child.
   class Activity {
@@ -59,6 +61,8 @@ class Ui {
     ~Activity();
     // Change the label (e.g. from "connecting" to "starting Jupyter").
     void relabel(std::string label);
+    // Change the label and show a bar of how far the work is (0 to 1; nothing: no bar).
+    void progress(std::string label, std::optional<double> fraction);
 
    private:
     friend class Ui;

@@ -1,8 +1,9 @@
 #pragma once
 
 // Making sure a container exists and runs, as data: the command that looks for it, starts it
-// when stopped (if asked), else creates it from an image (pulling it as the policy says), and the
-// parser of its report. Nothing here talks to the network.
+// when stopped (if asked), else creates it from an image (or says that the pull policy wants the
+// image pulled first: jl pulls it as a step of its own, core/pull, then runs the command again
+// with Pull::never), and the parser of its report. Nothing here talks to the network.
 
 #include <optional>
 #include <string>
@@ -27,13 +28,11 @@ struct EnsureReport {
   std::string inspect_output;
   // It did not exist:
   bool missing = false;
-  std::optional<bool> image_present;  // whether the image was there before any pull
-  bool pulled = false;                // a pull ran
-  std::optional<int> pull_rc;
-  std::string pull_output;
-  std::optional<int> run_rc;  // `docker run` ran
-  std::string run_output;     // the new container's id, or docker's complaint
-  bool complete = false;      // the script got to its end
+  std::optional<bool> image_present;  // whether the image is there
+  bool pull_needed = false;           // the pull policy wants a pull first (nothing was created)
+  std::optional<int> run_rc;          // `docker run` ran
+  std::string run_output;             // the new container's id, or docker's complaint
+  bool complete = false;              // the script got to its end
 };
 
 // The command (for the host's shell) that makes sure container `name` exists and runs. `image`

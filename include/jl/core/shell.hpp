@@ -47,6 +47,13 @@ std::string boot_payload(std::string_view command);
 // stdout is the login's noise (a .bashrc that prints, a banner), and a command that ends
 // without it ran under a shell that refused (nologin, git-shell, a ForceCommand).
 inline constexpr std::string_view kBootMarker = "@@jl-boot-1\n";
+// The same on a terminal, whose output processing turns each "\n" into "\r\n".
+inline constexpr std::string_view kBootMarkerPty = "@@jl-boot-1\r\n";
+// Whether boot_payload(command) passes unchanged through a terminal's line discipline (its
+// input in canonical mode, echoing, as sshd sets up a pty): no control character but newline
+// and tab (^C, ^D, ^U, DEL and the like edit the line or signal), and no line longer than
+// 4000 bytes (the kernel keeps at most 4095 of a line).
+bool fits_terminal(std::string_view command);
 // The exit status the bootstrap uses when the command did not arrive whole on stdin.
 inline constexpr int kBootIncomplete = 97;
 
@@ -54,6 +61,8 @@ inline constexpr int kBootIncomplete = 97;
 // what follows is the command's own output.
 class BootFilter {
  public:
+  // `marker`: kBootMarker, or kBootMarkerPty for a command on a terminal.
+  explicit BootFilter(std::string_view marker = kBootMarker) : m_marker(marker) {}
   // Feed a chunk of the stream; returns the part of it that belongs to the command.
   std::string_view feed(std::string_view chunk);
   // Whether the marker has been seen.
@@ -61,11 +70,12 @@ class BootFilter {
   // What came before the marker: once it is seen, at most kNoiseLimit bytes (the last ones);
   // before, everything fed so far within twice that.
   std::string noise() const {
-    return m_started ? m_noise : m_noise + std::string(kBootMarker.substr(0, m_matched));
+    return m_started ? m_noise : m_noise + std::string(m_marker.substr(0, m_matched));
   }
   static constexpr std::size_t kNoiseLimit = 4096;
 
  private:
+  std::string_view m_marker;
   bool m_started = false;
   std::string m_noise;
   std::size_t m_matched = 0;  // bytes of the marker matched at the end of what was fed

@@ -20,6 +20,7 @@
 #include "jl/core/jupyter_config.hpp"
 #include "jl/core/probe.hpp"
 #include "jl/core/problem.hpp"
+#include "jl/core/pull.hpp"
 #include "jl/core/state.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/ssh/session.hpp"
@@ -43,18 +44,37 @@ class Placement {
   // The host and the place, for the words of a problem.
   virtual Subject subject() const = 0;
 
+  // A pull of the image that prepare() ran.
+  struct Pulled {
+    std::string image;
+    std::string digest;       // "sha256:...", as docker said
+    bool up_to_date = false;  // there was nothing new to download
+    pull::Progress progress;  // at the end: the layers and the bytes downloaded
+    double seconds = 0;
+  };
+
   // What prepare() did.
   struct Prepared {
     bool created = false;               // the place was made afresh
     bool started = false;               // it was there, stopped, and was started again
+    std::optional<Pulled> pulled;       // the image was pulled first
     std::vector<std::string> warnings;  // to say (e.g. a spec that differs from the one asked)
     std::vector<int> gpus;              // the GPUs --gpus free:N chose for a container made afresh
+  };
+
+  // Who hears about a pull while it runs (any may be empty): when it begins, each time
+  // docker's progress changes, and when it has ended well (the place is made next).
+  struct PullWatch {
+    std::function<void(const std::string& image)> begins;
+    std::function<void(const pull::Progress&)> progress;
+    std::function<void()> ended;
   };
 
   // Make the place ready for a start (create it, or start it again, as it was asked to be);
   // nothing to do, and no round trip, for a place that is simply there. Throws jl::Error for a
   // problem. `deadline` covers a pull of the image too.
-  virtual Prepared prepare(ssh::Deadline deadline) = 0;
+  virtual Prepared prepare(ssh::Deadline deadline, const PullWatch& watch) = 0;
+  Prepared prepare(ssh::Deadline deadline) { return prepare(deadline, PullWatch{}); }
 
   // The facts in one exec. Throws jl::Error for a problem that rules out any start there (docker
   // missing, no such container, stopped, no shell, ...).
@@ -122,7 +142,8 @@ class DockerContainer final : public Placement {
       : m_host(host), m_name(std::move(name)), m_id(std::move(id)), m_recipe(std::move(recipe)) {}
 
   Subject subject() const override { return m_host.subject(m_name); }
-  Prepared prepare(ssh::Deadline deadline) override;
+  using Placement::prepare;
+  Prepared prepare(ssh::Deadline deadline, const PullWatch& watch) override;
   probe::Facts probe(ssh::Deadline deadline) override;
   PendingStart probe_for_start(ssh::Deadline deadline) override;
   probe::StartResult start(
@@ -148,6 +169,9 @@ class DockerContainer final : public Placement {
   // `count` GPUs with no process on them (--gpus free:N); throws jl::Error when the host has no
   // NVIDIA driver or fewer are free (naming who holds the others).
   std::vector<int> free_gpus(int count, ssh::Deadline deadline);
+  // Pull `image` on a terminal of the SSH channel (docker prints byte counts only there),
+  // telling `watch`; throws jl::Error naming docker's reason when it fails.
+  Pulled pull_image(const std::string& image, ssh::Deadline deadline, const PullWatch& watch);
 
   Host& m_host;
   std::string m_name;

@@ -113,6 +113,8 @@ class RemoteProcess {
   ExecResult finish(Deadline deadline);
   // Standard output so far.
   std::string_view out() const;
+  // Whether it runs on a pseudo-terminal (asked for, and not refused by the server).
+  bool on_terminal() const;
   // Wait until more standard output arrives, the command ends, or `until` passes (not an error
   // here), and hand over what arrived: the process keeps none of it, so output can stream for
   // as long as the command runs. `*ended` says whether the command has ended.
@@ -138,8 +140,19 @@ class Session {
   Session& operator=(Session&&) noexcept;
   ~Session();
 
-  // Start a command through the remote user's shell and keep talking to it.
-  RemoteProcess spawn(std::string_view command, Deadline deadline);
+  // Start a command through the remote user's shell and keep talking to it. With `pty`, the
+  // command runs on a pseudo-terminal of that size (as `ssh -t` does): its stdout and stderr
+  // both arrive as stdout, with "\r\n" line ends, and it ends (SIGHUP) when the channel
+  // closes. Its stdin is then that terminal: the command must not read it, and must pass
+  // through the terminal's line editing unchanged (shell::fits_terminal; else Exit::other).
+  // A server that refuses terminals (PermitTTY no, no-pty in authorized_keys) gets the same
+  // command without one: RemoteProcess::on_terminal() says which.
+  struct Pty {
+    int cols = 200;
+    int rows = 50;
+  };
+  RemoteProcess spawn(std::string_view command, Deadline deadline,
+                      std::optional<Pty> pty = std::nullopt);
 
   // Run a command through the remote user's shell, feeding `input` to its stdin (then EOF).
   ExecResult exec(std::string_view command, std::string_view input, Deadline deadline);

@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # Runs on the host: make sure container $c exists and runs, creating it from $image when there
-# is none. Positional parameters: nonce, container, image (empty: never create), pull policy
+# is none (or saying that the image must be pulled first). Positional parameters: nonce, container, image (empty: never create), pull policy
 # (missing, always or never), what to do with a stopped container (start it; ours: start it
 # when jl made it; leave it), the
 # docker command's first word, the whole docker command (quoted words, for eval), then the
@@ -39,12 +39,12 @@ if [ -z "$image" ] || [ $# -eq 0 ]; then m end; exit 0; fi
 have=no
 d image inspect "$image" >/dev/null 2>&1 && have=yes
 m image "$have"
+# jl pulls the image itself, as a step of its own (on a terminal, for docker's progress), then
+# runs this again with pull=never: `docker run` never pulls.
 if [ "$pull" = always ] || { [ "$have" = no ] && [ "$pull" = missing ]; }; then
-  m pull
-  d pull "$image" 2>&1
-  rc=$?
-  m pull-rc "$rc"
-  if [ "$rc" -ne 0 ]; then m end; exit 0; fi
+  m pull-needed
+  m end
+  exit 0
 elif [ "$have" = no ]; then
   m end
   exit 0
