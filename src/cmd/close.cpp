@@ -57,7 +57,7 @@ int run_close(Context& ctx, const CloseOptions& o) {
     }
   }
   if (ctx.ui().json()) {
-    ctx.ui().out(out.dump());
+    ctx.ui().out_json(out);
   }
   return 0;
 }

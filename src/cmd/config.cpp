@@ -119,7 +119,7 @@ int run_config_show(Context& ctx, const ConfigShowOptions& o) {
         {"unknown_keys", file.unknown_keys},
         {"settings", settings},
     };
-    ctx.ui().out(j.dump());
+    ctx.ui().out_json(j);
     return 0;
   }
   if (ctx.ui().quiet()) {
@@ -157,8 +157,11 @@ int run_config_show(Context& ctx, const ConfigShowOptions& o) {
 }
 
 int run_config_path(Context& ctx) {
-  ctx.ui().out(ctx.ui().json() ? nlohmann::json({{"config_file", ctx.config_path()}}).dump()
-                               : ctx.config_path());
+  if (ctx.ui().json()) {
+    ctx.ui().out_json({{"config_file", ctx.config_path()}});
+  } else {
+    ctx.ui().out(ctx.config_path());
+  }
   return 0;
 }
 

@@ -102,7 +102,7 @@ class Doctor {
 
     m_report.seconds = std::chrono::duration<double>(ssh::Clock::now() - started).count();
     if (m_ctx.ui().json()) {
-      m_ctx.ui().out(doctor::to_json(m_report).dump(2));
+      m_ctx.ui().out_json(doctor::to_json(m_report), 2);
     } else if (!m_ctx.ui().quiet()) {
       print(doctor::render_summary(m_report));
     }

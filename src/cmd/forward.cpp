@@ -128,11 +128,10 @@ int run_forward(Context& ctx, const ForwardOptions& o) {
     ForwardRecord rec{host_name, ssh_config, o.spec, target.host, target.port, local_port, pid};
     ctx.store().update([&](State& st) { st.upsert_forward(rec); });
     if (ctx.ui().json()) {
-      ctx.ui().out(nlohmann::json{
-          {"local_port", local_port},
-          {"target", fmt::format("{}:{}", target.host, target.port)},
-          {"host", host_name},
-          {"pid", pid}}.dump());
+      ctx.ui().out_json(nlohmann::json{{"local_port", local_port},
+                                       {"target", fmt::format("{}:{}", target.host, target.port)},
+                                       {"host", host_name},
+                                       {"pid", pid}});
     } else {
       if (!ctx.ui().quiet()) {
         ctx.ui().out(fmt::format("forwarding 127.0.0.1:{} -> {}:{} on {} (pid {})", local_port,

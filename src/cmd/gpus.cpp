@@ -32,7 +32,7 @@ int run_gpus(Context& ctx, const GpusOptions& o) {
     uses = host.gpu_usage(ssh::deadline_in(45s));
   }
   if (ctx.ui().json()) {
-    ctx.ui().out(nlohmann::json{{"host", host_name}, {"gpus", gpus::to_json(uses)}}.dump(2));
+    ctx.ui().out_json(nlohmann::json{{"host", host_name}, {"gpus", gpus::to_json(uses)}}, 2);
     return 0;
   }
   if (ctx.ui().quiet()) {

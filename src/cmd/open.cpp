@@ -64,7 +64,7 @@ void announce(Context& ctx, const SessionRecord& s, int local_port, bool no_brow
     if (started != nullptr) {
       j["server"] = start_json(*started);
     }
-    ctx.ui().out(j.dump());
+    ctx.ui().out_json(j);
     return;
   }
   if (!ctx.ui().quiet()) {

@@ -71,7 +71,7 @@ int run_rm(Context& ctx, const RmOptions& o) {
     if (!how.empty()) {
       j["jupyter"] = how;
     }
-    ctx.ui().out(j.dump());
+    ctx.ui().out_json(j);
   } else if (!ctx.ui().quiet()) {
     ctx.ui().out(fmt::format("removed container {} on {}{}", o.container, host_name,
                              how.empty() ? "" : fmt::format(" (Jupyter {})", how)));

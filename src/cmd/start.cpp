@@ -31,7 +31,7 @@ void report(Context& ctx, const StartOutcome& outcome) {
   const bool reused = outcome.reused;
   const double elapsed = outcome.seconds;
   if (ctx.ui().json()) {
-    ctx.ui().out(start_json(outcome).dump());
+    ctx.ui().out_json(start_json(outcome));
     return;
   }
   if (ctx.ui().quiet()) {

@@ -241,7 +241,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
       }
       out.push_back(std::move(j));
     }
-    ctx.ui().out(out.dump(2));
+    ctx.ui().out_json(out, 2);
     return 0;
   }
   if (ctx.ui().quiet()) {

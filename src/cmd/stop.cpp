@@ -142,7 +142,7 @@ int run_stop(Context& ctx, const StopOptions& o) {
     }
   }
   if (ctx.ui().json()) {
-    ctx.ui().out(results.dump());
+    ctx.ui().out_json(results);
   }
   if (failures > 0 && first_error) {
     throw Error(first_error->code(), fmt::format("{} session(s) could not be stopped", failures),

@@ -166,6 +166,10 @@ void Ui::out(std::string_view text) const {
   std::fflush(stdout);
 }
 
+void Ui::out_json(const nlohmann::json& document, int indent) const {
+  out(document.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 void Ui::info(std::string_view text) const {
   // Progress is for a person watching; scripts and logs get only results and errors.
   if (m_options.quiet || m_options.json || !m_options.stderr_tty) {

@@ -174,7 +174,8 @@ std::string serialize_state(const State& state) {
   nlohmann::json root = {{"version", State::version},
                          {"sessions", std::move(sessions)},
                          {"forwards", std::move(forwards)}};
-  return root.dump(2) + "\n";
+  // Words from the host (a tunnel's note) may not be UTF-8: kept, with U+FFFD for bad bytes.
+  return root.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 namespace {

@@ -55,7 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   static_cast<void>(jl::gpus::holders_words(uses));
   static_cast<void>(jl::gpus::table(uses));
-  static_cast<void>(jl::gpus::to_json(uses).dump());
+  // As jl prints it (Ui::out_json): a name that is not UTF-8 is replaced, never refused.
+  static_cast<void>(
+      jl::gpus::to_json(uses).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (!uses.empty()) {
     static_cast<void>(jl::gpus::of_container(uses, uses.front().gpu.uuid, "x"));
   }

@@ -39,6 +39,7 @@ SessionRecord full_record() {
   s.tunnel_pid = 31337;
   s.tunnel_state = jl::TunnelNote::server_gone;
   s.tunnel_note = "server gone: nothing listens on 172.17.0.2:8890";
+  s.idle_timeout_s = 3600;
   return s;
 }
 
@@ -70,6 +71,18 @@ TEST(StateSerialize, RoundTripWithEveryFieldSet) {
   EXPECT_EQ(back.sessions[1], state.sessions[1]);
   // Serialising again gives the same text.
   EXPECT_EQ(serialize_state(back), text);
+}
+
+TEST(StateSerialize, WordsThatAreNotUtf8AreKeptWithReplacements) {
+  State state;
+  auto s = full_record();
+  s.tunnel_note = "docker said: caf\xe9 \xff";  // Latin-1 from a host, and a stray byte
+  state.sessions.push_back(s);
+  std::string text;
+  ASSERT_NO_THROW(text = serialize_state(state));
+  auto back = parse_state(text);
+  EXPECT_EQ(back.sessions.at(0).tunnel_note, "docker said: caf\uFFFD \uFFFD");
+  EXPECT_EQ(back.sessions.at(0).token, s.token);
 }
 
 TEST(StateSerialize, EmptyState) {

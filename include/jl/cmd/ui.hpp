@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace jl::cmd {
 
 enum class Paint { bold, dim, red, green, yellow, cyan };
@@ -36,6 +38,9 @@ class Ui {
 
   // A line of results on stdout.
   void out(std::string_view text) const;
+  // A JSON document on stdout (`indent` as nlohmann's dump). Text that is not UTF-8 (a name or
+  // a message from the host) is written with U+FFFD in place of the bad bytes, never refused.
+  void out_json(const nlohmann::json& document, int indent = -1) const;
   // Progress for people on stderr; silent with -q or --json, or when stderr is not a terminal.
   void info(std::string_view text) const;
   // "jl: warning: ..." on stderr, always.
