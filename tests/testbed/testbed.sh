@@ -298,6 +298,19 @@ ensure_packages() {
 # ---------------------------------------------------------------------------
 # up: dockerd
 
+# Run a daemon in its own session with nothing open but its stdio: a descriptor it inherited (a
+# caller's flock, the write end of a pipe someone reads to its end) would live as long as it.
+# Call it in the background (`daemon CMD... &`): it becomes CMD, so $! is the daemon's pid.
+daemon() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    # 255: bash's own hold on this script, gone with the exec.
+    if [[ $fd -gt 2 && $fd -ne 255 ]]; then eval "exec $fd>&-"; fi
+  done
+  exec setsid "$@"
+}
+
 ensure_dockerd() {
   phase "dockerd"
   if docker_ok; then
@@ -306,7 +319,7 @@ ensure_dockerd() {
   fi
   command -v dockerd >/dev/null || die "dockerd not found"
   log "starting dockerd (log: $DIR/dockerd.log)"
-  setsid dockerd >"$DIR/dockerd.log" 2>&1 </dev/null 9>&- &
+  daemon dockerd >"$DIR/dockerd.log" 2>&1 </dev/null &
   local i
   for ((i = 0; i < 120; i++)); do
     docker_ok && break
@@ -1130,7 +1143,7 @@ ensure_registry() {
     REGISTRY_PORT=$(pick_registry_port)
     registry_config_text "$REGISTRY_PORT" >"$REGISTRY_CONFIG"
     printf '%s\n' "$REGISTRY_PORT" >"$REGISTRY_PORT_FILE"
-    setsid docker-registry serve "$REGISTRY_CONFIG" >"$REGISTRY_LOG" 2>&1 </dev/null 3>&- 9>&- &
+    daemon docker-registry serve "$REGISTRY_CONFIG" >>"$REGISTRY_LOG" 2>&1 </dev/null &
     printf '%s\n' "$!" >"$REGISTRY_PID"
     local i
     for ((i = 0; i < 150; i++)); do
