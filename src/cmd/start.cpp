@@ -190,7 +190,9 @@ probe::StartResult launch(Context& ctx, remote::Placement& place, remote::Pendin
   auto result = place.start(
       pending, spec, token, ssh::deadline_in(std::chrono::seconds(spec.timeout_s + 10)),
       [&](const probe::StartProgress& p) {
-        std::string last = p.last_log.size() > 60 ? p.last_log.substr(0, 57) + "..." : p.last_log;
+        // What the log last said, without Jupyter's "[I date time App] " before it.
+        const std::string said(jupyter::log_message(p.last_log));
+        std::string last = said.size() > 60 ? said.substr(0, 57) + "..." : said;
         busy.relabel(fmt::format("{}: waiting for it to listen, {} s of {}{}", starting, p.seconds,
                                  spec.timeout_s, last.empty() ? "" : "; log: " + last));
         if (p.seconds % 5 == 0 && p.seconds != traced) {

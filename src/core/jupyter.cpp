@@ -403,6 +403,18 @@ Activity parse_activity(std::string_view body, std::string_view http_date, long 
   return a;
 }
 
+std::string_view log_message(std::string_view line) {
+  // "[L ...] message": a level letter, the time (and date), the app's name.
+  if (line.size() < 5 || line[0] != '[' || line[1] < 'A' || line[1] > 'Z' || line[2] != ' ') {
+    return line;
+  }
+  const auto close = line.find("] ");
+  if (close == std::string_view::npos || close > 64) {
+    return line;
+  }
+  return line.substr(close + 2);
+}
+
 std::optional<long long> idle_shutdown(std::string_view log_tail) {
   // jupyter_server and notebook 6 alike: "No kernels or terminals for %d seconds; shutting
   // down." (older notebooks: "No kernels for %d seconds; shutting down.").

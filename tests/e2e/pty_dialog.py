@@ -5,12 +5,15 @@ An ANSWER that starts with "$ " is a shell command whose output (stripped) is ty
 when its prompt appears (for one-time codes). Prints the whole terminal output, then a last
 line "EXIT <code>" and "ANSWERED <n>". Exits 0 when the command ran and every prompt came, else 2."""
 
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 
@@ -23,6 +26,9 @@ def main():
     pid, fd = pty.fork()
     if pid == 0:
         os.execvp(cmd[0], cmd)
+    # A terminal 120 columns wide, as many are (an unset size reads as 80 columns): the spinner's
+    # line fits the terminal, and what a test reads on it should not be cut short.
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     out = b""
     seen = 0  # output already matched against a prompt
     step = 0

@@ -453,6 +453,20 @@ TEST(Activity, Dates) {
 
 // The last lines of the logs of real servers that shut themselves down (jupyter_server 1.23 and
 // notebook 6.4 with shutdown_no_activity_timeout=60), and of one stopped by jl.
+TEST(LogMessage, WithoutJupytersPrefix) {
+  EXPECT_EQ(jl::jupyter::log_message(
+                "[I 2026-12-04 20:05:11.227 ServerApp] jltb_slow: warming up, this takes 20 s"),
+            "jltb_slow: warming up, this takes 20 s");
+  EXPECT_EQ(jl::jupyter::log_message("[W 18:41:11.717 NotebookApp] Terminals not available"),
+            "Terminals not available");
+  EXPECT_EQ(jl::jupyter::log_message("[C 2026-12-04 20:05:11.227 ServerApp] "), "");
+  // Not Jupyter's prefix: as it is.
+  for (const char* line : {"Traceback (most recent call last):", "[x] done", "[I no close", "",
+                           "[I]", "  File \"/usr/lib/python3\", line 1"}) {
+    EXPECT_EQ(jl::jupyter::log_message(line), line) << line;
+  }
+}
+
 TEST(IdleShutdown, FromTheLogsEnd) {
   EXPECT_EQ(jl::jupyter::idle_shutdown(
                 "[I 2026-12-04 18:40:11.713 ServerApp] Kernel shutdown: 4b2c\n"

@@ -82,6 +82,11 @@ Activity parse_activity(std::string_view status_body, std::string_view http_date
 std::optional<long long> parse_iso8601(std::string_view text);
 std::optional<long long> parse_http_date(std::string_view text);
 
+// A line of Jupyter's log without the prefix Jupyter puts before each message
+// ("[I 2026-12-04 20:05:11.227 ServerApp] ", "[W 18:41:11.717 NotebookApp] "): what it says.
+// A line without that prefix is returned as it is.
+std::string_view log_message(std::string_view line);
+
 // Whether a server's log ends with Jupyter's own idle shutdown (shutdown_no_activity_timeout):
 // how many seconds it said it had been idle.
 std::optional<long long> idle_shutdown(std::string_view log_tail);
