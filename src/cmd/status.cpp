@@ -108,35 +108,6 @@ std::optional<std::vector<gpus::Use>> host_gpus(Context& ctx, ssh::Session& sess
   }
 }
 
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width;
-  for (const auto& r : rows) {
-    width.resize(std::max(width.size(), r.size()));
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      width[i] = std::max(width[i], r[i].size());
-    }
-  }
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) {
-        line += std::string(width[i] - r[i].size() + 2, ' ');
-      }
-    }
-    while (line.ends_with(' ')) {
-      line.pop_back();  // an empty last cell
-    }
-    out += line;
-    out += '\n';
-  }
-  if (!out.empty()) {
-    out.pop_back();
-  }
-  return out;
-}
-
 }  // namespace
 
 int run_status(Context& ctx, const StatusOptions& o) {
@@ -285,7 +256,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
       cells.back().push_back(r.gpus ? gpus::words(*r.gpus) : std::string{});
     }
   }
-  ctx.ui().out(table(cells));
+  ctx.ui().out(text::table(cells));
   return 0;
 }
 

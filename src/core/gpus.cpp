@@ -378,25 +378,7 @@ std::string table(const std::vector<Use>& uses) {
                     g.utilization_percent ? fmt::format("{}%", *g.utilization_percent) : "?",
                     who.empty() ? "-" : text::join(who, ", ")});
   }
-  std::vector<std::size_t> width(rows.front().size(), 0);
-  for (const auto& r : rows) {
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      width[i] = std::max(width[i], r[i].size());
-    }
-  }
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) {
-        line += std::string(width[i] - r[i].size() + 2, ' ');
-      }
-    }
-    out += line + "\n";
-  }
-  out.pop_back();
-  return out;
+  return text::table(rows);
 }
 
 nlohmann::json to_json(const std::vector<Use>& uses) {

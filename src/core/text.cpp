@@ -1,5 +1,6 @@
 #include "jl/core/text.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
@@ -166,6 +167,35 @@ std::string format_duration(long long seconds) {
     }
   }
   return out.empty() ? "0s" : out;
+}
+
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows) {
+    width.resize(std::max(width.size(), r.size()));
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      width[i] = std::max(width[i], r[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) {
+        line += std::string(width[i] - r[i].size() + 2, ' ');
+      }
+    }
+    while (line.ends_with(' ')) {
+      line.pop_back();  // an empty last cell
+    }
+    out += line;
+    out += '\n';
+  }
+  if (!out.empty()) {
+    out.pop_back();
+  }
+  return out;
 }
 
 }  // namespace jl::text

@@ -188,3 +188,13 @@ TEST(Text, FormatDurationShowsTheTwoLargestUnits) {
     EXPECT_LE(*back, s);
   }
 }
+
+TEST(Text, TableAlignsColumnsTwoSpacesApart) {
+  EXPECT_EQ(
+      jl::text::table({{"HOST", "PID", "TOKEN"}, {"gpubox", "7", "ab12…"}, {"h", "4242", ""}}),
+      "HOST    PID   TOKEN\n"
+      "gpubox  7     ab12…\n"
+      "h       4242");  // an empty last cell leaves no blanks behind
+  EXPECT_EQ(jl::text::table({}), "");
+  EXPECT_EQ(jl::text::table({{"only"}}), "only");
+}

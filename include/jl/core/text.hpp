@@ -38,4 +38,8 @@ std::optional<int> parse_duration(std::string_view s);
 // down).
 std::string format_duration(long long seconds);
 
+// Rows of cells as aligned columns, two spaces apart, one line each (no final newline); a line
+// ends without trailing blanks (an empty last cell).
+std::string table(const std::vector<std::vector<std::string>>& rows);
+
 }  // namespace jl::text
