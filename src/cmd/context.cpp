@@ -12,7 +12,9 @@
 
 #include "jl/core/error.hpp"
 #include "jl/core/text.hpp"
+#include "jl/core/mux.hpp"
 #include "jl/sys/process.hpp"
+#include "jl/sys/unix_socket.hpp"
 
 namespace jl::cmd {
 
@@ -137,9 +139,13 @@ ssh::Session Context::connect(const std::string& host, const std::optional<std::
   if (m_ui.verbose()) {
     trace = [this](std::string_view s) { m_ui.trace(s); };
   }
+  const auto shared = sharing(host, ssh_config);
   auto session = [&] {
     auto busy = m_ui.activity(fmt::format("connecting to {}", host));
-    return ssh::Session::connect(options, m_terminal, trace);
+    if (!shared.enabled()) {
+      return ssh::Session::connect(options, m_terminal, trace);
+    }
+    return ssh::Session::connect_shared(options, shared.socket, m_terminal, trace);
   }();
   // Before the connection there is nothing to undo: Ctrl-C may simply end jl. After it, work
   // on the host must be finished or rolled back, so signals become events.
@@ -148,6 +154,19 @@ ssh::Session Context::connect(const std::string& host, const std::optional<std::
   }
   session.watch_interrupts(*m_interrupts);
   return session;
+}
+
+tunnel::Sharing Context::sharing(const std::string& host,
+                                 const std::optional<std::string>& ssh_config) {
+  const std::string dir = mux::runtime_dir(m_env, sys::own_uid());
+  std::string why;
+  if (!sys::private_dir(dir, &why)) {
+    m_ui.trace(fmt::format("no connection sharing: {}", why));
+    return {};
+  }
+  const std::string config = ssh_config.value_or("");
+  return {dir + "/" + mux::socket_name(host, config, m_store.dir()),
+          dir + "/" + mux::lock_name(host, config, m_store.dir())};
 }
 
 SessionRecord Context::pick_session(const State& state,

@@ -140,17 +140,14 @@ int run_forward(Context& ctx, const ForwardOptions& o) {
       ctx.ui().out(fmt::format("http://127.0.0.1:{}/", local_port));
     }
   };
-  auto& store = ctx.store();
-  const std::string label = o.spec;
+  run.spec.kind = mux::ForwardSpec::Kind::forward;
+  run.spec.host = host_name;
+  run.spec.name = o.spec;
+  run.spec.lock = lock_path;
+  run.spec.target_host = target.host;
+  run.spec.target_port = target.port;
+  share(run, ctx.store(), ctx.sharing(host_name, ssh_config));
   run.reconnect = reconnector(host_name, ssh_config, ctx.ssh_client());
-  run.on_ended = [&store, host_name, label] {
-    const long long me = ::getpid();
-    store.update([&](State& st) {
-      if (auto* f = st.find_forward(host_name, label); f != nullptr && f->pid == me) {
-        f->pid = 0;
-      }
-    });
-  };
   // What jl inherited (a caller's lock, a pipe someone reads to its end) is not the tunnel's.
   run.close_in_child.insert(run.close_in_child.end(), ctx.inherited_fds().begin(),
                             ctx.inherited_fds().end());

@@ -122,42 +122,16 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
     });
     announce(ctx, s, local_port, o.no_browser, false, pid, started);
   };
-  // Update the session's record, if this process is still its tunnel (a newer one may have
-  // taken over).
-  auto if_mine = [&store = ctx.store(), host, container](auto change) {
-    const long long me = ::getpid();
-    store.update([&](State& st) {
-      if (auto* rec = st.find(host, container); rec != nullptr && rec->tunnel_pid == me) {
-        change(*rec);
-      }
-    });
-  };
-  run.on_ended = [if_mine] {
-    if_mine([](SessionRecord& rec) {
-      rec.tunnel_pid = 0;  // keep local_port: the next open reuses it
-      // A tunnel that gave up (a login that needs a person) says why until the next open.
-      if (rec.tunnel_state != TunnelNote::gave_up) {
-        rec.tunnel_state = TunnelNote::none;
-        rec.tunnel_note.clear();
-      }
-    });
-  };
-  run.on_note = [if_mine](TunnelNote note, const std::string& words) {
-    if_mine([&](SessionRecord& rec) {
-      rec.tunnel_state = note;
-      rec.tunnel_note = words;
-    });
-  };
+  run.spec.kind = mux::ForwardSpec::Kind::session;
+  run.spec.host = s.host;
+  run.spec.name = s.container;
+  run.spec.lock = run.paths.lock;
+  run.spec.target_host = s.address;
+  run.spec.target_port = s.port;
+  run.spec.base_url = s.base_url;
+  run.spec.token = s.token;
+  share(run, ctx.store(), ctx.sharing(s.host, s.ssh_config));
   run.reconnect = reconnector(s.host, s.ssh_config, ctx.ssh_client());
-  run.check_server = [s](ssh::Session& fresh, std::string* why) {
-    remote::Host h(fresh, s.host);  // HTTP only: no docker involved
-    auto health =
-        h.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s), s.container);
-    if (!health.answers()) {
-      *why = health.detail;
-    }
-    return health.answers();
-  };
   // What jl inherited (a caller's lock, a pipe someone reads to its end) is not the tunnel's.
   run.close_in_child.insert(run.close_in_child.end(), ctx.inherited_fds().begin(),
                             ctx.inherited_fds().end());

@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include "jl/core/error.hpp"
 #include "jl/core/plan.hpp"
 #include "jl/sys/net.hpp"
+#include "jl/remote/host.hpp"
 #include "jl/sys/terminal.hpp"
 
 namespace jl::cmd {
@@ -39,6 +42,66 @@ std::function<ssh::Session()> reconnector(std::string host, std::optional<std::s
     sys::Terminal none = sys::Terminal::open(false);
     return ssh::Session::connect(options, none, {});
   };
+}
+
+tunnel::ForwardHooks hooks_for(sys::StateStore& store, const mux::ForwardSpec& spec) {
+  using namespace std::chrono_literals;
+  tunnel::ForwardHooks hooks;
+  const std::string host = spec.host;
+  const std::string name = spec.name;
+  if (spec.kind == mux::ForwardSpec::Kind::forward) {
+    hooks.on_ended = [&store, host, name] {
+      const long long me = ::getpid();
+      store.update([&](State& st) {
+        if (auto* f = st.find_forward(host, name); f != nullptr && f->pid == me) {
+          f->pid = 0;
+        }
+      });
+    };
+    return hooks;
+  }
+  // Update the session's record, if this process is still its tunnel (a newer one may have
+  // taken over).
+  auto if_mine = [&store, host, name](auto change) {
+    const long long me = ::getpid();
+    store.update([&](State& st) {
+      if (auto* rec = st.find(host, name); rec != nullptr && rec->tunnel_pid == me) {
+        change(*rec);
+      }
+    });
+  };
+  hooks.on_ended = [if_mine] {
+    if_mine([](SessionRecord& rec) {
+      rec.tunnel_pid = 0;  // keep local_port: the next open reuses it
+      // A tunnel that gave up (a login that needs a person) says why until the next open.
+      if (rec.tunnel_state != TunnelNote::gave_up) {
+        rec.tunnel_state = TunnelNote::none;
+        rec.tunnel_note.clear();
+      }
+    });
+  };
+  hooks.on_note = [if_mine](TunnelNote note, const std::string& words) {
+    if_mine([&](SessionRecord& rec) {
+      rec.tunnel_state = note;
+      rec.tunnel_note = words;
+    });
+  };
+  hooks.check_server = [spec](ssh::Session& fresh, std::string* why) {
+    remote::Host h(fresh, spec.host);  // HTTP only: no docker involved
+    auto health = h.status(spec.target_host, spec.target_port, spec.base_url, spec.token,
+                           ssh::deadline_in(10s), spec.name);
+    if (!health.answers()) {
+      *why = health.detail;
+    }
+    return health.answers();
+  };
+  return hooks;
+}
+
+void share(tunnel::RunOptions& run, sys::StateStore& store, tunnel::Sharing sharing) {
+  run.sharing = std::move(sharing);
+  run.hooks_for = [&store](const mux::ForwardSpec& spec) { return hooks_for(store, spec); };
+  run.hooks = hooks_for(store, run.spec);
 }
 
 }  // namespace jl::cmd

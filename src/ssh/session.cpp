@@ -27,6 +27,8 @@
 #include "jl/core/ssh_config.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
+#include "channel_state.hpp"
+#include "mux_client.hpp"
 #include "jl/ssh/agent_filter.hpp"
 #include "jl/ssh/jump.hpp"
 #include "jl/ssh/prompt.hpp"
@@ -66,43 +68,9 @@ using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelDeleter>;
 using KeyPtr = std::unique_ptr<ssh_key_struct, KeyDeleter>;
 using CharPtr = std::unique_ptr<char, CharDeleter>;
 
-// What a channel's callbacks have seen.
-struct ChannelState {
-  std::string out;
-  std::string err;
-  bool eof = false;
-  bool closed = false;
-  std::optional<int> exit_status;
-  std::size_t limit = 64 * 1024 * 1024;  // never hold more than this from one channel
-  bool overflow = false;
-  // For commands started through shell::boot_line(): splits the login's noise from the
-  // command's output.
-  std::optional<shell::BootFilter> boot;
-  std::string boot_err;  // stderr before the command started (login noise), bounded
-
-  bool ended() const { return closed || (eof && exit_status); }
-  // Ended without the bootstrap's /bin/sh ever running: the login shell refused.
-  bool refused() const { return boot && !boot->started() && ended(); }
-};
-
 int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* user) {
-  auto* st = static_cast<ChannelState*>(user);
-  std::string_view chunk(static_cast<const char*>(data), len);
-  if (st->boot && !st->boot->started()) {
-    if (is_stderr != 0) {
-      if (st->boot_err.size() < shell::BootFilter::kNoiseLimit) {
-        st->boot_err.append(chunk.substr(0, shell::BootFilter::kNoiseLimit - st->boot_err.size()));
-      }
-      return static_cast<int>(len);
-    }
-    chunk = st->boot->feed(chunk);
-  }
-  auto& buf = is_stderr != 0 ? st->err : st->out;
-  if (buf.size() + chunk.size() > st->limit) {
-    st->overflow = true;
-  } else {
-    buf.append(chunk);
-  }
+  static_cast<ChannelState*>(user)->take(std::string_view(static_cast<const char*>(data), len),
+                                         is_stderr != 0);
   return static_cast<int>(len);
 }
 void on_eof(ssh_session, ssh_channel, void* user) {
@@ -796,16 +764,77 @@ void authenticate(ssh_session s, const std::string& shown_host, sys::Terminal& t
 
 }  // namespace
 
+struct Session::Redo {
+  ConnectOptions options;
+  sys::Terminal* terminal = nullptr;
+  Trace trace;
+  sys::Interrupts* interrupts = nullptr;
+};
+
 Session::Session(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 Session::~Session() = default;
 
+Session Session::connect_shared(const ConnectOptions& options, const std::string& socket,
+                                sys::Terminal& terminal, Trace trace) {
+  using namespace std::chrono_literals;
+  std::string why;
+  // The master answers at once unless it is stopped or reconnecting: then jl connects itself.
+  if (auto link = MuxLink::attach(socket, 500ms, &why)) {
+    if (trace) {
+      trace(fmt::format("sharing the SSH connection of jl's tunnel (pid {}) to {}", link->pid(),
+                        link->endpoint()));
+    }
+    Session shared(nullptr);
+    shared.m_mux = std::move(link);
+    shared.m_redo = std::make_unique<Redo>(Redo{options, &terminal, trace, nullptr});
+    return shared;
+  }
+  if (trace) {
+    trace(fmt::format("no shared connection ({})", why));
+  }
+  return connect(options, terminal, std::move(trace));
+}
+
+long long Session::master_pid() const {
+  return m_impl ? 0 : m_mux->pid();
+}
+
+void Session::own_connection() {
+  if (m_impl) {
+    return;
+  }
+  if (m_redo->trace) {
+    m_redo->trace(fmt::format("the shared connection (pid {}) is gone or busy; connecting",
+                              m_mux->pid()));
+  }
+  Session fresh = connect(m_redo->options, *m_redo->terminal, m_redo->trace);
+  m_impl = std::move(fresh.m_impl);
+  if (m_redo->interrupts != nullptr) {
+    watch_interrupts(*m_redo->interrupts);
+  }
+}
+
+std::optional<long long> Session::hand_over(const mux::ForwardSpec& spec, int listener,
+                                            std::string* why) {
+  if (m_impl || !m_mux) {
+    if (why != nullptr) {
+      *why = "no shared connection";
+    }
+    return std::nullopt;
+  }
+  return m_mux->forward(spec, listener, std::chrono::seconds(5), why);
+}
+
 KeepaliveSettings Session::keepalive() const {
-  return m_impl->keepalive;
+  return m_impl ? m_impl->keepalive : KeepaliveSettings{};
 }
 
 void Session::detect_dead_peer() {
+  if (!m_impl) {
+    return;  // the master watches its own connection, and drops our channels when it dies
+  }
   const auto ka = keepalive();
   const int fd = this->fd();
   int one = 1;
@@ -820,11 +849,15 @@ void Session::detect_dead_peer() {
 }
 
 Clock::time_point Session::last_heard() const {
-  return m_impl->last_heard;
+  return m_impl ? m_impl->last_heard : m_master_heard;
 }
 
 void Session::send_keepalive() {
-  ssh_send_keepalive(m_impl->session.get());
+  if (m_impl) {
+    ssh_send_keepalive(m_impl->session.get());
+  } else if (m_mux->ping(std::chrono::seconds(2))) {
+    m_master_heard = Clock::now();  // a stopped master is as dead as a silent server
+  }
 }
 
 namespace {
@@ -838,13 +871,28 @@ int on_interrupt(socket_t /*fd*/, int /*revents*/, void* user) {
 }  // namespace
 
 void Session::unwatch_interrupts() {
-  if (m_impl->interrupts != nullptr) {
+  if (m_redo) {
+    m_redo->interrupts = nullptr;
+  }
+  if (m_mux) {
+    m_mux->set_interrupts(nullptr);
+  }
+  if (m_impl && m_impl->interrupts != nullptr) {
     ssh_event_remove_fd(m_impl->event.get(), m_impl->interrupts->fd());
     m_impl->interrupts = nullptr;
   }
 }
 
 void Session::watch_interrupts(sys::Interrupts& interrupts) {
+  if (m_redo) {
+    m_redo->interrupts = &interrupts;
+  }
+  if (m_mux) {
+    m_mux->set_interrupts(&interrupts);
+  }
+  if (!m_impl) {
+    return;
+  }
   m_impl->interrupts = &interrupts;
   m_impl->interrupt_hook = {&interrupts, &m_impl->interrupted};
   ssh_event_add_fd(m_impl->event.get(), interrupts.fd(), POLLIN, on_interrupt,
@@ -852,19 +900,25 @@ void Session::watch_interrupts(sys::Interrupts& interrupts) {
 }
 
 void Session::pause_jumps() {
+  if (!m_impl) {
+    return;
+  }
   for (auto it = m_impl->jumps.rbegin(); it != m_impl->jumps.rend(); ++it) {
     (*it)->pause();
   }
 }
 
 void Session::resume_jumps() {
+  if (!m_impl) {
+    return;
+  }
   for (auto& j : m_impl->jumps) {
     j->resume();
   }
 }
 
 const std::string& Session::endpoint() const {
-  return m_impl->endpoint;
+  return m_impl ? m_impl->endpoint : m_mux->endpoint();
 }
 
 ssh_session Session::native() const {
@@ -1283,12 +1337,33 @@ Session Session::connect_via(const ConnectOptions& options, sys::Terminal& user_
 }
 
 struct RemoteProcess::State {
-  Session::Impl* session = nullptr;
-  ChannelState st;
+  Session::Impl* session = nullptr;  // jl's own connection, or
+  MuxLink* link = nullptr;           // a master's
+  ChannelState st;                   // (outlives the channels below, which point into it)
   std::unique_ptr<Channel> channel;
+  std::unique_ptr<MuxChannel> mux;
+  std::string endpoint;
+  std::string user;
+  Trace trace;
   bool stdin_closed = false;
   bool on_terminal = false;
   Clock::time_point started = Clock::now();
+
+  void pump(Deadline deadline, std::string_view doing) {
+    if (link != nullptr) {
+      link->pump(deadline, doing);
+    } else {
+      session->pump(deadline, doing);
+    }
+  }
+
+  void write(std::string_view data, Deadline deadline) {
+    if (link != nullptr) {
+      link->write_all(*mux, data, deadline);
+    } else {
+      session->write_all(channel->get(), data, deadline);
+    }
+  }
 
   // The command ended before the bootstrap's /bin/sh ran: the account's login shell (nologin,
   // git-shell, /bin/false) or a ForceCommand ran something else. Say so, with what it printed.
@@ -1315,14 +1390,13 @@ struct RemoteProcess::State {
         l = l.substr(0, 157) + "...";
       }
     }
-    const auto at = session->endpoint.find('@');
-    const std::string where =
-        at == std::string::npos ? session->endpoint : session->endpoint.substr(at + 1);
+    const auto at = endpoint.find('@');
+    const std::string where = at == std::string::npos ? endpoint : endpoint.substr(at + 1);
     const std::string shown = lines.empty() ? "nothing" : "\"" + text::join(lines, " / ") + "\"";
     throw Error(Exit::ssh,
                 fmt::format("the account {} on {} cannot run commands: its login shell or a "
                             "ForceCommand refused them (exit {}; the server printed {})",
-                            session->user.empty() ? "(default)" : session->user, where,
+                            user.empty() ? "(default)" : user, where,
                             st.exit_status ? std::to_string(*st.exit_status) : "unknown", shown),
                 "jl runs its commands through the account's login shell: log in with an "
                 "account whose shell runs commands (see its shell with `getent passwd USER` on "
@@ -1345,7 +1419,7 @@ bool RemoteProcess::on_terminal() const {
 
 void RemoteProcess::write(std::string_view data, Deadline deadline) {
   try {
-    m_state->session->write_all(m_state->channel->get(), data, deadline);
+    m_state->write(data, deadline);
   } catch (const Error&) {
     // A login shell that refused closes the channel under the write: that is the news.
     m_state->check_refused();
@@ -1358,6 +1432,10 @@ void RemoteProcess::close_stdin(Deadline deadline) {
     return;
   }
   m_state->stdin_closed = true;
+  if (m_state->link != nullptr) {
+    m_state->link->close_stdin(*m_state->mux);
+    return;
+  }
   m_state->session->until_done([&] { return ssh_channel_send_eof(m_state->channel->get()); },
                                deadline, "sending EOF");
 }
@@ -1370,7 +1448,7 @@ bool RemoteProcess::wait_for(const std::function<bool(std::string_view)>& ready,
       m_state->check_refused();
       return ready(st.out);
     }
-    m_state->session->pump(deadline, "waiting for a remote command");
+    m_state->pump(deadline, "waiting for a remote command");
   }
   return true;
 }
@@ -1379,7 +1457,7 @@ std::string RemoteProcess::read_some(Deadline until, bool* ended) {
   auto& st = m_state->st;
   while (st.out.empty() && !st.ended() && Clock::now() < until) {
     // A little slack: the loop, not pump, decides that `until` has passed.
-    m_state->session->pump(until + std::chrono::milliseconds(50), "waiting for a remote command");
+    m_state->pump(until + std::chrono::milliseconds(50), "waiting for a remote command");
   }
   m_state->check_refused();
   if (ended != nullptr) {
@@ -1393,14 +1471,14 @@ std::string RemoteProcess::read_some(Deadline until, bool* ended) {
 ExecResult RemoteProcess::finish(Deadline deadline) {
   auto& st = m_state->st;
   while (!st.ended()) {
-    m_state->session->pump(deadline, "waiting for a remote command");
+    m_state->pump(deadline, "waiting for a remote command");
   }
   m_state->check_refused();
   if (st.overflow) {
     throw Error(Exit::remote, "a remote command printed more output than jl accepts");
   }
-  if (m_state->session->trace) {
-    m_state->session->trace(
+  if (m_state->trace) {
+    m_state->trace(
         fmt::format("remote command ended: exit {} after {:.3f} s, {} bytes out, {} bytes err",
                     st.exit_status ? std::to_string(*st.exit_status) : "unknown",
                     std::chrono::duration<double>(Clock::now() - m_state->started).count(),
@@ -1410,61 +1488,94 @@ ExecResult RemoteProcess::finish(Deadline deadline) {
 }
 
 RemoteProcess Session::spawn(std::string_view command, Deadline deadline, std::optional<Pty> pty) {
-  auto& im = *m_impl;
   if (pty && !shell::fits_terminal(command)) {
     throw Error(Exit::other, "a command for a terminal holds control characters or long lines");
   }
   auto state = std::make_unique<RemoteProcess::State>();
-  state->session = &im;
-  state->channel = std::make_unique<Channel>(im.session.get(), state->st);
-  ssh_channel ch = state->channel->get();
-  if (ch == nullptr) {
-    throw Error(Exit::ssh, fmt::format("cannot create a channel: {}", im.error()));
-  }
-  if (im.until_done([&] { return ssh_channel_open_session(ch); }, deadline,
-                    "opening a session channel") != SSH_OK) {
-    throw Error(Exit::ssh,
-                fmt::format("cannot open a session channel on {}: {}", im.endpoint, im.error()),
-                "the server may limit sessions (MaxSessions in sshd_config)");
-  }
-  if (im.trace) {
-    im.trace(fmt::format("remote command: {}", shell::abbreviate(command)));
-  }
-  if (pty &&
-      im.until_done([&] { return ssh_channel_request_pty_size(ch, "xterm", pty->cols, pty->rows); },
-                    deadline, "asking for a terminal") != SSH_OK) {
-    if (ssh_channel_is_open(ch) == 0 || ssh_is_connected(im.session.get()) == 0) {
-      throw Error(Exit::ssh,
-                  fmt::format("asking {} for a terminal failed: {}", im.endpoint, im.error()));
-    }
-    // PermitTTY no, or no-pty in authorized_keys: the same command, without a terminal.
-    im.log(fmt::format("{} refused a terminal ({}); running the command without one", im.endpoint,
-                       im.error()));
-    pty.reset();
-  }
-  state->on_terminal = pty.has_value();
   // The login shell parses only the bootstrap line; /bin/sh reads the command itself from
   // stdin, so it means the same under sh, bash, zsh, ksh, fish, tcsh and csh.
   const std::string line(shell::boot_line());
-  state->st.boot.emplace(pty ? shell::kBootMarkerPty : shell::kBootMarker);
-  if (im.until_done([&] { return ssh_channel_request_exec(ch, line.c_str()); }, deadline,
-                    "starting a remote command") != SSH_OK) {
-    throw Error(Exit::ssh,
-                fmt::format("the host {} refused to run a command: {}", im.endpoint, im.error()));
+  // Open an exec channel on jl's own connection and start the bootstrap line on it (on a
+  // terminal when `pty` is given and the server allows one).
+  auto open_exec = [&](Impl& im, RemoteProcess::State& into) {
+    into.channel = std::make_unique<Channel>(im.session.get(), into.st);
+    ssh_channel ch = into.channel->get();
+    if (ch == nullptr) {
+      throw Error(Exit::ssh, fmt::format("cannot create a channel: {}", im.error()));
+    }
+    if (im.until_done([&] { return ssh_channel_open_session(ch); }, deadline,
+                      "opening a session channel") != SSH_OK) {
+      throw Error(Exit::ssh,
+                  fmt::format("cannot open a session channel on {}: {}", im.endpoint, im.error()),
+                  "the server may limit sessions (MaxSessions in sshd_config)");
+    }
+    if (pty &&
+        im.until_done([&] { return ssh_channel_request_pty_size(ch, "xterm", pty->cols, pty->rows); },
+                      deadline, "asking for a terminal") != SSH_OK) {
+      if (ssh_channel_is_open(ch) == 0 || ssh_is_connected(im.session.get()) == 0) {
+        throw Error(Exit::ssh,
+                    fmt::format("asking {} for a terminal failed: {}", im.endpoint, im.error()));
+      }
+      // PermitTTY no, or no-pty in authorized_keys: the same command, without a terminal.
+      im.log(fmt::format("{} refused a terminal ({}); running the command without one", im.endpoint,
+                         im.error()));
+      pty.reset();
+    }
+    into.on_terminal = pty.has_value();
+    into.st.boot.emplace(pty ? shell::kBootMarkerPty : shell::kBootMarker);
+    if (im.until_done([&] { return ssh_channel_request_exec(ch, line.c_str()); }, deadline,
+                      "starting a remote command") != SSH_OK) {
+      throw Error(Exit::ssh,
+                  fmt::format("the host {} refused to run a command: {}", im.endpoint, im.error()));
+    }
+  };
+
+  if (!m_impl) {
+    std::optional<std::pair<int, int>> size;
+    if (pty) {
+      size = std::make_pair(pty->cols, pty->rows);
+    }
+    bool on_terminal = false;
+    state->mux = m_mux->exec(line, size, state->st, deadline, &on_terminal);
+    if (state->mux) {
+      state->link = m_mux.get();
+      state->endpoint = m_mux->endpoint();
+      state->user = m_mux->user();
+      state->trace = m_redo->trace;
+      state->on_terminal = on_terminal;
+      state->st.boot.emplace(on_terminal ? shell::kBootMarkerPty : shell::kBootMarker);
+      if (state->trace) {
+        state->trace(
+            fmt::format("remote command (shared connection): {}", shell::abbreviate(command)));
+      }
+    } else {
+      own_connection();
+    }
+  }
+  if (!state->link) {
+    auto& im = *m_impl;
+    state->session = &im;
+    state->endpoint = im.endpoint;
+    state->user = im.user;
+    state->trace = im.trace;
+    if (im.trace) {
+      im.trace(fmt::format("remote command: {}", shell::abbreviate(command)));
+    }
+    open_exec(im, *state);
   }
   try {
     std::string payload = shell::boot_payload(command);
-    if (pty) {
+    if (state->on_terminal) {
       // A terminal echoes its input: sent once /bin/sh runs, the echo comes after its marker
       // and before anything the command prints, so the command's own first line tells them
       // apart. In canonical mode a line reaches the reader only once it ends: end the last.
       while (!state->st.boot->started() && !state->st.ended()) {
-        im.pump(deadline, "starting a remote command");
+        state->pump(deadline, "starting a remote command");
       }
       state->check_refused();
       payload += '\n';
     }
-    im.write_all(ch, payload, deadline);
+    state->write(payload, deadline);
   } catch (const Error&) {
     state->check_refused();  // a shell that refused may close the channel this soon
     throw;
@@ -1482,6 +1593,40 @@ ExecResult Session::exec(std::string_view command, std::string_view input, Deadl
 TcpResult Session::tcp_exchange(const std::string& host, int port, std::string_view request,
                                 Deadline deadline,
                                 const std::function<bool(std::string_view)>& complete) {
+  TcpResult result;
+  const auto started = Clock::now();
+  auto traced = [&](const ChannelState& st, const Trace& trace) {
+    if (trace) {
+      // The request line only: the headers carry the token.
+      trace(fmt::format("{}:{} via the host: {} -> {} bytes in {:.3f} s", host, port,
+                        request.substr(0, std::min(request.find('\r'), request.size())),
+                        st.out.size(),
+                        std::chrono::duration<double>(Clock::now() - started).count()));
+    }
+  };
+  auto refused = [&](const std::string& raw) {
+    result.failure = sshwords::parse_channel_open_failure(raw);
+    result.error = sshwords::describe(raw);
+    return result;
+  };
+  if (!m_impl) {
+    ChannelState st;
+    std::string raw;
+    if (auto ch = m_mux->tcp(host, port, st, deadline, &raw)) {
+      result.opened = true;
+      m_mux->write_all(*ch, request, deadline);
+      while (!st.closed && !st.eof && !complete(st.out)) {
+        m_mux->pump(deadline, fmt::format("waiting for {}:{} to answer", host, port));
+      }
+      traced(st, m_redo->trace);
+      result.data = std::move(st.out);
+      return result;
+    }
+    if (!raw.empty()) {
+      return refused(raw);
+    }
+    own_connection();
+  }
   auto& im = *m_impl;
   ChannelState st;
   Channel ch(im.session.get(), st);
@@ -1491,30 +1636,19 @@ TcpResult Session::tcp_exchange(const std::string& host, int port, std::string_v
   int rc = im.until_done(
       [&] { return ssh_channel_open_forward(ch.get(), host.c_str(), port, "127.0.0.1", 0); },
       deadline, fmt::format("opening a channel to {}:{}", host, port));
-  TcpResult result;
   if (rc != SSH_OK) {
     if (ssh_is_connected(im.session.get()) == 0) {
       throw Error(Exit::ssh,
                   fmt::format("the SSH connection to {} was lost ({})", im.endpoint, im.error()));
     }
-    const std::string raw = ssh_get_error(im.session.get());
-    result.failure = sshwords::parse_channel_open_failure(raw);
-    result.error = sshwords::describe(raw);
-    return result;
+    return refused(ssh_get_error(im.session.get()));
   }
   result.opened = true;
-  const auto started = Clock::now();
   im.write_all(ch.get(), request, deadline);
   while (!st.closed && !st.eof && !complete(st.out)) {
     im.pump(deadline, fmt::format("waiting for {}:{} to answer", host, port));
   }
-  if (im.trace) {
-    // The request line only: the headers carry the token.
-    im.trace(fmt::format("{}:{} via the host: {} -> {} bytes in {:.3f} s", host, port,
-                         request.substr(0, std::min(request.find('\r'), request.size())),
-                         st.out.size(),
-                         std::chrono::duration<double>(Clock::now() - started).count()));
-  }
+  traced(st, im.trace);
   result.data = std::move(st.out);
   return result;
 }

@@ -20,6 +20,7 @@
 #include "jl/core/keepalive.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/sys/net.hpp"
+#include "jl/sys/unix_socket.hpp"
 
 namespace jl::tunnel {
 
@@ -61,6 +62,9 @@ class ByteQueue {
 constexpr std::size_t kToLocalCap = 512 * 1024;  // per connection, remote -> local
 constexpr std::size_t kReadChunk = 64 * 1024;    // one local read
 constexpr std::size_t kMaxConnections = 4096;
+constexpr std::size_t kToErrCap = 4 * 1024 * 1024;  // a shared command's stderr, bounded
+constexpr std::size_t kMaxPending = 64;              // control connections without a request yet
+constexpr std::chrono::seconds kPendingLimit{5};
 // The longest timeout poll() takes (about 24 days): "no other wait".
 constexpr std::chrono::milliseconds kLongestPoll{std::numeric_limits<int>::max()};
 
@@ -68,23 +72,44 @@ constexpr std::chrono::milliseconds kLongestPoll{std::numeric_limits<int>::max()
 
 struct Conn;
 
+// A control connection that has not said what it wants yet.
+struct Pending {
+  sys::Fd fd;
+  mux::LineReader lines;
+  std::vector<sys::Fd> fds;
+  std::chrono::steady_clock::time_point since;
+};
+
 struct Forwarder::Impl {
   ssh::Session& session;
-  int listener;
-  Target target;
+  std::vector<Listener> listeners;
   Log log;
   Stats stats;
-  int port = 0;
+  int control = -1;
+  ControlHandler handler;
+  bool stop_asked = false;
   std::uint64_t next_id = 1;
   std::vector<std::unique_ptr<Conn>> conns;
+  std::vector<Pending> pending;
   std::vector<char> scratch = std::vector<char>(kReadChunk);
 
-  Impl(ssh::Session& s, int l, Target t, Log lg)
-      : session(s), listener(l), target(std::move(t)), log(std::move(lg)) {
-    port = sys::local_port(listener);
+  Impl(ssh::Session& s, std::vector<Listener> ls, Log lg, int ctl, ControlHandler h)
+      : session(s),
+        listeners(std::move(ls)),
+        log(std::move(lg)),
+        control(ctl),
+        handler(std::move(h)) {}
+
+  const Listener* listener(int id) const {
+    for (const auto& l : listeners) {
+      if (l.id == id) {
+        return &l;
+      }
+    }
+    return nullptr;
   }
 
-  void adopt(sys::Fd fd);
+  Conn& adopt(sys::Fd fd, int listener_id, Target target);
 
   void say(std::string_view what) const {
     if (log) {
@@ -96,23 +121,36 @@ struct Forwarder::Impl {
     return (ssh_get_poll_flags(session.native()) & SSH_WRITE_PENDING) != 0;
   }
 
-  void accept_all();
+  void accept_all(const Listener& l);
+  void accept_control();
+  void read_pending(Pending& p);
+  void handle(Pending& p, const mux::Request& r);
   void service(Conn& c);
+  bool open_channel(Conn& c);
   void read_local(Conn& c);
   void flush_local(Conn& c);
+  void flush_err(Conn& c);
   void pull_from_libssh(Conn& c);
+  void finish_exec(Conn& c);
   void reap();
 };
 
 struct Conn {
+  enum class Kind {
+    browser,  // accepted on a listener: a direct-tcpip channel to the listener's target
+    tcp,      // a shared direct-tcpip channel for another jl command
+    exec,     // a shared exec channel for another jl command
+  } kind = Kind::browser;
   Stats* stats = nullptr;
   std::uint64_t id = 0;
+  int listener = 0;  // the listener it came from (browser)
+  Target target;
   int source_port = 0;
-  sys::Fd fd;
+  sys::Fd fd;  // the browser's socket, or the command's stdin/stdout
   ssh_channel ch = nullptr;
   ssh_channel_callbacks_struct cb{};
   bool opened = false;
-  bool open_pending = false;  // the open request awaits the server's answer
+  bool open_pending = false;  // a request on the channel awaits the server's answer
   ByteQueue to_local;         // from the channel, waiting for the socket
   ByteQueue to_remote;        // from the socket, waiting for channel window
   bool local_eof = false;
@@ -122,6 +160,17 @@ struct Conn {
   bool shut_wr = false;
   bool more_in_libssh = false;  // the data callback left bytes in libssh's channel buffer
   bool dead = false;
+  // Shared channels: the command's control connection (replies, then its exit status) and,
+  // for exec, its stderr and what to run.
+  sys::Fd ctrl;
+  sys::Fd err;
+  ByteQueue to_err;
+  std::string command;
+  std::optional<std::pair<int, int>> pty;
+  int step = 0;  // exec: 0 open the session, 1 ask for the terminal, 2 exec, 3 running
+  std::optional<int> exit_status;
+
+  bool shared() const { return kind != Kind::browser; }
 
   ~Conn() {
     if (ch != nullptr) {
@@ -136,17 +185,27 @@ struct Conn {
 
 namespace {
 
+#ifdef MSG_NOSIGNAL
+constexpr int kNoSignal = MSG_NOSIGNAL;
+#else
+constexpr int kNoSignal = 0;  // sockets made by sys carry SO_NOSIGPIPE
+#endif
+
 // Remote -> local. Write straight to the socket when nothing is queued; keep the rest up to
 // the cap; leave what does not fit in libssh (which then holds back the channel's window).
 int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* user) {
   auto* c = static_cast<Conn*>(user);
-  if (is_stderr != 0) {
-    return static_cast<int>(len);  // direct-tcpip has no stderr; drop anything odd
-  }
   const char* p = static_cast<const char*>(data);
+  if (is_stderr != 0) {
+    // Only a shared command has a stderr to pass on (bounded: jl's scripts say little there).
+    if (c->kind == Conn::Kind::exec && c->to_err.size() < kToErrCap) {
+      c->to_err.append(p, std::min<std::size_t>(len, kToErrCap - c->to_err.size()));
+    }
+    return static_cast<int>(len);
+  }
   std::size_t taken = 0;
   if (c->to_local.empty() && !c->dead && !c->shut_wr) {
-    ssize_t n = ::send(c->fd.get(), p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = ::send(c->fd.get(), p, len, kNoSignal | MSG_DONTWAIT);
     if (n > 0) {
       taken = static_cast<std::size_t>(n);
     } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -173,51 +232,154 @@ void on_close(ssh_session, ssh_channel, void* user) {
   c->remote_eof = true;
 }
 
+void on_exit_status(ssh_session, ssh_channel, int status, void* user) {
+  static_cast<Conn*>(user)->exit_status = status;
+}
+
+// A reply line on a control connection (short: it fits the socket's empty buffer).
+void reply(int fd, const mux::Reply& r) {
+  sys::send_all(fd, mux::encode(r), {}, std::chrono::milliseconds(200));
+}
+
+mux::Reply refusal(std::string words) {
+  mux::Reply r;
+  r.error = std::move(words);
+  return r;
+}
+
 }  // namespace
 
-void Forwarder::Impl::accept_all() {
+void Forwarder::Impl::accept_all(const Listener& l) {
   for (int i = 0; i < 64 && conns.size() < kMaxConnections; ++i) {
-    sockaddr_in peer{};
-    socklen_t len = sizeof peer;
-    int fd =
-        ::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
+    sys::Fd fd = sys::accept_now(l.fd);
+    if (!fd.valid()) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
         say(fmt::format("accept failed: {}", std::strerror(errno)));
       }
       return;
     }
-    adopt(sys::Fd(fd));
+    adopt(std::move(fd), l.id, l.target);
   }
 }
 
-void Forwarder::Impl::adopt(sys::Fd fd_in) {
-  {
-    const int fd = fd_in.get();
-    sockaddr_in peer{};
-    socklen_t len = sizeof peer;
-    ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len);
-    auto c = std::make_unique<Conn>();
-    c->stats = &stats;
-    c->id = next_id++;
-    c->fd = std::move(fd_in);
+Conn& Forwarder::Impl::adopt(sys::Fd fd_in, int listener_id, Target target) {
+  const int fd = fd_in.get();
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  auto c = std::make_unique<Conn>();
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
+      peer.sin_family == AF_INET) {
     c->source_port = ntohs(peer.sin_port);
-    sys::tune_socket(fd);
-    c->ch = ssh_channel_new(session.native());
-    if (c->ch == nullptr) {
-      say(fmt::format("cannot create a channel: {}",
-                      sshwords::describe(ssh_get_error(session.native()))));
-      return;  // closes the socket
-    }
+  }
+  c->stats = &stats;
+  c->id = next_id++;
+  c->fd = std::move(fd_in);
+  c->listener = listener_id;
+  c->target = std::move(target);
+  sys::tune_socket(fd);
+  c->ch = ssh_channel_new(session.native());
+  if (c->ch == nullptr) {
+    say(fmt::format("cannot create a channel: {}",
+                    sshwords::describe(ssh_get_error(session.native()))));
+    c->dead = true;
+  } else {
     c->cb.userdata = c.get();
     c->cb.channel_data_function = on_data;
     c->cb.channel_eof_function = on_eof;
     c->cb.channel_close_function = on_close;
+    c->cb.channel_exit_status_function = on_exit_status;
     ssh_callbacks_init(&c->cb);
     ssh_set_channel_callbacks(c->ch, &c->cb);
-    ++stats.accepted;
-    conns.push_back(std::move(c));
-    service(*conns.back());
+  }
+  ++stats.accepted;
+  conns.push_back(std::move(c));
+  return *conns.back();
+}
+
+void Forwarder::Impl::accept_control() {
+  for (int i = 0; i < 16 && pending.size() < kMaxPending; ++i) {
+    sys::Fd fd = sys::accept_now(control);
+    if (!fd.valid()) {
+      return;
+    }
+    // The socket is 0600 in a 0700 directory; the peer's uid is checked all the same.
+    if (sys::peer_uid(fd.get()) != sys::own_uid()) {
+      say("refused a control connection from another user");
+      continue;
+    }
+    pending.push_back({std::move(fd), {}, {}, std::chrono::steady_clock::now()});
+  }
+}
+
+void Forwarder::Impl::read_pending(Pending& p) {
+  char buf[4096];
+  const long n = sys::recv_with_fds(p.fd.get(), buf, sizeof buf, &p.fds);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+    p.fd.reset();
+    return;
+  }
+  if (n > 0 && !p.lines.feed(std::string_view(buf, static_cast<std::size_t>(n)))) {
+    p.fd.reset();
+    return;
+  }
+  if (auto line = p.lines.next()) {
+    std::string why;
+    auto r = mux::decode_request(*line, &why);
+    if (!r) {
+      reply(p.fd.get(), refusal("jl's master did not understand: " + why));
+      p.fd.reset();
+      return;
+    }
+    handle(p, *r);
+  }
+}
+
+void Forwarder::Impl::handle(Pending& p, const mux::Request& r) {
+  using Op = mux::Request::Op;
+  if (static_cast<int>(p.fds.size()) != mux::fds_for(r.op)) {
+    reply(p.fd.get(), refusal("descriptors missing"));
+    p.fd.reset();
+    return;
+  }
+  switch (r.op) {
+    case Op::hello:
+    case Op::ping: {
+      mux::Reply ok;
+      ok.ok = true;
+      ok.pid = ::getpid();
+      ok.endpoint = session.endpoint();
+      if (auto at = ok.endpoint.find('@'); at != std::string::npos) {
+        ok.user = ok.endpoint.substr(0, at);
+      }
+      reply(p.fd.get(), ok);
+      p.fd.reset();
+      return;
+    }
+    case Op::exec:
+    case Op::tcp: {
+      auto& c = adopt(std::move(p.fds[0]), 0, {r.host, r.port});
+      c.kind = r.op == Op::exec ? Conn::Kind::exec : Conn::Kind::tcp;
+      c.ctrl = std::move(p.fd);
+      if (r.op == Op::exec) {
+        c.err = std::move(p.fds[1]);
+        sys::tune_socket(c.err.get());
+        c.command = r.command;
+        c.pty = r.pty;
+      }
+      ++stats.shared;
+      p.fds.clear();
+      if (c.dead) {
+        reply(c.ctrl.get(), refusal("cannot create a channel"));
+      }
+      return;
+    }
+    case Op::forward:
+    case Op::close: {
+      mux::Reply answer = handler ? handler(r, p.fds) : refusal("this tunnel takes no tunnels");
+      reply(p.fd.get(), answer);
+      p.fd.reset();
+      return;
+    }
   }
 }
 
@@ -240,7 +402,7 @@ void Forwarder::Impl::pull_from_libssh(Conn& c) {
 
 void Forwarder::Impl::flush_local(Conn& c) {
   while (!c.to_local.empty() && !c.dead) {
-    ssize_t n = ::send(c.fd.get(), c.to_local.data(), c.to_local.size(), MSG_NOSIGNAL);
+    ssize_t n = ::send(c.fd.get(), c.to_local.data(), c.to_local.size(), kNoSignal);
     if (n > 0) {
       c.to_local.consume(static_cast<std::size_t>(n));
       continue;
@@ -249,6 +411,21 @@ void Forwarder::Impl::flush_local(Conn& c) {
       return;
     }
     c.dead = true;
+  }
+}
+
+void Forwarder::Impl::flush_err(Conn& c) {
+  while (!c.to_err.empty() && c.err.valid()) {
+    ssize_t n = ::send(c.err.get(), c.to_err.data(), c.to_err.size(), kNoSignal);
+    if (n > 0) {
+      c.to_err.consume(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      return;
+    }
+    c.to_err = ByteQueue();  // nobody reads it any more
+    return;
   }
 }
 
@@ -280,30 +457,94 @@ void Forwarder::Impl::read_local(Conn& c) {
   }
 }
 
+// Open the connection's channel (non-blocking: called again while the server has not
+// answered). True once it is open; a failure marks the connection dead.
+bool Forwarder::Impl::open_channel(Conn& c) {
+  auto failed = [&](const std::string& raw) {
+    if (c.shared()) {
+      reply(c.ctrl.get(), refusal(raw));
+    } else {
+      ++stats.open_failures;
+      if (auto f = sshwords::parse_channel_open_failure(raw)) {
+        say(fmt::format("connection {}: {}", c.id,
+                        sshwords::describe_open_failure(*f, c.target.host, c.target.port, {})));
+      } else {
+        say(fmt::format("connection {}: cannot reach {}:{} through the host: {}", c.id,
+                        c.target.host, c.target.port, sshwords::describe(raw)));
+      }
+    }
+    c.dead = true;
+    return false;
+  };
+  int rc = SSH_OK;
+  if (c.kind != Conn::Kind::exec) {
+    rc = ssh_channel_open_forward(c.ch, c.target.host.c_str(), c.target.port, "127.0.0.1",
+                                  c.source_port);
+  } else {
+    while (c.step < 3) {
+      if (c.step == 0) {
+        rc = ssh_channel_open_session(c.ch);
+      } else if (c.step == 1 && c.pty) {
+        rc = ssh_channel_request_pty_size(c.ch, "xterm", c.pty->first, c.pty->second);
+        if (rc == SSH_ERROR && ssh_channel_is_open(c.ch) != 0) {
+          c.pty.reset();  // PermitTTY no: the command runs without one, as Session::spawn does
+          rc = SSH_OK;
+        }
+      } else if (c.step == 2) {
+        rc = ssh_channel_request_exec(c.ch, c.command.c_str());
+      }
+      if (rc != SSH_OK) {
+        break;
+      }
+      ++c.step;
+    }
+  }
+  c.open_pending = rc == SSH_AGAIN;
+  if (rc == SSH_AGAIN) {
+    return false;
+  }
+  if (rc != SSH_OK) {
+    return failed(ssh_get_error(session.native()));
+  }
+  c.opened = true;
+  if (c.shared()) {
+    mux::Reply ok;
+    ok.ok = true;
+    ok.pty = c.pty.has_value();
+    reply(c.ctrl.get(), ok);
+  }
+  return true;
+}
+
+// A shared command's channel has closed: once its output is delivered, pass on the end of
+// stdout and stderr, then how it ended.
+void Forwarder::Impl::finish_exec(Conn& c) {
+  if (!c.remote_closed || !c.to_local.empty() || c.more_in_libssh) {
+    return;
+  }
+  if (!c.shut_wr) {
+    ::shutdown(c.fd.get(), SHUT_WR);
+    c.shut_wr = true;
+  }
+  flush_err(c);
+  if (!c.to_err.empty()) {
+    return;
+  }
+  ::shutdown(c.err.get(), SHUT_WR);
+  mux::Reply end;
+  end.ended = true;
+  end.exit_status = c.exit_status;
+  reply(c.ctrl.get(), end);
+  c.dead = true;
+}
+
 void Forwarder::Impl::service(Conn& c) {
   if (!c.opened && (c.open_pending || !c.dead)) {
     // Also for a connection that died meanwhile: its open must be answered before the channel
     // can be closed and freed.
-    int rc = ssh_channel_open_forward(c.ch, target.host.c_str(), target.port, "127.0.0.1",
-                                      c.source_port);
-    c.open_pending = rc == SSH_AGAIN;
-    if (rc == SSH_AGAIN) {
+    if (!open_channel(c)) {
       return;
     }
-    if (rc != SSH_OK) {
-      ++stats.open_failures;
-      const std::string raw = ssh_get_error(session.native());
-      if (auto f = sshwords::parse_channel_open_failure(raw)) {
-        say(fmt::format("connection {}: {}", c.id,
-                        sshwords::describe_open_failure(*f, target.host, target.port, {})));
-      } else {
-        say(fmt::format("connection {}: cannot reach {}:{} through the host: {}", c.id, target.host,
-                        target.port, sshwords::describe(raw)));
-      }
-      c.dead = true;
-      return;
-    }
-    c.opened = true;
   }
   if (c.dead) {
     return;
@@ -315,6 +556,9 @@ void Forwarder::Impl::service(Conn& c) {
     if (!c.more_in_libssh || !c.to_local.empty()) {
       break;
     }
+  }
+  if (c.kind == Conn::Kind::exec) {
+    flush_err(c);
   }
   if (c.remote_eof && c.to_local.empty() && !c.more_in_libssh && !c.shut_wr && !c.dead) {
     ::shutdown(c.fd.get(), SHUT_WR);
@@ -336,6 +580,10 @@ void Forwarder::Impl::service(Conn& c) {
     ssh_channel_send_eof(c.ch);
     c.eof_sent = true;
   }
+  if (c.kind == Conn::Kind::exec) {
+    finish_exec(c);  // an exec ends with its channel, whatever happened to stdin
+    return;
+  }
   // Finished both ways, or the remote end is gone and everything it sent was delivered.
   if ((c.shut_wr && (c.eof_sent || c.remote_closed)) ||
       (c.remote_closed && c.to_local.empty() && !c.more_in_libssh)) {
@@ -349,13 +597,19 @@ void Forwarder::Impl::reap() {
   });
   conns.erase(it, conns.end());
   stats.active = conns.size();
+  std::erase_if(pending, [](const Pending& p) {
+    return !p.fd.valid() || std::chrono::steady_clock::now() - p.since > kPendingLimit;
+  });
 }
 
-Forwarder::Forwarder(ssh::Session& session, int listener, Target target, Log log,
-                     std::vector<sys::Fd> waiting)
-    : m_impl(std::make_unique<Impl>(session, listener, std::move(target), std::move(log))) {
-  for (auto& fd : waiting) {
-    m_impl->adopt(std::move(fd));
+Forwarder::Forwarder(ssh::Session& session, std::vector<Listener> listeners, Log log,
+                     std::vector<Held> waiting, int control, ControlHandler handler)
+    : m_impl(std::make_unique<Impl>(session, std::move(listeners), std::move(log), control,
+                                    std::move(handler))) {
+  for (auto& h : waiting) {
+    if (const auto* l = m_impl->listener(h.listener)) {
+      m_impl->service(m_impl->adopt(std::move(h.fd), l->id, l->target));
+    }
   }
 }
 
@@ -364,8 +618,22 @@ Forwarder::~Forwarder() = default;
 const Stats& Forwarder::stats() const {
   return m_impl->stats;
 }
-int Forwarder::listen_port() const {
-  return m_impl->port;
+
+void Forwarder::add_listener(Listener listener) {
+  m_impl->listeners.push_back(std::move(listener));
+}
+
+void Forwarder::stop_soon() {
+  m_impl->stop_asked = true;
+}
+
+void Forwarder::remove_listener(int id) {
+  std::erase_if(m_impl->listeners, [id](const Listener& l) { return l.id == id; });
+  for (auto& c : m_impl->conns) {
+    if (c->kind == Conn::Kind::browser && c->listener == id) {
+      c->dead = true;
+    }
+  }
 }
 
 End Forwarder::run(int stop_fd) {
@@ -378,6 +646,9 @@ End Forwarder::run(int stop_fd) {
   using Clock = std::chrono::steady_clock;
   KeepaliveTimer alive(std::chrono::seconds(ka.interval_s), ka.count_max, Clock::now());
   while (true) {
+    if (im.stop_asked) {
+      return End::stopped;
+    }
     for (auto& c : im.conns) {
       im.service(*c);
     }
@@ -389,18 +660,31 @@ End Forwarder::run(int stop_fd) {
     fds.clear();
     fds.push_back({stop_fd, POLLIN, 0});
     fds.push_back({im.session.fd(), static_cast<short>(POLLIN | (pending ? POLLOUT : 0)), 0});
-    fds.push_back(
-        {im.listener, static_cast<short>(im.conns.size() < kMaxConnections ? POLLIN : 0), 0});
+    fds.push_back({im.control, static_cast<short>(im.pending.size() < kMaxPending ? POLLIN : 0), 0});
+    const std::size_t first_listener = fds.size();
+    const std::size_t listeners = im.listeners.size();
+    for (const auto& l : im.listeners) {
+      fds.push_back({l.fd, static_cast<short>(im.conns.size() < kMaxConnections ? POLLIN : 0), 0});
+    }
+    const std::size_t first_pending = fds.size();
+    const std::size_t pendings = im.pending.size();
+    for (const auto& p : im.pending) {
+      fds.push_back({p.fd.get(), POLLIN, 0});
+    }
+    const std::size_t first_conn = fds.size();
+    const std::size_t polled = im.conns.size();
     for (auto& c : im.conns) {
       short events = 0;
       if (c->opened && !c->dead && !c->local_eof && !c->remote_closed && c->to_remote.empty() &&
           !pending && ssh_channel_window_size(c->ch) > 0) {
         events |= POLLIN;
       }
-      if (!c->to_local.empty() && !c->dead) {
+      if ((!c->to_local.empty() || !c->to_err.empty()) && !c->dead) {
         events |= POLLOUT;
       }
       fds.push_back({c->fd.get(), events, 0});
+      // A shared channel's command went away when its control connection closes.
+      fds.push_back({c->ctrl.valid() ? c->ctrl.get() : -1, POLLIN, 0});
     }
     // Data still held in libssh for a connection that can take it: do not sleep.
     bool ready = false;
@@ -419,8 +703,11 @@ End Forwarder::run(int stop_fd) {
       case KeepaliveTimer::Action::none:
         break;
     }
-    const auto wait =
+    auto wait =
         std::min(ready ? std::chrono::milliseconds::zero() : kLongestPoll, alive.wait_time(now));
+    if (pendings > 0) {
+      wait = std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(1));
+    }
     int rc = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
     if (rc < 0) {
       if (errno == EINTR) {
@@ -441,23 +728,50 @@ End Forwarder::run(int stop_fd) {
       }
     }
     // Connections accepted below are not in `fds`; they are serviced on the next round.
-    const std::size_t polled = fds.size() - 3;
     for (std::size_t i = 0; i < polled && i < im.conns.size(); ++i) {
       auto& c = *im.conns[i];
-      short re = fds[i + 3].revents;
+      short re = fds[first_conn + 2 * i].revents;
       if ((re & (POLLIN | POLLHUP | POLLERR)) != 0 && c.opened && !c.local_eof && !c.dead &&
           c.to_remote.empty()) {
         im.read_local(c);
       }
       if ((re & POLLOUT) != 0) {
         im.flush_local(c);
+        if (c.kind == Conn::Kind::exec) {
+          im.flush_err(c);
+        }
       }
       if ((re & (POLLERR | POLLNVAL)) != 0 && (re & POLLIN) == 0) {
         c.dead = true;
       }
+      if (fds[first_conn + 2 * i + 1].revents != 0 && c.ctrl.valid()) {
+        char byte = 0;
+        const ssize_t n = ::recv(c.ctrl.get(), &byte, 1, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+          c.dead = true;  // the command is gone: close its channel
+        }
+      }
     }
-    if ((fds[2].revents & POLLIN) != 0) {
-      im.accept_all();
+    // Requests may add or remove listeners: read them after the listeners' own events.
+    std::vector<int> accepting;
+    for (std::size_t i = 0; i < listeners && i < im.listeners.size(); ++i) {
+      if ((fds[first_listener + i].revents & POLLIN) != 0) {
+        accepting.push_back(im.listeners[i].id);
+      }
+    }
+    for (int id : accepting) {
+      if (const auto* l = im.listener(id)) {
+        const Listener copy = *l;
+        im.accept_all(copy);
+      }
+    }
+    for (std::size_t i = 0; i < pendings && i < im.pending.size(); ++i) {
+      if (fds[first_pending + i].revents != 0 && im.pending[i].fd.valid()) {
+        im.read_pending(im.pending[i]);
+      }
+    }
+    if (im.control >= 0 && (fds[2].revents & POLLIN) != 0) {
+      im.accept_control();
     }
   }
 }

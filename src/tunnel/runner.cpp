@@ -26,6 +26,7 @@
 #include "jl/sys/files.hpp"
 #include "jl/sys/interrupts.hpp"
 #include "jl/sys/net.hpp"
+#include "jl/sys/unix_socket.hpp"
 
 namespace jl::tunnel {
 
@@ -49,8 +50,10 @@ sys::Fd try_lock(const std::string& path, bool* busy) {
   return fd;
 }
 
-void write_pid(int fd, long long pid) {
-  std::string text = fmt::format("{}\n", pid);
+// The lock file says who holds it: the pid, and the control socket of a master, which is
+// asked (not signalled) to close one of its tunnels.
+void write_pid(int fd, long long pid, const std::string& socket = {}) {
+  std::string text = fmt::format("{}\n{}", pid, socket.empty() ? "" : socket + "\n");
   if (::ftruncate(fd, 0) == 0) {
     [[maybe_unused]] auto n = ::pwrite(fd, text.data(), text.size(), 0);
   }
@@ -58,7 +61,14 @@ void write_pid(int fd, long long pid) {
 
 }  // namespace
 
-std::optional<long long> running_pid(const std::string& lock) {
+namespace {
+
+struct Holder {
+  long long pid = 0;   // 0: held, but not written yet
+  std::string socket;  // a master's control socket
+};
+
+std::optional<Holder> holder(const std::string& lock) {
   sys::Fd fd(::open(lock.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     return std::nullopt;
@@ -66,23 +76,77 @@ std::optional<long long> running_pid(const std::string& lock) {
   if (sys::try_flock(fd.get(), false) == sys::LockTry::locked) {
     return std::nullopt;  // nobody holds it
   }
-  char buf[32] = {};
+  char buf[1024] = {};
   ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+  Holder h;
   if (n <= 0) {
-    return 0;  // held, but the pid is not written yet
+    return h;
   }
-  return text::parse_int(text::trim(std::string_view(buf, static_cast<std::size_t>(n))), 1,
-                         1LL << 40)
-      .value_or(0);
+  const auto lines = text::lines(std::string_view(buf, static_cast<std::size_t>(n)));
+  if (!lines.empty()) {
+    h.pid = text::parse_int(text::trim(lines[0]), 1, 1LL << 40).value_or(0);
+  }
+  if (lines.size() > 1) {
+    h.socket = std::string(text::trim(lines[1]));
+  }
+  return h;
+}
+
+// Ask the master at `socket` to stop serving the tunnel of `lock`.
+bool ask_to_close(const std::string& socket, const std::string& lock) {
+  if (!sys::own_socket(socket)) {
+    return false;
+  }
+  sys::Fd fd = sys::connect_unix_now(socket, nullptr);
+  if (!fd.valid() || sys::peer_uid(fd.get()) != sys::own_uid()) {
+    return false;
+  }
+  mux::Request r;
+  r.op = mux::Request::Op::close;
+  r.lock = lock;
+  if (!sys::send_all(fd.get(), mux::encode(r), {}, std::chrono::seconds(1))) {
+    return false;
+  }
+  mux::LineReader lines;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  char buf[512];
+  while (std::chrono::steady_clock::now() < until) {
+    if (auto line = lines.next()) {
+      auto reply = mux::decode_reply(*line, nullptr);
+      return reply && reply->ok;
+    }
+    if (!sys::wait_readable(fd.get(), std::chrono::milliseconds(100))) {
+      continue;
+    }
+    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0) {
+      return false;
+    }
+    lines.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<long long> running_pid(const std::string& lock) {
+  if (auto h = holder(lock)) {
+    return h->pid;
+  }
+  return std::nullopt;
 }
 
 bool terminate(const std::string& lock, std::chrono::milliseconds wait) {
-  auto pid = running_pid(lock);
-  if (!pid) {
+  auto h = holder(lock);
+  if (!h) {
     return true;
   }
-  if (*pid > 0) {
-    ::kill(static_cast<pid_t>(*pid), SIGTERM);
+  // A master serves other tunnels too: it lets go of this one alone. One that does not
+  // answer (stopped, or gone with the lock inherited) gets the signal.
+  if (h->socket.empty() || !ask_to_close(h->socket, lock)) {
+    if (h->pid > 0) {
+      ::kill(static_cast<pid_t>(h->pid), SIGTERM);
+    }
   }
   auto until = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < until) {
@@ -100,54 +164,9 @@ using Clock = std::chrono::steady_clock;
 
 struct Waiting {
   sys::Fd fd;
+  int listener = 0;
   Clock::time_point since;
 };
-
-// Sleep up to `delay`, watching the stop signal and the listener: connections that arrive are
-// accepted and kept for the next connection; those waiting too long are closed. Returns false
-// when asked to stop.
-bool wait_and_hold(int stop_fd, int listener, std::chrono::milliseconds delay,
-                   std::vector<Waiting>& waiting) {
-  const auto started = Clock::now();
-  const auto until = started + delay;
-  while (true) {
-    auto now = Clock::now();
-    std::erase_if(waiting,
-                  [&](const Waiting& w) { return now - w.since > kWaitingConnectionLimit; });
-    if (now >= until) {
-      return true;
-    }
-    auto next = until;
-    for (const auto& w : waiting) {
-      next = std::min(next, w.since + kWaitingConnectionLimit);
-    }
-    int ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1);
-    pollfd fds[2] = {{stop_fd, POLLIN, 0}, {listener, POLLIN, 0}};
-    int rc = ::poll(fds, 2, ms);
-    if (rc < 0 && errno != EINTR) {
-      return true;
-    }
-    if ((fds[0].revents & POLLIN) != 0) {
-      return false;
-    }
-    if ((fds[1].revents & POLLIN) != 0) {
-      bool got = false;
-      while (waiting.size() < 256) {
-        int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-          break;
-        }
-        waiting.push_back({sys::Fd(fd), Clock::now()});
-        got = true;
-      }
-      // Someone wants the tunnel now: try to reconnect at once rather than after the backoff.
-      if (got && Clock::now() - started >= std::chrono::seconds(1)) {
-        return true;
-      }
-    }
-  }
-}
 
 // Errors that another attempt cannot fix: a host key problem or a prompt that is needed.
 bool hopeless(const Error& e) {
@@ -176,95 +195,388 @@ struct TunnelEnd {
   }
 };
 
-// Tell the owner how the tunnel is doing (for `jl status`).
-void note(const RunOptions& o, TunnelNote kind, std::string_view why = {}) {
-  if (o.on_note) {
-    o.on_note(kind, tunnel_note_words(kind, why));
+// One tunnel the process serves: its listener, its lock, what to tell its owner.
+struct Forward {
+  int id = 0;
+  std::string name;
+  sys::Fd listener;
+  Target target;
+  std::string lock_path;
+  sys::Fd lock;
+  ForwardHooks hooks;
+  std::optional<Clock::time_point> gone_since;
+
+  void note(TunnelNote kind, std::string_view why = {}) const {
+    if (hooks.on_note) {
+      hooks.on_note(kind, tunnel_note_words(kind, why));
+    }
+  }
+};
+
+// A tunnel process: the SSH connection, the tunnels it serves and, as its host's master, the
+// control socket through which other jl commands share the connection.
+class Tunnels {
+ public:
+  Tunnels(const RunOptions& o, Forwarder::Log log, int stop_fd)
+      : m_o(o), m_log(std::move(log)), m_stop(stop_fd) {}
+
+  void add(Forward f) {
+    f.id = m_next_id++;
+    m_forwards.push_back(std::move(f));
+  }
+
+  // Become the host's master if none is: hold the lock, listen on the control socket.
+  void try_to_lead() {
+    if (m_control.valid() || !m_o.sharing.enabled()) {
+      return;
+    }
+    bool busy = false;
+    sys::Fd lock;
+    try {
+      lock = try_lock(m_o.sharing.lock, &busy);
+    } catch (const Error& e) {
+      say(e.what());
+      return;
+    }
+    if (!lock.valid()) {
+      return;  // another tunnel process is the master
+    }
+    std::string error;
+    sys::Fd control = sys::listen_unix(m_o.sharing.socket, &error);
+    if (!control.valid()) {
+      say(fmt::format("cannot share the connection: {}: {}", m_o.sharing.socket, error));
+      return;
+    }
+    m_master_lock = std::move(lock);
+    m_control = std::move(control);
+    for (auto& f : m_forwards) {
+      write_pid(f.lock.get(), ::getpid(), m_o.sharing.socket);
+    }
+    say(fmt::format("sharing the connection with other jl commands at {}", m_o.sharing.socket));
+  }
+
+  ~Tunnels() {
+    if (m_control.valid()) {
+      ::unlink(m_o.sharing.socket.c_str());  // ours: we hold the master's lock
+    }
+  }
+
+  TunnelEnd serve(ssh::Session& first);
+  // Stop serving whatever is left.
+  void finish(std::string_view why) { end_all(why); }
+
+ private:
+  void say(std::string_view line) const {
+    if (m_log) {
+      m_log(line);
+    }
+  }
+  std::vector<Listener> listeners() const {
+    std::vector<Listener> out;
+    for (const auto& f : m_forwards) {
+      out.push_back({f.id, f.listener.get(), f.target});
+    }
+    return out;
+  }
+  // Stop serving one tunnel: its owner hears of it, its lock is let go.
+  void end(std::size_t index, std::string_view why) {
+    auto& f = m_forwards[index];
+    say(fmt::format("tunnel for {} ended: {}", f.name, why));
+    if (f.hooks.on_ended) {
+      try {
+        f.hooks.on_ended();
+      } catch (const std::exception& e) {
+        say(fmt::format("could not update the state: {}", e.what()));
+      }
+    }
+    m_forwards.erase(m_forwards.begin() + static_cast<std::ptrdiff_t>(index));
+  }
+  void end_all(std::string_view why) {
+    while (!m_forwards.empty()) {
+      end(m_forwards.size() - 1, why);
+    }
+  }
+  mux::Reply take(const mux::Request& r, std::vector<sys::Fd>& fds, Forwarder* live);
+  bool wait_and_hold(std::chrono::milliseconds delay, std::vector<Waiting>& waiting);
+  TunnelEnd reconnect(std::optional<ssh::Session>& owned, std::vector<Waiting>& waiting);
+
+  const RunOptions& m_o;
+  Forwarder::Log m_log;
+  int m_stop;
+  int m_next_id = 1;
+  std::vector<Forward> m_forwards;
+  sys::Fd m_master_lock;
+  sys::Fd m_control;
+  bool m_stop_asked = false;
+};
+
+// A request on the control socket that is not a channel: a tunnel handed over, or one to
+// close. `live` is the forwarder serving now (none while reconnecting).
+mux::Reply Tunnels::take(const mux::Request& r, std::vector<sys::Fd>& fds, Forwarder* live) {
+  mux::Reply reply;
+  if (r.op == mux::Request::Op::close) {
+    reply.ok = true;
+    for (std::size_t i = 0; i < m_forwards.size(); ++i) {
+      if (m_forwards[i].lock_path == r.lock) {
+        if (live != nullptr) {
+          live->remove_listener(m_forwards[i].id);
+        }
+        end(i, "closed");
+        reply.closed = true;
+        break;
+      }
+    }
+    if (m_forwards.empty()) {
+      m_stop_asked = true;  // nothing left to serve
+    }
+    return reply;
+  }
+  if (live == nullptr || !m_o.hooks_for) {
+    reply.busy = live == nullptr;
+    reply.error = "the tunnel process cannot take tunnels now";
+    return reply;
+  }
+  const auto& spec = r.forward;
+  bool busy = false;
+  sys::Fd lock;
+  try {
+    lock = try_lock(spec.lock, &busy);
+  } catch (const Error& e) {
+    reply.error = e.what();
+    return reply;
+  }
+  if (!lock.valid()) {
+    reply.error = "a tunnel for this session is already running";
+    return reply;
+  }
+  write_pid(lock.get(), ::getpid(), m_o.sharing.socket);
+  Forward f;
+  f.name = spec.name;
+  f.listener = std::move(fds[0]);
+  f.target = {spec.target_host, spec.target_port};
+  f.lock_path = spec.lock;
+  f.lock = std::move(lock);
+  f.hooks = m_o.hooks_for(spec);
+  add(std::move(f));
+  const auto& added = m_forwards.back();
+  live->add_listener({added.id, added.listener.get(), added.target});
+  say(fmt::format("tunnel for {} started: 127.0.0.1:{} -> {}:{}", added.name,
+                  sys::local_port(added.listener.get()), added.target.host, added.target.port));
+  reply.ok = true;
+  reply.pid = ::getpid();
+  return reply;
+}
+
+// Sleep up to `delay`, watching the stop signal, the listeners and the control socket:
+// connections that arrive are accepted and kept for the next connection; those waiting too
+// long are closed; control requests are answered (the master is busy: commands connect
+// themselves). Returns false when asked to stop.
+bool Tunnels::wait_and_hold(std::chrono::milliseconds delay, std::vector<Waiting>& waiting) {
+  const auto started = Clock::now();
+  const auto until = started + delay;
+  while (true) {
+    auto now = Clock::now();
+    std::erase_if(waiting,
+                  [&](const Waiting& w) { return now - w.since > kWaitingConnectionLimit; });
+    if (now >= until) {
+      return true;
+    }
+    auto next = until;
+    for (const auto& w : waiting) {
+      next = std::min(next, w.since + kWaitingConnectionLimit);
+    }
+    int ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1);
+    std::vector<pollfd> fds{{m_stop, POLLIN, 0}, {m_control.valid() ? m_control.get() : -1,
+                                                  POLLIN, 0}};
+    for (const auto& f : m_forwards) {
+      fds.push_back({f.listener.get(), POLLIN, 0});
+    }
+    int rc = ::poll(fds.data(), fds.size(), ms);
+    if (rc < 0 && errno != EINTR) {
+      return true;
+    }
+    if ((fds[0].revents & POLLIN) != 0) {
+      return false;
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      // One request each, answered at once: busy, except closing a tunnel.
+      sys::Fd c = sys::accept_now(m_control.get());
+      if (c.valid() && sys::peer_uid(c.get()) == sys::own_uid() &&
+          sys::wait_readable(c.get(), std::chrono::milliseconds(200))) {
+        char buf[4096];
+        std::vector<sys::Fd> passed;
+        const long n = sys::recv_with_fds(c.get(), buf, sizeof buf, &passed);
+        mux::LineReader lines;
+        if (n > 0 && lines.feed(std::string_view(buf, static_cast<std::size_t>(n)))) {
+          if (auto line = lines.next()) {
+            auto r = mux::decode_request(*line, nullptr);
+            mux::Reply answer;
+            answer.busy = true;
+            answer.error = "reconnecting";
+            if (r && r->op == mux::Request::Op::close) {
+              answer = take(*r, passed, nullptr);
+            }
+            sys::send_all(c.get(), mux::encode(answer), {}, std::chrono::milliseconds(200));
+          }
+        }
+      }
+      if (m_stop_asked || m_forwards.empty()) {
+        return false;
+      }
+      continue;  // the listeners' poll results may be stale now
+    }
+    bool got = false;
+    for (std::size_t i = 2; i < fds.size() && i - 2 < m_forwards.size(); ++i) {
+      if ((fds[i].revents & POLLIN) == 0) {
+        continue;
+      }
+      const auto& f = m_forwards[i - 2];
+      while (waiting.size() < 256) {
+        sys::Fd fd = sys::accept_now(f.listener.get());
+        if (!fd.valid()) {
+          break;
+        }
+        waiting.push_back({std::move(fd), f.id, Clock::now()});
+        got = true;
+      }
+    }
+    // Someone wants the tunnel now: try to reconnect at once rather than after the backoff.
+    if (got && Clock::now() - started >= std::chrono::seconds(1)) {
+      return true;
+    }
+  }
+}
+
+// The connection died: connect again with capped, jittered backoff, and check each tunnel's
+// server. Returns with `owned` connected (why: stopped), or why the tunnels end.
+TunnelEnd Tunnels::reconnect(std::optional<ssh::Session>& owned, std::vector<Waiting>& waiting) {
+  std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
+                   static_cast<unsigned>(Clock::now().time_since_epoch().count()));
+  say("the SSH connection was lost; reconnecting (the local port stays open)");
+  for (const auto& f : m_forwards) {
+    f.note(TunnelNote::reconnecting);
+  }
+  auto delay = std::chrono::milliseconds(500);
+  while (true) {
+    std::uniform_int_distribution<int> jitter(0, static_cast<int>(delay.count() / 4));
+    if (!wait_and_hold(delay + std::chrono::milliseconds(jitter(rng)), waiting)) {
+      m_stop_asked = true;
+      return {};
+    }
+    delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(10));
+    try {
+      owned.reset();
+      owned.emplace(m_o.reconnect());
+    } catch (const Error& e) {
+      say(fmt::format("reconnect failed: {}", e.what()));
+      if (hopeless(e)) {
+        for (const auto& f : m_forwards) {
+          f.note(TunnelNote::gave_up, e.what());
+        }
+        return {TunnelEnd::Why::hopeless, e.what()};
+      }
+      continue;
+    }
+    // Each tunnel's server: one that is gone for longer than the grace ends its tunnel.
+    bool any = false;
+    const auto now = Clock::now();
+    for (std::size_t i = m_forwards.size(); i-- > 0;) {
+      auto& f = m_forwards[i];
+      std::string why;
+      if (!f.hooks.check_server || f.hooks.check_server(*owned, &why)) {
+        f.gone_since.reset();
+        any = true;
+        continue;
+      }
+      if (!f.gone_since) {
+        f.gone_since = now;
+        say(fmt::format("reconnected, but the server of {} does not answer: {}", f.name, why));
+        f.note(TunnelNote::server_gone, why);
+      }
+      if (now - *f.gone_since > kServerGoneGrace) {
+        if (m_forwards.size() == 1) {
+          return {TunnelEnd::Why::server_gone, why};
+        }
+        end(i, fmt::format("the server is gone ({})", why));
+      }
+    }
+    if (!any) {
+      owned->disconnect();
+      delay = std::chrono::seconds(5);
+      continue;
+    }
+    say(fmt::format("reconnected to {}", owned->endpoint()));
+    for (const auto& f : m_forwards) {
+      if (!f.gone_since) {
+        f.note(TunnelNote::none);
+      }
+    }
+    return {};
   }
 }
 
 // Serve until stopped; reconnect when the connection dies. Returns why it ended.
-TunnelEnd serve(ssh::Session& first, int listener, int stop_fd, const RunOptions& o,
-                const Forwarder::Log& sink) {
-  auto log = [&sink](std::string_view line) {
-    if (sink) {
-      sink(line);
-    }
-  };
+TunnelEnd Tunnels::serve(ssh::Session& first) {
   ssh::Session* current = &first;
   std::optional<ssh::Session> owned;
   std::vector<Waiting> waiting;
-  std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
-                   static_cast<unsigned>(Clock::now().time_since_epoch().count()));
   while (true) {
-    std::vector<sys::Fd> held;
+    std::vector<Held> held;
     for (auto& w : waiting) {
-      held.push_back(std::move(w.fd));
+      held.push_back({std::move(w.fd), w.listener});
     }
     waiting.clear();
     End end;
     {
-      Forwarder forwarder(*current, listener, o.target, sink, std::move(held));
-      end = forwarder.run(stop_fd);
+      Forwarder* self = nullptr;
+      Forwarder forwarder(*current, listeners(), m_log, std::move(held),
+                          m_control.valid() ? m_control.get() : -1,
+                          [this, &self](const mux::Request& r, std::vector<sys::Fd>& fds) {
+                            auto reply = take(r, fds, self);
+                            if (m_stop_asked) {
+                              self->stop_soon();
+                            }
+                            return reply;
+                          });
+      self = &forwarder;
+      end = forwarder.run(m_stop);
       const auto& st = forwarder.stats();
-      log(fmt::format("served {} connections ({} failed to open; {} bytes in, {} out)", st.accepted,
-                      st.open_failures, st.bytes_in, st.bytes_out));
+      say(fmt::format(
+          "served {} connections ({} failed to open; {} bytes in, {} out; {} shared channels)",
+          st.accepted, st.open_failures, st.bytes_in, st.bytes_out, st.shared));
     }
     if (end == End::stopped) {
       return {};
     }
     current->disconnect();
-    if (!o.reconnect) {
+    if (!m_o.reconnect) {
       return {TunnelEnd::Why::lost, {}};
     }
-    log("the SSH connection was lost; reconnecting (the local port stays open)");
-    note(o, TunnelNote::reconnecting);
-    auto delay = std::chrono::milliseconds(500);
-    std::optional<Clock::time_point> gone_since;
-    while (true) {
-      std::uniform_int_distribution<int> jitter(0, static_cast<int>(delay.count() / 4));
-      if (!wait_and_hold(stop_fd, listener, delay + std::chrono::milliseconds(jitter(rng)),
-                         waiting)) {
-        return {};
-      }
-      delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(10));
-      try {
-        owned.reset();
-        owned.emplace(o.reconnect());
-      } catch (const Error& e) {
-        log(fmt::format("reconnect failed: {}", e.what()));
-        if (hopeless(e)) {
-          note(o, TunnelNote::gave_up, e.what());
-          return {TunnelEnd::Why::hopeless, e.what()};
-        }
-        continue;
-      }
-      std::string why;
-      if (o.check_server && !o.check_server(*owned, &why)) {
-        auto now = Clock::now();
-        if (!gone_since) {
-          gone_since = now;
-          log(fmt::format("reconnected, but the server does not answer: {}", why));
-          note(o, TunnelNote::server_gone, why);
-        }
-        if (now - *gone_since > kServerGoneGrace) {
-          return {TunnelEnd::Why::server_gone, why};
-        }
-        owned->disconnect();
-        delay = std::chrono::seconds(5);
-        continue;
-      }
-      current = &*owned;
-      log(fmt::format("reconnected to {}", current->endpoint()));
-      note(o, TunnelNote::none);
-      break;
+    auto why = reconnect(owned, waiting);
+    if (why.why != TunnelEnd::Why::stopped || m_stop_asked) {
+      return why;
     }
+    current = &*owned;
+    try_to_lead();
   }
 }
 
 }  // namespace
 
 int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
+  // A command that runs over a master's connection hands its tunnel to that master.
+  if (!options.foreground && session.master_pid() != 0) {
+    std::string why;
+    if (auto pid = session.hand_over(options.spec, listener.get(), &why)) {
+      if (options.on_started) {
+        options.on_started(*pid);
+      }
+      return 0;
+    }
+  }
+  // From here on the tunnel serves from a connection of its own.
+  session.own_connection();
   bool busy = false;
   sys::Fd lock = try_lock(options.paths.lock, &busy);
   if (!lock.valid()) {
@@ -275,16 +587,26 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
   const int port = sys::local_port(listener.get());
   // The tunnel watches its own stop signals; the command's interrupt handling must not take them.
   session.unwatch_interrupts();
+  Forward first;
+  first.name = options.spec.name.empty() ? "this session" : options.spec.name;
+  first.listener = std::move(listener);
+  first.target = options.target;
+  first.lock_path = options.paths.lock;
+  first.lock = std::move(lock);
+  first.hooks = options.hooks;
 
   if (options.foreground) {
-    write_pid(lock.get(), ::getpid());
+    write_pid(first.lock.get(), ::getpid());
     sys::Interrupts stop(true);
     if (options.on_started) {
       options.on_started(::getpid());
     }
-    TunnelEnd end = serve(session, listener.get(), stop.fd(), options, Forwarder::Log{});
-    if (options.on_ended) {
-      options.on_ended();
+    TunnelEnd end;
+    {
+      Tunnels tunnels(options, Forwarder::Log{}, stop.fd());
+      tunnels.add(std::move(first));
+      end = tunnels.serve(session);
+      tunnels.finish(end.describe());
     }
     if (end.why != TunnelEnd::Why::stopped) {
       throw Error(Exit::ssh, fmt::format("tunnel closed: {}", end.describe()));
@@ -317,7 +639,7 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
   for (int fd : options.close_in_child) {
     ::close(fd);
   }
-  write_pid(lock.get(), ::getpid());
+  write_pid(first.lock.get(), ::getpid());
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   int logfd = ::open(options.paths.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (devnull >= 0) {
@@ -335,18 +657,17 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
   log(fmt::format("tunnel {} started: 127.0.0.1:{} -> {}:{} via {}", ::getpid(), port,
                   options.target.host, options.target.port, session.endpoint()));
   TunnelEnd end;
-  try {
-    end = serve(session, listener.get(), stop.fd(), options, log);
-  } catch (const std::exception& e) {
-    end = {TunnelEnd::Why::failed, e.what()};
-  }
-  log(fmt::format("tunnel {} ended: {}", ::getpid(), end.describe()));
-  if (options.on_ended) {
+  {
+    Tunnels tunnels(options, log, stop.fd());
+    tunnels.add(std::move(first));
+    tunnels.try_to_lead();
     try {
-      options.on_ended();
+      end = tunnels.serve(session);
     } catch (const std::exception& e) {
-      log(fmt::format("could not update the state: {}", e.what()));
+      end = {TunnelEnd::Why::failed, e.what()};
     }
+    log(fmt::format("tunnel {} ended: {}", ::getpid(), end.describe()));
+    tunnels.finish(end.describe());
   }
   std::fflush(stderr);
   ::_exit(0);

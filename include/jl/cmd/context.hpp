@@ -18,6 +18,7 @@
 #include "jl/sys/interrupts.hpp"
 #include "jl/sys/state_store.hpp"
 #include "jl/sys/terminal.hpp"
+#include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
 
@@ -69,7 +70,13 @@ class Context {
   sys::StateStore& store() { return m_store; }
   sys::Terminal& terminal() { return m_terminal; }
 
-  // Connect to a host (once per command; the caller keeps the session). `adjust`, when given,
+  // Where a tunnel process for HOST (with this ssh config) shares its connection with other jl
+  // commands: the master's socket and lock in jl's runtime directory. Nothing when that
+  // directory cannot be made this user's alone.
+  tunnel::Sharing sharing(const std::string& host, const std::optional<std::string>& ssh_config);
+
+  // Connect to a host (once per command; the caller keeps the session). While a tunnel to the
+  // host runs, the session runs over that tunnel's connection (connection sharing). `adjust`, when given,
   // may change the connect options first (e.g. doctor's read-only known_hosts and stage hooks).
   ssh::Session connect(const std::string& host, const std::optional<std::string>& ssh_config,
                        const std::function<void(ssh::ConnectOptions&)>& adjust = {});

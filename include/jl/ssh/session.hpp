@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "jl/core/mux.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/ssh/resolve.hpp"
 #include "jl/sys/fd.hpp"
@@ -90,6 +91,7 @@ struct TcpResult {
 };
 
 class Session;
+class MuxLink;
 
 // The plain host names (Host lines without patterns, Included files too) of the ssh config jl
 // reads: `config_file` alone (as ssh -F), else ~/.ssh/config and /etc/ssh/ssh_config.
@@ -135,6 +137,13 @@ class Session {
   // Connect, check the host key and authenticate. Throws jl::Error (Exit::ssh or
   // Exit::timeout) with a readable message.
   static Session connect(const ConnectOptions& options, sys::Terminal& terminal, Trace trace);
+
+  // The same over a master's connection (connection sharing): when the master at `socket`
+  // answers within a moment, the session's channels run on its SSH connection (no TCP
+  // connection, key exchange or login of its own). Otherwise, and whenever the master turns
+  // out to be gone or busy when a channel is opened, the session connects as connect() does.
+  static Session connect_shared(const ConnectOptions& options, const std::string& socket,
+                                sys::Terminal& terminal, Trace trace);
 
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;
@@ -201,6 +210,15 @@ class Session {
   // "user@hostname:port" as actually used after the ssh config was applied.
   const std::string& endpoint() const;
 
+  // The pid of the master whose connection this session uses; 0 when it has its own.
+  long long master_pid() const;
+  // Make sure the session has a connection of its own (a tunnel serves from one): connect now
+  // when it runs over a master's. Throws as connect() does.
+  void own_connection();
+  // Hand a tunnel's listening socket to the master this session runs over, which then serves
+  // it too. Its pid when it took it; nothing (and `why`) when it did not, or there is none.
+  std::optional<long long> hand_over(const mux::ForwardSpec& spec, int listener, std::string* why);
+
  private:
   struct Impl;
   friend class RemoteProcess;
@@ -213,7 +231,12 @@ class Session {
   // `impl`).
   static sys::Fd open_jump_chain(Impl& impl, const ConnectOptions& options, const Resolution& res,
                                  sys::Terminal& user_terminal);
-  std::unique_ptr<Impl> m_impl;
+  // What connecting again takes, for a session that runs over a master's connection.
+  struct Redo;
+  std::unique_ptr<Impl> m_impl;  // jl's own connection; null while it uses a master's
+  std::unique_ptr<MuxLink> m_mux;
+  std::unique_ptr<Redo> m_redo;
+  Clock::time_point m_master_heard = Clock::now();
 };
 
 }  // namespace jl::ssh

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "jl/core/mux.hpp"
 #include "jl/ssh/session.hpp"
 #include "jl/sys/fd.hpp"
 
@@ -27,11 +28,25 @@ struct Target {
   int port = 0;
 };
 
+// A loopback listener and where its connections go. The forwarder does not own `fd`.
+struct Listener {
+  int id = 0;
+  int fd = -1;
+  Target target;
+};
+
+// A connection accepted while there was no SSH connection, for listener `listener`.
+struct Held {
+  sys::Fd fd;
+  int listener = 0;
+};
+
 struct Stats {
   std::uint64_t accepted = 0;
   std::uint64_t open_failures = 0;
   std::uint64_t bytes_in = 0;   // remote -> local
   std::uint64_t bytes_out = 0;  // local -> remote
+  std::uint64_t shared = 0;     // channels run for other jl commands (connection sharing)
   std::size_t active = 0;
 };
 
@@ -40,15 +55,21 @@ enum class End {
   connection_lost,  // the SSH connection ended
 };
 
+// The master's side of connection sharing (core/mux): requests that are not channels
+// (forward, close) go to the owner, which answers them.
+using ControlHandler = std::function<mux::Reply(const mux::Request&, std::vector<sys::Fd>& fds)>;
+
 class Forwarder {
  public:
   using Log = std::function<void(std::string_view)>;
 
-  // Drives `session` for the forwarder's lifetime. `listener` is a listening socket owned by
-  // the caller (it outlives reconnects); `waiting` are connections accepted while there was no
-  // SSH connection, to be served first.
-  Forwarder(ssh::Session& session, int listener, Target target, Log log,
-            std::vector<sys::Fd> waiting = {});
+  // Drives `session` for the forwarder's lifetime. Each listener is a listening socket owned
+  // by the caller (it outlives reconnects); `waiting` are connections accepted while there was
+  // no SSH connection, to be served first. With a `control` socket (a listening Unix socket,
+  // owned by the caller), other jl commands of this user run their channels on this session:
+  // exec and tcp requests are served here, the rest goes to `handler`.
+  Forwarder(ssh::Session& session, std::vector<Listener> listeners, Log log,
+            std::vector<Held> waiting = {}, int control = -1, ControlHandler handler = {});
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
@@ -58,8 +79,14 @@ class Forwarder {
   // counts as ended: every interval without traffic sends a keepalive the server must answer.
   End run(int stop_fd);
 
+  // Serve one more listener from now on (from a ControlHandler too).
+  void add_listener(Listener listener);
+  // Stop serving a listener: its connections are closed.
+  void remove_listener(int id);
+  // Make run() return `stopped` before it waits again (from a ControlHandler).
+  void stop_soon();
+
   const Stats& stats() const;
-  int listen_port() const;
 
  private:
   struct Impl;
