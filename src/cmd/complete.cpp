@@ -155,7 +155,11 @@ std::vector<std::string> running_containers(Context& ctx) {
     if (ctx.ui().verbose()) {
       trace = [&ctx](std::string_view s) { ctx.ui().trace(s); };
     }
-    auto session = ssh::Session::connect(options, ctx.terminal(), trace);
+    // A live tunnel to the host lends its connection: no new login at all.
+    const auto shared = ctx.sharing(host, ssh_config);
+    auto session = shared.enabled()
+                       ? ssh::Session::connect_shared(options, shared.socket, ctx.terminal(), trace)
+                       : ssh::Session::connect(options, ctx.terminal(), trace);
     const auto docker = ctx.session_settings(host, std::nullopt).docker.value;
     remote::Host remote(session, host, docker);
     std::string why;

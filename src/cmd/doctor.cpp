@@ -207,6 +207,14 @@ class Doctor {
       return;
     }
     m_endpoint = m_session->endpoint();
+    if (const auto master = m_session->master_pid(); master != 0) {
+      // The tunnel's connection checked the key and logged in when it was made.
+      const std::string how = fmt::format("the connection of jl's tunnel (pid {})", master);
+      add("connect", Status::ok, fmt::format("the SSH server answers, through {}", how));
+      add("host-key", Status::ok, fmt::format("checked when {} was made", how));
+      add("auth", Status::ok, fmt::format("logged in as {} ({}; no new login)", m_endpoint, how));
+      return;
+    }
     report_connect(reached, key, nullptr);
   }
 
