@@ -27,7 +27,7 @@ namespace {
 
 // At most this many reads per check(), so a storm of changes cannot keep check() busy: what is
 // left keeps the descriptor readable for the next one.
-constexpr int max_reads = 64;
+[[maybe_unused]] constexpr int max_reads = 64;
 
 [[maybe_unused]] std::size_t align4(std::size_t n) {
   return (n + 3) & ~std::size_t{3};

@@ -53,7 +53,7 @@ TEST(WakeWatcher, GivesANonBlockingDescriptorAndMovesIt) {
   const int fd = watcher.fd();
   WakeWatcher moved(std::move(watcher));
   EXPECT_EQ(moved.fd(), fd);
-  EXPECT_EQ(watcher.fd(), -1);  // NOLINT(bugprone-use-after-move): moved from on purpose
+  EXPECT_EQ(watcher.fd(), -1);  // moved from on purpose
   EXPECT_EQ(watcher.check(), Event::none);
   WakeWatcher assigned;
   assigned = std::move(moved);
