@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -210,6 +211,290 @@ TEST(KeepaliveTimer, NoAnswerWords) {
   for (const auto& c : cases) {
     KeepaliveTimer timer(std::chrono::seconds(c.interval_s), c.count_max, t0);
     EXPECT_EQ(timer.no_answer(c.who), c.words);
+  }
+}
+
+// The probe on suspicion and the round-trip estimate: scenarios of their own, so that the ones
+// above stay as they were before probes existed.
+using Suspicion = KeepaliveTimer::Suspicion;
+using std::chrono::milliseconds;
+
+struct ProbeStep {
+  enum Op { tick, heard, suspect, wait, probing, rtt, deadline, words } op = tick;
+  milliseconds at{0};
+  Action action = Action::none;        // tick: what it must say
+  Suspicion why = Suspicion::resumed;  // suspect
+  long long value = -1;                // wait, deadline, rtt (-1: none): ms; probing: 0 or 1
+  std::string text;                    // words
+  int unanswered = -1;                 // tick: checked after it when not -1
+};
+
+ProbeStep step(ProbeStep::Op op, milliseconds at = {}) {
+  ProbeStep st;
+  st.op = op;
+  st.at = at;
+  return st;
+}
+ProbeStep p_tick(milliseconds at, Action a, int unanswered = -1) {
+  auto st = step(ProbeStep::tick, at);
+  st.action = a;
+  st.unanswered = unanswered;
+  return st;
+}
+ProbeStep p_heard(milliseconds at) {
+  return step(ProbeStep::heard, at);
+}
+ProbeStep p_suspect(milliseconds at, Suspicion why) {
+  auto st = step(ProbeStep::suspect, at);
+  st.why = why;
+  return st;
+}
+ProbeStep p_wait(milliseconds at, long long ms) {
+  auto st = step(ProbeStep::wait, at);
+  st.value = ms;
+  return st;
+}
+ProbeStep p_probing(bool yes) {
+  auto st = step(ProbeStep::probing);
+  st.value = yes ? 1 : 0;
+  return st;
+}
+ProbeStep p_rtt(long long ms) {
+  auto st = step(ProbeStep::rtt);
+  st.value = ms;
+  return st;
+}
+ProbeStep p_deadline(long long ms) {
+  auto st = step(ProbeStep::deadline);
+  st.value = ms;
+  return st;
+}
+ProbeStep p_words(std::string text) {
+  auto st = step(ProbeStep::words);
+  st.text = std::move(text);
+  return st;
+}
+
+struct ProbeScenario {
+  std::string name;
+  std::chrono::seconds interval;
+  int count_max;
+  std::vector<ProbeStep> steps;
+};
+
+void run(const std::vector<ProbeScenario>& scenarios) {
+  const auto t0 = KeepaliveTimer::Clock::time_point{} + 1000h;
+  for (const auto& sc : scenarios) {
+    KeepaliveTimer timer(sc.interval, sc.count_max, t0);
+    for (std::size_t i = 0; i < sc.steps.size(); ++i) {
+      const auto& st = sc.steps[i];
+      const auto now = t0 + st.at;
+      SCOPED_TRACE(sc.name + ", step " + std::to_string(i + 1));
+      switch (st.op) {
+        case ProbeStep::tick:
+          EXPECT_EQ(name_of(timer.tick(now)), std::string(name_of(st.action)));
+          if (st.unanswered >= 0) {
+            EXPECT_EQ(timer.unanswered(), st.unanswered);
+          }
+          break;
+        case ProbeStep::heard:
+          timer.heard(now);
+          break;
+        case ProbeStep::suspect:
+          timer.suspect(st.why, now);
+          break;
+        case ProbeStep::wait:
+          EXPECT_EQ(timer.wait_time(now).count(), st.value);
+          break;
+        case ProbeStep::probing:
+          EXPECT_EQ(timer.probing(), st.value == 1);
+          break;
+        case ProbeStep::rtt: {
+          const auto rtt = timer.rtt();
+          EXPECT_EQ(rtt ? rtt->count() : -1, st.value);
+          break;
+        }
+        case ProbeStep::deadline:
+          EXPECT_EQ(timer.probe_deadline().count(), st.value);
+          break;
+        case ProbeStep::words:
+          EXPECT_EQ(timer.no_answer("the SSH server"), st.text);
+          break;
+      }
+    }
+  }
+}
+
+TEST(KeepaliveTimer, RoundTripSamples) {
+  run({
+      {"no sample yet: no estimate, a probe waits 3 s", 15s, 2, {p_rtt(-1), p_deadline(3000)}},
+      {"a keepalive answered: srtt is the sample, rttvar half of it",
+       15s,
+       2,
+       // 4 x (150 + 4 x 75) + 1000
+       {p_tick(15s, Action::send), p_rtt(-1), p_heard(15150ms), p_rtt(150), p_deadline(2800)}},
+      {"a second sample is smoothed (RFC 6298: srtt 143.75, rttvar 68.75)",
+       15s,
+       2,
+       {p_tick(15s, Action::send), p_heard(15150ms), p_tick(30150ms, Action::send),
+        p_heard(30250ms), p_rtt(144), p_deadline(2675)}},
+      {"a fast link's deadline is 1.5 s at least",
+       15s,
+       2,
+       {p_tick(15s, Action::send), p_heard(15001ms), p_rtt(1), p_deadline(1500)}},
+      {"a slow link's deadline is 5 s at most",
+       15s,
+       2,
+       {p_tick(15s, Action::send), p_heard(17s), p_rtt(2000), p_deadline(5000)}},
+      {"a steady 150 ms link settles near 1.6 s",
+       15s,
+       2,
+       {p_tick(15s, Action::send), p_heard(15150ms), p_tick(30150ms, Action::send),
+        p_heard(30300ms), p_tick(45300ms, Action::send), p_heard(45450ms),
+        p_tick(60450ms, Action::send), p_heard(60600ms), p_tick(75600ms, Action::send),
+        p_heard(75750ms), p_tick(90750ms, Action::send), p_heard(90900ms), p_rtt(150),
+        // rttvar 75 x (3/4)^5 = 17.8: 4 x (150 + 71.2) + 1000
+        p_deadline(1885)}},
+      {"two keepalives unanswered: the sample counts from the first",
+       15s,
+       3,
+       {p_tick(15s, Action::send), p_tick(30s, Action::send), p_heard(30200ms), p_rtt(15200),
+        p_deadline(5000)}},
+      {"traffic heard before the keepalive was sent is no sample of it",
+       15s,
+       2,
+       {p_tick(15s, Action::send), p_heard(14s), p_rtt(-1), p_heard(15300ms), p_rtt(300)}},
+      {"no keepalive sent: traffic is no sample", 15s, 2, {p_heard(5s), p_heard(9s), p_rtt(-1)}},
+      {"a probe with nothing outstanding is a sample",
+       15s,
+       2,
+       {p_suspect(5s, Suspicion::network_changed), p_tick(5s, Action::send), p_heard(5200ms),
+        p_rtt(200)}},
+      {"a suspicion drops the sample under way, and a probe sent while a keepalive is "
+       "unanswered is none",
+       15s,
+       2,
+       {p_tick(15s, Action::send), p_suspect(20s, Suspicion::resumed), p_tick(20s, Action::send),
+        p_heard(20100ms), p_rtt(-1)}},
+      {"the estimate survives a verdict",
+       15s,
+       2,
+       {p_tick(15s, Action::send), p_heard(15150ms), p_tick(30150ms, Action::send),
+        p_tick(45150ms, Action::dead), p_rtt(150)}},
+  });
+}
+
+TEST(KeepaliveTimer, ProbeScenarios) {
+  run({
+      {"a suspicion sends at once; without a sample the answer has 3 s",
+       15s,
+       2,
+       {p_probing(false), p_suspect(5s, Suspicion::network_changed), p_probing(true), p_wait(5s, 0),
+        p_tick(5s, Action::send, 0), p_probing(true), p_wait(5s, 3000), p_tick(5s, Action::none),
+        p_tick(7999ms, Action::none), p_wait(7999ms, 1), p_tick(8s, Action::dead),
+        p_tick(9s, Action::dead), p_wait(9s, 0),
+        p_words("no answer from the SSH server within 3 s of a check after a network change")}},
+      {"heard in time ends the probe, and the schedule counts from the answer",
+       15s,
+       2,
+       {p_suspect(5s, Suspicion::resumed), p_tick(5s, Action::send), p_heard(6s), p_probing(false),
+        p_tick(8s, Action::none), p_wait(8s, 13000), p_tick(21s, Action::send, 1),
+        p_tick(36s, Action::dead), p_words("no answer from the SSH server for 30 s")}},
+      {"a suspicion while a probe waits for its answer does not restart it nor change the reason",
+       15s,
+       2,
+       {p_suspect(5s, Suspicion::resumed), p_tick(5s, Action::send),
+        p_suspect(7s, Suspicion::network_changed), p_tick(7s, Action::none), p_wait(7s, 1000),
+        p_tick(8s, Action::dead),
+        p_words("no answer from the SSH server within 3 s of a check after a wake from sleep")}},
+      {"a second suspicion before the probe is sent sends once",
+       15s,
+       2,
+       {p_suspect(5s, Suspicion::starved), p_suspect(6s, Suspicion::resumed),
+        p_tick(6s, Action::send), p_tick(6s, Action::none), p_tick(9s, Action::dead),
+        p_words("no answer from the SSH server within 3 s of a check after a connection waited for "
+                "data")}},
+      {"heard from before the suspicion does not end the probe",
+       15s,
+       2,
+       {p_suspect(10s, Suspicion::network_changed), p_tick(10s, Action::send), p_heard(9s),
+        p_probing(true), p_tick(12999ms, Action::none), p_tick(13s, Action::dead)}},
+      {"heard after the suspicion, before the probe went out, makes it needless",
+       15s,
+       2,
+       {p_suspect(5s, Suspicion::network_changed), p_heard(5500ms), p_probing(false),
+        p_tick(5500ms, Action::none), p_wait(5500ms, 15000)}},
+      {"with a round-trip sample the deadline comes from it",
+       15s,
+       2,
+       {p_tick(15s, Action::send), p_heard(15150ms), p_suspect(20s, Suspicion::starved),
+        p_tick(20s, Action::send), p_wait(20s, 2800), p_tick(22799ms, Action::none),
+        p_tick(22800ms, Action::dead),
+        p_words(
+            "no answer from the SSH server within 2.8 s of a check after a connection waited for "
+            "data")}},
+      {"the probe never delays the schedule's verdict",
+       15s,
+       2,
+       {p_tick(15s, Action::send, 1), p_suspect(29s, Suspicion::network_changed),
+        p_tick(29s, Action::send, 1), p_wait(29s, 1000), p_tick(30s, Action::dead),
+        p_words("no answer from the SSH server for 30 s")}},
+      {"a probe due with the schedule's keepalive is one send",
+       15s,
+       2,
+       {p_suspect(15s, Suspicion::resumed), p_tick(15s, Action::send, 1),
+        p_tick(15s, Action::none, 1), p_wait(15s, 3000), p_tick(18s, Action::dead),
+        p_words("no answer from the SSH server within 3 s of a check after a wake from sleep")}},
+      {"the schedule's keepalive still goes out while a probe waits",
+       15s,
+       3,
+       {p_suspect(14s, Suspicion::network_changed), p_tick(14s, Action::send, 0),
+        p_tick(15s, Action::send, 1), p_tick(16999ms, Action::none), p_tick(17s, Action::dead)}},
+      {"a probe's verdict wins over an overslept schedule's send",
+       15s,
+       2,
+       {p_suspect(5s, Suspicion::resumed), p_tick(5s, Action::send), p_tick(100s, Action::dead),
+        p_words("no answer from the SSH server within 3 s of a check after a wake from sleep")}},
+      {"an answered probe leaves the schedule as it was, and a new suspicion probes again",
+       15s,
+       2,
+       // The first probe's answer is a 200 ms sample: 4 x (200 + 4 x 100) + 1000.
+       {p_suspect(5s, Suspicion::network_changed), p_tick(5s, Action::send), p_heard(5200ms),
+        p_deadline(3400), p_suspect(10s, Suspicion::resumed), p_tick(10s, Action::send),
+        p_wait(10s, 3400), p_tick(13399ms, Action::none), p_tick(13400ms, Action::dead),
+        p_words("no answer from the SSH server within 3.4 s of a check after a wake from sleep")}},
+      {"dead after a probe is said until something is heard, which brings the peer back",
+       15s,
+       2,
+       {p_suspect(5s, Suspicion::network_changed), p_tick(5s, Action::send),
+        p_tick(8s, Action::dead), p_tick(9s, Action::dead), p_heard(10s), p_probing(false),
+        p_tick(10s, Action::none), p_words("no answer from the SSH server for 30 s"),
+        p_tick(25s, Action::send), p_tick(40s, Action::dead)}},
+  });
+}
+
+TEST(KeepaliveTimer, ProbeDeadlineWords) {
+  // The deadline to the nearest tenth of a second, a whole second without a decimal.
+  struct Case {
+    milliseconds rtt;  // the one sample before the probe
+    std::string words;
+  };
+  const std::vector<Case> cases = {
+      {1ms, "no answer from gpu1 within 1.5 s of a check after a network change"},
+      {120ms, "no answer from gpu1 within 2.4 s of a check after a network change"},
+      {125ms, "no answer from gpu1 within 2.5 s of a check after a network change"},
+      {1s, "no answer from gpu1 within 5 s of a check after a network change"},
+  };
+  const auto t0 = KeepaliveTimer::Clock::time_point{} + 1000h;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.words);
+    KeepaliveTimer timer(15s, 2, t0);
+    ASSERT_EQ(timer.tick(t0 + 15s), Action::send);
+    timer.heard(t0 + 15s + c.rtt);
+    timer.suspect(Suspicion::network_changed, t0 + 20s);
+    ASSERT_EQ(timer.tick(t0 + 20s), Action::send);
+    ASSERT_EQ(timer.tick(t0 + 25s), Action::dead);
+    EXPECT_EQ(timer.no_answer("gpu1"), c.words);
   }
 }
 
