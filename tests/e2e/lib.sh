@@ -22,6 +22,10 @@ TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
 WORK=$(mktemp -d "/tmp/jl-e2e-$TEST_NAME.XXXXXX")
 export XDG_STATE_HOME=$WORK/state
 export XDG_CONFIG_HOME=$WORK/config
+# A runtime directory of the suite's own: a tunnel left by another suite (or a person) must not
+# become this suite's shared connection.
+export XDG_RUNTIME_DIR=$WORK/run
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
 unset JL_HOST JL_SSH_CONFIG SSH_AUTH_SOCK BROWSER
 FAILS=0
 CHECKS=0
