@@ -62,6 +62,18 @@ void KeepaliveTimer::suspect(Suspicion why, Clock::time_point now) {
   m_sample_from.reset();
 }
 
+void KeepaliveTimer::resume(Clock::time_point now) {
+  if (now > m_last_heard) {
+    m_last_heard = now;
+  }
+  m_unanswered = 0;
+  m_sample_from.reset();
+  if (m_probe == Probe::sent) {
+    m_probe = Probe::none;  // its deadline ran out while nobody could hear the answer
+  }
+  suspect(Suspicion::resumed, now);
+}
+
 void KeepaliveTimer::sample(Clock::duration r) {
   // RFC 6298, 2.2 and 2.3.
   if (!m_srtt) {

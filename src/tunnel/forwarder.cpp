@@ -65,6 +65,11 @@ constexpr std::size_t kMaxConnections = 4096;
 constexpr std::size_t kToErrCap = 4 * 1024 * 1024;  // a shared command's stderr, bounded
 constexpr std::size_t kMaxPending = 64;              // control connections without a request yet
 constexpr std::chrono::seconds kPendingLimit{5};
+// A forwarded connection that waits this long for an answer while nothing at all comes from
+// the server makes the loop check the connection.
+constexpr std::chrono::seconds kStarvedAfter{2};
+// A loop that wakes this much later than it asked to did not run meanwhile (stopped).
+constexpr std::chrono::seconds kOverslept{2};
 // The longest timeout poll() takes (about 24 days): "no other wait".
 constexpr std::chrono::milliseconds kLongestPoll{std::numeric_limits<int>::max()};
 
@@ -88,6 +93,7 @@ struct Forwarder::Impl {
   int control = -1;
   ControlHandler handler;
   bool stop_asked = false;
+  sys::WakeWatcher* wake = nullptr;
   std::uint64_t next_id = 1;
   std::vector<std::unique_ptr<Conn>> conns;
   std::vector<Pending> pending;
@@ -169,7 +175,12 @@ struct Conn {
   std::optional<std::pair<int, int>> pty;
   int step = 0;  // exec: 0 open the session, 1 ask for the terminal, 2 exec, 3 running
   std::optional<int> exit_status;
+  // Local -> remote bytes went out at `asked` (the first since the last answer) and the
+  // channel last brought data at `answered`: a connection waiting for its answer.
+  std::chrono::steady_clock::time_point asked{};
+  std::chrono::steady_clock::time_point answered{};
 
+  bool waiting() const { return asked > answered; }
   bool shared() const { return kind != Kind::browser; }
 
   ~Conn() {
@@ -196,6 +207,7 @@ constexpr int kNoSignal = 0;  // sockets made by sys carry SO_NOSIGPIPE
 int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* user) {
   auto* c = static_cast<Conn*>(user);
   const char* p = static_cast<const char*>(data);
+  c->answered = std::chrono::steady_clock::now();
   if (is_stderr != 0) {
     // Only a shared command has a stderr to pass on (bounded: jl's scripts say little there).
     if (c->kind == Conn::Kind::exec && c->to_err.size() < kToErrCap) {
@@ -447,6 +459,9 @@ void Forwarder::Impl::read_local(Conn& c) {
     return;
   }
   stats.bytes_out += static_cast<std::size_t>(n);
+  if (!c.waiting()) {
+    c.asked = std::chrono::steady_clock::now();
+  }
   int w = ssh_channel_write(c.ch, scratch.data(), static_cast<uint32_t>(n));
   if (w < 0) {
     c.dead = true;
@@ -623,6 +638,10 @@ void Forwarder::add_listener(Listener listener) {
   m_impl->listeners.push_back(std::move(listener));
 }
 
+void Forwarder::watch(sys::WakeWatcher& wake) {
+  m_impl->wake = &wake;
+}
+
 void Forwarder::stop_soon() {
   m_impl->stop_asked = true;
 }
@@ -645,6 +664,15 @@ End Forwarder::run(int stop_fd) {
   im.session.detect_dead_peer();
   using Clock = std::chrono::steady_clock;
   KeepaliveTimer alive(std::chrono::seconds(ka.interval_s), ka.count_max, Clock::now());
+  // When something last came from the server, and when the wake watcher is next asked.
+  auto server_heard = Clock::now();
+  auto wake_check = Clock::now();
+  auto suspect = [&](KeepaliveTimer::Suspicion why, std::string_view words) {
+    if (!alive.probing()) {
+      im.say(fmt::format("{}: checking the SSH connection", words));
+    }
+    alive.suspect(why, Clock::now());
+  };
   while (true) {
     if (im.stop_asked) {
       return End::stopped;
@@ -686,13 +714,26 @@ End Forwarder::run(int stop_fd) {
       // A shared channel's command went away when its control connection closes.
       fds.push_back({c->ctrl.valid() ? c->ctrl.get() : -1, POLLIN, 0});
     }
+    const std::size_t wake_at = fds.size();
+    fds.push_back({im.wake != nullptr ? im.wake->fd() : -1, POLLIN, 0});
     // Data still held in libssh for a connection that can take it: do not sleep.
     bool ready = false;
+    // A browser waiting for an answer while the whole connection is silent.
+    std::optional<Clock::time_point> starving;
     for (const auto& c : im.conns) {
       ready =
           ready || (c->opened && !c->dead && c->more_in_libssh && c->to_local.size() < kToLocalCap);
+      if (c->opened && !c->dead && c->waiting() && c->asked > server_heard) {
+        starving = std::min(starving.value_or(c->asked), c->asked);
+      }
     }
     const auto now = Clock::now();
+    if (starving && now - *starving >= kStarvedAfter) {
+      suspect(KeepaliveTimer::Suspicion::starved,
+              fmt::format("a connection waited {} s for data while the server said nothing",
+                          std::chrono::duration_cast<std::chrono::seconds>(now - *starving).count()));
+      starving.reset();
+    }
     switch (alive.tick(now)) {
       case KeepaliveTimer::Action::dead:
         im.say(alive.no_answer("the SSH server") + "; the connection is dead");
@@ -708,7 +749,38 @@ End Forwarder::run(int stop_fd) {
     if (pendings > 0) {
       wait = std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(1));
     }
+    if (starving && !alive.probing()) {
+      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(*starving +
+                                                                           kStarvedAfter - now));
+    }
+    if (im.wake != nullptr) {
+      // A resume is seen only by comparing clocks: poll's timeout does not count a sleep.
+      wait = std::min(wait, std::max(std::chrono::milliseconds::zero(),
+                                     std::chrono::ceil<std::chrono::milliseconds>(wake_check - now)));
+    }
     int rc = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
+    const auto woke = Clock::now();
+    if (woke - now > wait + kOverslept) {
+      im.say(fmt::format("the tunnel did not run for {} s (stopped?): checking the SSH connection",
+                         std::chrono::duration_cast<std::chrono::seconds>(woke - now - wait).count()));
+      alive.resume(woke);
+      server_heard = woke;
+    }
+    if (im.wake != nullptr && ((fds[wake_at].revents & POLLIN) != 0 || woke >= wake_check)) {
+      wake_check = woke + im.wake->check_interval();
+      switch (im.wake->check()) {
+        case sys::WakeWatcher::Event::resumed:
+          im.say("the computer woke from sleep: checking the SSH connection");
+          alive.resume(woke);
+          server_heard = woke;
+          break;
+        case sys::WakeWatcher::Event::network_changed:
+          suspect(KeepaliveTimer::Suspicion::network_changed, "the network changed");
+          break;
+        case sys::WakeWatcher::Event::none:
+          break;
+      }
+    }
     if (rc < 0) {
       if (errno == EINTR) {
         continue;
@@ -720,7 +792,8 @@ End Forwarder::run(int stop_fd) {
       return End::stopped;
     }
     if ((fds[1].revents & POLLIN) != 0) {
-      alive.heard(Clock::now());
+      server_heard = Clock::now();
+      alive.heard(server_heard);
     }
     if (fds[1].revents != 0) {
       if (!im.session.process_io(32)) {

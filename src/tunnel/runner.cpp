@@ -27,6 +27,7 @@
 #include "jl/sys/interrupts.hpp"
 #include "jl/sys/net.hpp"
 #include "jl/sys/unix_socket.hpp"
+#include "jl/sys/wake.hpp"
 
 namespace jl::tunnel {
 
@@ -308,6 +309,8 @@ class Tunnels {
   sys::Fd m_master_lock;
   sys::Fd m_control;
   bool m_stop_asked = false;
+  // Resumes and network changes: a reason to check the connection, or to try again at once.
+  sys::WakeWatcher m_wake;
 };
 
 // A request on the control socket that is not a channel: a tunnel handed over, or one to
@@ -387,8 +390,10 @@ bool Tunnels::wait_and_hold(std::chrono::milliseconds delay, std::vector<Waiting
     }
     int ms = static_cast<int>(
         std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1);
-    std::vector<pollfd> fds{{m_stop, POLLIN, 0}, {m_control.valid() ? m_control.get() : -1,
-                                                  POLLIN, 0}};
+    ms = std::min<int>(ms, static_cast<int>(m_wake.check_interval().count()));
+    std::vector<pollfd> fds{{m_stop, POLLIN, 0},
+                            {m_control.valid() ? m_control.get() : -1, POLLIN, 0},
+                            {m_wake.fd(), POLLIN, 0}};
     for (const auto& f : m_forwards) {
       fds.push_back({f.listener.get(), POLLIN, 0});
     }
@@ -398,6 +403,12 @@ bool Tunnels::wait_and_hold(std::chrono::milliseconds delay, std::vector<Waiting
     }
     if ((fds[0].revents & POLLIN) != 0) {
       return false;
+    }
+    // The network came back (or changed), or the computer woke: try now, not after the backoff.
+    if (const auto ev = m_wake.check(); ev != sys::WakeWatcher::Event::none) {
+      say(ev == sys::WakeWatcher::Event::resumed ? "the computer woke from sleep: reconnecting now"
+                                                 : "the network changed: reconnecting now");
+      return true;
     }
     if ((fds[1].revents & POLLIN) != 0) {
       // One request each, answered at once: busy, except closing a tunnel.
@@ -427,11 +438,11 @@ bool Tunnels::wait_and_hold(std::chrono::milliseconds delay, std::vector<Waiting
       continue;  // the listeners' poll results may be stale now
     }
     bool got = false;
-    for (std::size_t i = 2; i < fds.size() && i - 2 < m_forwards.size(); ++i) {
+    for (std::size_t i = 3; i < fds.size() && i - 3 < m_forwards.size(); ++i) {
       if ((fds[i].revents & POLLIN) == 0) {
         continue;
       }
-      const auto& f = m_forwards[i - 2];
+      const auto& f = m_forwards[i - 3];
       while (waiting.size() < 256) {
         sys::Fd fd = sys::accept_now(f.listener.get());
         if (!fd.valid()) {
@@ -540,6 +551,7 @@ TunnelEnd Tunnels::serve(ssh::Session& first) {
                             return reply;
                           });
       self = &forwarder;
+      forwarder.watch(m_wake);
       end = forwarder.run(m_stop);
       const auto& st = forwarder.stats();
       say(fmt::format(

@@ -499,3 +499,46 @@ TEST(KeepaliveTimer, ProbeDeadlineWords) {
 }
 
 }  // namespace
+
+// A stopped process (or a clock that counted a sleep) must not find a healthy peer dead on
+// the stale schedule: resume() starts it again and probes with a short deadline instead.
+TEST(KeepaliveTimer, ResumeProbesInsteadOfCallingThePeerDead) {
+  const auto t0 = KeepaliveTimer::Clock::time_point{};
+  KeepaliveTimer plain(15s, 2, t0);
+  // Without resume(): 60 s of oversleep, one send, and the next tick says dead at once.
+  EXPECT_EQ(plain.tick(t0 + 60s), Action::send);
+  EXPECT_EQ(plain.tick(t0 + 60s + 1ms), Action::dead);
+
+  KeepaliveTimer timer(15s, 2, t0);
+  timer.resume(t0 + 60s);
+  EXPECT_TRUE(timer.probing());
+  EXPECT_EQ(timer.tick(t0 + 60s), Action::send);
+  EXPECT_EQ(timer.unanswered(), 0);  // the probe, not the schedule
+  EXPECT_EQ(timer.tick(t0 + 60s + 1ms), Action::none);
+  EXPECT_EQ(timer.wait_time(t0 + 60s), 3s);  // no round-trip sample yet
+  // Answered: the connection survived.
+  timer.heard(t0 + 60s + 200ms);
+  EXPECT_FALSE(timer.probing());
+  EXPECT_EQ(timer.tick(t0 + 70s), Action::none);
+  EXPECT_EQ(timer.tick(t0 + 75s + 200ms), Action::send);  // the schedule again, from the answer
+
+  // Unanswered: dead after the probe's deadline, with words that say why.
+  KeepaliveTimer lost(15s, 2, t0);
+  lost.resume(t0 + 60s);
+  EXPECT_EQ(lost.tick(t0 + 60s), Action::send);
+  EXPECT_EQ(lost.tick(t0 + 62s), Action::none);
+  EXPECT_EQ(lost.tick(t0 + 63s), Action::dead);
+  EXPECT_EQ(lost.no_answer("the SSH server"),
+            "no answer from the SSH server within 3 s of a check after a wake from sleep");
+}
+
+// A probe already sent before the owner stopped is void: it is asked again after resume().
+TEST(KeepaliveTimer, ResumeRestartsAProbeThatWasInFlight) {
+  const auto t0 = KeepaliveTimer::Clock::time_point{};
+  KeepaliveTimer timer(15s, 2, t0);
+  timer.suspect(KeepaliveTimer::Suspicion::network_changed, t0 + 1s);
+  EXPECT_EQ(timer.tick(t0 + 1s), Action::send);
+  timer.resume(t0 + 30s);
+  EXPECT_EQ(timer.tick(t0 + 30s), Action::send);
+  EXPECT_EQ(timer.tick(t0 + 32s), Action::none);
+}

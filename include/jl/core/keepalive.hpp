@@ -77,6 +77,12 @@ class KeepaliveTimer {
   // be sent or for its answer) another suspicion changes nothing, not even the reason.
   void suspect(Suspicion why, Clock::time_point now);
 
+  // The owner did not run for a while (its process was stopped, or the computer slept and its
+  // clock kept counting): the peer's silence over that time says nothing, so the schedule
+  // starts again at `now`, and a probe asks at once whether the connection survived (a
+  // resume), rather than finding it dead on the stale schedule.
+  void resume(Clock::time_point now);
+
   // What to do at `now`. After `send` the next keepalive (or the verdict) is due an interval
   // later, or sooner for a probe; `dead` is said again on every call until something is heard.
   Action tick(Clock::time_point now);

@@ -20,6 +20,7 @@
 #include "jl/core/mux.hpp"
 #include "jl/ssh/session.hpp"
 #include "jl/sys/fd.hpp"
+#include "jl/sys/wake.hpp"
 
 namespace jl::tunnel {
 
@@ -77,7 +78,15 @@ class Forwarder {
   // Serve until `stop_fd` is readable or the SSH connection ends. A connection that stays
   // silent for ServerAliveInterval x ServerAliveCountMax (ssh config; 15 s x 2 by default)
   // counts as ended: every interval without traffic sends a keepalive the server must answer.
+  // Sooner when something suggests the connection died under it: a resume from sleep or a
+  // network change (from `wake`, see watch()), the process itself not having run for a while
+  // (stopped), or a forwarded connection waiting more than 2 s for data while nothing at all
+  // comes from the server. Then one keepalive goes out at once with a deadline of a few round
+  // trips (KeepaliveTimer::suspect), and no answer by then ends the connection.
   End run(int stop_fd);
+
+  // Take resume and network-change hints from `wake` (owned by the caller).
+  void watch(sys::WakeWatcher& wake);
 
   // Serve one more listener from now on (from a ControlHandler too).
   void add_listener(Listener listener);
