@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "jl/core/error.hpp"
-#include "jl/core/text.hpp"
 #include "jl/core/mux.hpp"
+#include "jl/core/text.hpp"
 #include "jl/sys/process.hpp"
 #include "jl/sys/unix_socket.hpp"
 

@@ -6,8 +6,8 @@
 
 #include "jl/core/error.hpp"
 #include "jl/core/plan.hpp"
-#include "jl/sys/net.hpp"
 #include "jl/remote/host.hpp"
+#include "jl/sys/net.hpp"
 #include "jl/sys/terminal.hpp"
 
 namespace jl::cmd {

@@ -60,6 +60,18 @@ bool valid_port(int port) {
   return port > 0 && port < 65536;
 }
 
+// An integer field; anything else (a float, a string) is not one.
+int integer(const json& j) {
+  if (!j.is_number_integer()) {
+    throw json::type_error::create(302, "not an integer", nullptr);
+  }
+  const auto v = j.get<long long>();
+  if (v < -1000000 || v > 1000000) {
+    throw json::type_error::create(302, "out of range", nullptr);
+  }
+  return static_cast<int>(v);
+}
+
 std::string line(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -148,7 +160,7 @@ std::optional<Request> decode_request(std::string_view text, std::string* error)
     return fail("not a JSON object");
   }
   try {
-    if (j.value("v", 0) != kVersion) {
+    if (!j.contains("v") || integer(j.at("v")) != kVersion) {
       return fail("another version of jl's protocol");
     }
     auto op = op_of(j.value("op", std::string{}));
@@ -164,8 +176,11 @@ std::optional<Request> decode_request(std::string_view text, std::string* error)
           return fail("an empty command");
         }
         if (auto p = j.find("pty"); p != j.end() && !p->is_null()) {
-          const int cols = p->at(0).get<int>();
-          const int rows = p->at(1).get<int>();
+          if (!p->is_array() || p->size() != 2) {
+            return fail("a terminal size out of range");
+          }
+          const int cols = integer(p->at(0));
+          const int rows = integer(p->at(1));
           if (cols < 1 || cols > 1000 || rows < 1 || rows > 1000) {
             return fail("a terminal size out of range");
           }
@@ -175,7 +190,7 @@ std::optional<Request> decode_request(std::string_view text, std::string* error)
       }
       case Request::Op::tcp:
         r.host = j.at("host").get<std::string>();
-        r.port = j.at("port").get<int>();
+        r.port = integer(j.at("port"));
         if (r.host.empty() || !valid_port(r.port)) {
           return fail("no host or port");
         }
@@ -192,7 +207,7 @@ std::optional<Request> decode_request(std::string_view text, std::string* error)
         out.name = f.at("name").get<std::string>();
         out.lock = f.at("lock").get<std::string>();
         out.target_host = f.at("target_host").get<std::string>();
-        out.target_port = f.at("target_port").get<int>();
+        out.target_port = integer(f.at("target_port"));
         out.base_url = f.value("base_url", std::string{});
         out.token = f.value("token", std::string{});
         if (out.host.empty() || out.name.empty() || !out.lock.starts_with('/') ||
@@ -267,17 +282,20 @@ std::optional<Reply> decode_reply(std::string_view text, std::string* error) {
     }
     if (auto e = j.find("exit"); e != j.end()) {
       r.ended = true;
-      if (e->is_number_integer()) {
-        r.exit_status = e->get<int>();
-      } else if (!e->is_null()) {
-        throw json::type_error::create(302, "exit", nullptr);
+      if (!e->is_null()) {
+        r.exit_status = integer(*e);
       }
       return r;
     }
     r.ok = j.at("ok").get<bool>();
     r.busy = j.value("busy", false);
     r.error = j.value("error", std::string{});
-    r.pid = j.value("pid", 0LL);
+    if (auto p = j.find("pid"); p != j.end()) {
+      if (!p->is_number_integer()) {
+        throw json::type_error::create(302, "pid", nullptr);
+      }
+      r.pid = p->get<long long>();
+    }
     r.endpoint = j.value("endpoint", std::string{});
     r.user = j.value("user", std::string{});
     r.pty = j.value("pty", false);

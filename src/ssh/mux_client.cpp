@@ -74,8 +74,8 @@ MuxChannel::~MuxChannel() {
 
 MuxLink::~MuxLink() = default;
 
-std::unique_ptr<MuxLink> MuxLink::attach(const std::string& socket,
-                                         std::chrono::milliseconds wait, std::string* why) {
+std::unique_ptr<MuxLink> MuxLink::attach(const std::string& socket, std::chrono::milliseconds wait,
+                                         std::string* why) {
   auto say = [&](std::string words) {
     if (why != nullptr) {
       *why = std::move(words);
@@ -127,9 +127,8 @@ std::optional<mux::Reply> MuxLink::ask(const mux::Request& request, const std::v
 }
 
 std::unique_ptr<MuxChannel> MuxLink::exec(std::string_view command,
-                                          std::optional<std::pair<int, int>> pty,
-                                          ChannelState& st, MuxClock::time_point deadline,
-                                          bool* on_terminal) {
+                                          std::optional<std::pair<int, int>> pty, ChannelState& st,
+                                          MuxClock::time_point deadline, bool* on_terminal) {
   auto [io, io_theirs] = sys::socket_pair();
   auto [err, err_theirs] = sys::socket_pair();
   if (!io.valid() || !err.valid()) {
@@ -147,8 +146,8 @@ std::unique_ptr<MuxChannel> MuxLink::exec(std::string_view command,
     return nullptr;
   }
   if (!reply->ok) {
-    throw Error(Exit::ssh, fmt::format("the host {} refused to run a command: {}", m_endpoint,
-                                       reply->error));
+    throw Error(Exit::ssh,
+                fmt::format("the host {} refused to run a command: {}", m_endpoint, reply->error));
   }
   *on_terminal = reply->pty;
   for (int fd : {io.get(), err.get()}) {
@@ -273,8 +272,7 @@ void MuxLink::pump(MuxClock::time_point deadline, std::string_view doing, int wr
   // Channels may end (and leave m_live) while being read: walk a copy.
   const auto live = m_live;
   for (std::size_t i = 0; i < live.size(); ++i) {
-    read_channel(*live[i], fds[2 + 3 * i].revents, fds[3 + 3 * i].revents,
-                 fds[4 + 3 * i].revents);
+    read_channel(*live[i], fds[2 + 3 * i].revents, fds[3 + 3 * i].revents, fds[4 + 3 * i].revents);
   }
   for (auto* ch : live) {
     if (ch->m_lost) {

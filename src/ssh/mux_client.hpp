@@ -54,8 +54,8 @@ class MuxLink {
  public:
   // Ask the master at `socket` who it is. Nothing when it is not there, not this user's, or
   // does not answer within `wait` (stopped, busy reconnecting); `why` says which.
-  static std::unique_ptr<MuxLink> attach(const std::string& socket,
-                                         std::chrono::milliseconds wait, std::string* why);
+  static std::unique_ptr<MuxLink> attach(const std::string& socket, std::chrono::milliseconds wait,
+                                         std::string* why);
   MuxLink(const MuxLink&) = delete;
   MuxLink& operator=(const MuxLink&) = delete;
   ~MuxLink();
@@ -70,9 +70,9 @@ class MuxLink {
   // `pty` columns and rows when given. Nothing when the master did not take the request (it
   // went away, or is reconnecting): the caller makes its own connection. Throws jl::Error
   // when the server refused the channel or the command.
-  std::unique_ptr<MuxChannel> exec(std::string_view command,
-                                   std::optional<std::pair<int, int>> pty, ChannelState& st,
-                                   MuxClock::time_point deadline, bool* on_terminal);
+  std::unique_ptr<MuxChannel> exec(std::string_view command, std::optional<std::pair<int, int>> pty,
+                                   ChannelState& st, MuxClock::time_point deadline,
+                                   bool* on_terminal);
   // A direct-tcpip stream to host:port. Nothing when the master did not take the request;
   // with `refused` set, the host could not connect (libssh's words, for the channel-open
   // reader).

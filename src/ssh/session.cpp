@@ -20,6 +20,7 @@
 #include <cstring>
 #include <vector>
 
+#include "channel_state.hpp"
 #include "jl/core/agent.hpp"
 #include "jl/core/config.hpp"
 #include "jl/core/error.hpp"
@@ -27,8 +28,6 @@
 #include "jl/core/ssh_config.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
-#include "channel_state.hpp"
-#include "mux_client.hpp"
 #include "jl/ssh/agent_filter.hpp"
 #include "jl/ssh/jump.hpp"
 #include "jl/ssh/prompt.hpp"
@@ -36,6 +35,7 @@
 #include "jl/sys/interrupts.hpp"
 #include "jl/sys/net.hpp"
 #include "jl/sys/terminal.hpp"
+#include "mux_client.hpp"
 
 namespace jl::ssh {
 
@@ -806,8 +806,8 @@ void Session::own_connection() {
     return;
   }
   if (m_redo->trace) {
-    m_redo->trace(fmt::format("the shared connection (pid {}) is gone or busy; connecting",
-                              m_mux->pid()));
+    m_redo->trace(
+        fmt::format("the shared connection (pid {}) is gone or busy; connecting", m_mux->pid()));
   }
   Session fresh = connect(m_redo->options, *m_redo->terminal, m_redo->trace);
   m_impl = std::move(fresh.m_impl);
@@ -1509,9 +1509,9 @@ RemoteProcess Session::spawn(std::string_view command, Deadline deadline, std::o
                   fmt::format("cannot open a session channel on {}: {}", im.endpoint, im.error()),
                   "the server may limit sessions (MaxSessions in sshd_config)");
     }
-    if (pty &&
-        im.until_done([&] { return ssh_channel_request_pty_size(ch, "xterm", pty->cols, pty->rows); },
-                      deadline, "asking for a terminal") != SSH_OK) {
+    if (pty && im.until_done(
+                   [&] { return ssh_channel_request_pty_size(ch, "xterm", pty->cols, pty->rows); },
+                   deadline, "asking for a terminal") != SSH_OK) {
       if (ssh_channel_is_open(ch) == 0 || ssh_is_connected(im.session.get()) == 0) {
         throw Error(Exit::ssh,
                     fmt::format("asking {} for a terminal failed: {}", im.endpoint, im.error()));

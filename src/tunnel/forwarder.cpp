@@ -63,7 +63,7 @@ constexpr std::size_t kToLocalCap = 512 * 1024;  // per connection, remote -> lo
 constexpr std::size_t kReadChunk = 64 * 1024;    // one local read
 constexpr std::size_t kMaxConnections = 4096;
 constexpr std::size_t kToErrCap = 4 * 1024 * 1024;  // a shared command's stderr, bounded
-constexpr std::size_t kMaxPending = 64;              // control connections without a request yet
+constexpr std::size_t kMaxPending = 64;             // control connections without a request yet
 constexpr std::chrono::seconds kPendingLimit{5};
 // A forwarded connection that waits this long for an answer while nothing at all comes from
 // the server makes the loop check the connection.
@@ -688,7 +688,8 @@ End Forwarder::run(int stop_fd) {
     fds.clear();
     fds.push_back({stop_fd, POLLIN, 0});
     fds.push_back({im.session.fd(), static_cast<short>(POLLIN | (pending ? POLLOUT : 0)), 0});
-    fds.push_back({im.control, static_cast<short>(im.pending.size() < kMaxPending ? POLLIN : 0), 0});
+    fds.push_back(
+        {im.control, static_cast<short>(im.pending.size() < kMaxPending ? POLLIN : 0), 0});
     const std::size_t first_listener = fds.size();
     const std::size_t listeners = im.listeners.size();
     for (const auto& l : im.listeners) {
@@ -729,9 +730,10 @@ End Forwarder::run(int stop_fd) {
     }
     const auto now = Clock::now();
     if (starving && now - *starving >= kStarvedAfter) {
-      suspect(KeepaliveTimer::Suspicion::starved,
-              fmt::format("a connection waited {} s for data while the server said nothing",
-                          std::chrono::duration_cast<std::chrono::seconds>(now - *starving).count()));
+      suspect(
+          KeepaliveTimer::Suspicion::starved,
+          fmt::format("a connection waited {} s for data while the server said nothing",
+                      std::chrono::duration_cast<std::chrono::seconds>(now - *starving).count()));
       starving.reset();
     }
     switch (alive.tick(now)) {
@@ -750,19 +752,21 @@ End Forwarder::run(int stop_fd) {
       wait = std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(1));
     }
     if (starving && !alive.probing()) {
-      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(*starving +
-                                                                           kStarvedAfter - now));
+      wait = std::min(
+          wait, std::chrono::ceil<std::chrono::milliseconds>(*starving + kStarvedAfter - now));
     }
     if (im.wake != nullptr) {
       // A resume is seen only by comparing clocks: poll's timeout does not count a sleep.
-      wait = std::min(wait, std::max(std::chrono::milliseconds::zero(),
-                                     std::chrono::ceil<std::chrono::milliseconds>(wake_check - now)));
+      wait =
+          std::min(wait, std::max(std::chrono::milliseconds::zero(),
+                                  std::chrono::ceil<std::chrono::milliseconds>(wake_check - now)));
     }
     int rc = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
     const auto woke = Clock::now();
     if (woke - now > wait + kOverslept) {
-      im.say(fmt::format("the tunnel did not run for {} s (stopped?): checking the SSH connection",
-                         std::chrono::duration_cast<std::chrono::seconds>(woke - now - wait).count()));
+      im.say(
+          fmt::format("the tunnel did not run for {} s (stopped?): checking the SSH connection",
+                      std::chrono::duration_cast<std::chrono::seconds>(woke - now - wait).count()));
       alive.resume(woke);
       server_heard = woke;
     }

@@ -76,8 +76,9 @@ class Context {
   tunnel::Sharing sharing(const std::string& host, const std::optional<std::string>& ssh_config);
 
   // Connect to a host (once per command; the caller keeps the session). While a tunnel to the
-  // host runs, the session runs over that tunnel's connection (connection sharing). `adjust`, when given,
-  // may change the connect options first (e.g. doctor's read-only known_hosts and stage hooks).
+  // host runs, the session runs over that tunnel's connection (connection sharing). `adjust`, when
+  // given, may change the connect options first (e.g. doctor's read-only known_hosts and stage
+  // hooks).
   ssh::Session connect(const std::string& host, const std::optional<std::string>& ssh_config,
                        const std::function<void(ssh::ConnectOptions&)>& adjust = {});
 

@@ -81,15 +81,15 @@ int fds_for(Request::Op op);
 
 struct Reply {
   bool ok = false;
-  bool busy = false;       // the master is reconnecting: make your own connection
-  std::string error;       // why not (for tcp: libssh's words, for the channel-open reader)
-  long long pid = 0;       // hello, forward
-  std::string endpoint;    // hello: user@host:port of the master's connection
-  std::string user;        // hello: the account logged in as
-  bool pty = false;        // exec: the command runs on a terminal
-  bool closed = false;     // close: a tunnel was closed
-  bool pong = false;       // ping
-  bool ended = false;      // exec: the command ended (exit_status when it gave one)
+  bool busy = false;     // the master is reconnecting: make your own connection
+  std::string error;     // why not (for tcp: libssh's words, for the channel-open reader)
+  long long pid = 0;     // hello, forward
+  std::string endpoint;  // hello: user@host:port of the master's connection
+  std::string user;      // hello: the account logged in as
+  bool pty = false;      // exec: the command runs on a terminal
+  bool closed = false;   // close: a tunnel was closed
+  bool pong = false;     // ping
+  bool ended = false;    // exec: the command ended (exit_status when it gave one)
   std::optional<int> exit_status;
 };
 
