@@ -87,8 +87,7 @@ std::unique_ptr<MuxLink> MuxLink::attach(const std::string& socket, std::chrono:
   }
   std::unique_ptr<MuxLink> link(new MuxLink());
   link->m_socket = socket;
-  sys::Fd ctrl;
-  auto reply = link->ask(mux::Request{}, {}, MuxClock::now() + wait, &ctrl);
+  auto reply = link->ask(mux::Request{}, {}, MuxClock::now() + wait, &link->m_hello);
   if (!reply) {
     return say("the master did not answer");
   }
@@ -197,7 +196,9 @@ std::optional<long long> MuxLink::forward(const mux::ForwardSpec& spec, int list
 }
 
 bool MuxLink::ping(std::chrono::milliseconds wait) {
-  auto reply = ask(mux::Request{}, {}, MuxClock::now() + wait, nullptr);
+  mux::Request r;
+  r.op = mux::Request::Op::ping;
+  auto reply = ask(r, {}, MuxClock::now() + wait, nullptr);
   return reply && reply->ok;
 }
 

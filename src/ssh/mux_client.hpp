@@ -100,6 +100,7 @@ class MuxLink {
   void read_channel(MuxChannel& ch, short io_ev, short err_ev, short ctrl_ev);
 
   std::string m_socket;
+  sys::Fd m_hello;  // kept open while the command uses the master: it lives on for us
   long long m_pid = 0;
   std::string m_endpoint;
   std::string m_user;

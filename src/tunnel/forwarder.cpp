@@ -94,6 +94,13 @@ struct Forwarder::Impl {
   ControlHandler handler;
   bool stop_asked = false;
   sys::WakeWatcher* wake = nullptr;
+  std::vector<sys::Fd> clients;  // commands that use this connection (their hello connection)
+
+  // No other jl command uses the connection.
+  bool idle() const {
+    return clients.empty() &&
+           std::none_of(conns.begin(), conns.end(), [](const auto& c) { return c->shared(); });
+  }
   std::uint64_t next_id = 1;
   std::vector<std::unique_ptr<Conn>> conns;
   std::vector<Pending> pending;
@@ -364,6 +371,11 @@ void Forwarder::Impl::handle(Pending& p, const mux::Request& r) {
         ok.user = ok.endpoint.substr(0, at);
       }
       reply(p.fd.get(), ok);
+      if (r.op == Op::hello) {
+        // A command keeps this connection for as long as it uses ours: the process lives on
+        // for it even when its last tunnel closes under it (jl stop of the last session).
+        clients.push_back(std::move(p.fd));
+      }
       p.fd.reset();
       return;
     }
@@ -642,7 +654,7 @@ void Forwarder::watch(sys::WakeWatcher& wake) {
   m_impl->wake = &wake;
 }
 
-void Forwarder::stop_soon() {
+void Forwarder::stop_when_idle() {
   m_impl->stop_asked = true;
 }
 
@@ -674,13 +686,13 @@ End Forwarder::run(int stop_fd) {
     alive.suspect(why, Clock::now());
   };
   while (true) {
-    if (im.stop_asked) {
-      return End::stopped;
-    }
     for (auto& c : im.conns) {
       im.service(*c);
     }
     im.reap();
+    if (im.stop_asked && im.idle()) {
+      return End::stopped;
+    }
     if (ssh_is_connected(im.session.native()) == 0) {
       return End::connection_lost;
     }
@@ -714,6 +726,10 @@ End Forwarder::run(int stop_fd) {
       fds.push_back({c->fd.get(), events, 0});
       // A shared channel's command went away when its control connection closes.
       fds.push_back({c->ctrl.valid() ? c->ctrl.get() : -1, POLLIN, 0});
+    }
+    const std::size_t first_client = fds.size();
+    for (const auto& c : im.clients) {
+      fds.push_back({c.get(), POLLIN, 0});
     }
     const std::size_t wake_at = fds.size();
     fds.push_back({im.wake != nullptr ? im.wake->fd() : -1, POLLIN, 0});
@@ -826,6 +842,16 @@ End Forwarder::run(int stop_fd) {
         const ssize_t n = ::recv(c.ctrl.get(), &byte, 1, MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
           c.dead = true;  // the command is gone: close its channel
+        }
+      }
+    }
+    // A command that no longer uses the connection closes its hello connection.
+    for (std::size_t i = wake_at - first_client; i-- > 0;) {
+      if (fds[first_client + i].revents != 0 && i < im.clients.size()) {
+        char buf[64];
+        const ssize_t n = ::recv(im.clients[i].get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+          im.clients.erase(im.clients.begin() + static_cast<std::ptrdiff_t>(i));
         }
       }
     }

@@ -546,7 +546,7 @@ TunnelEnd Tunnels::serve(ssh::Session& first) {
                           [this, &self](const mux::Request& r, std::vector<sys::Fd>& fds) {
                             auto reply = take(r, fds, self);
                             if (m_stop_asked) {
-                              self->stop_soon();
+                              self->stop_when_idle();
                             }
                             return reply;
                           });

@@ -92,8 +92,9 @@ class Forwarder {
   void add_listener(Listener listener);
   // Stop serving a listener: its connections are closed.
   void remove_listener(int id);
-  // Make run() return `stopped` before it waits again (from a ControlHandler).
-  void stop_soon();
+  // Make run() return `stopped` as soon as no other jl command uses the connection (from a
+  // ControlHandler, when the last tunnel closed).
+  void stop_when_idle();
 
   const Stats& stats() const;
 
