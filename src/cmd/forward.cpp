@@ -144,6 +144,7 @@ int run_forward(Context& ctx, const ForwardOptions& o) {
   run.spec.host = host_name;
   run.spec.name = o.spec;
   run.spec.lock = lock_path;
+  run.spec.log = run.paths.log;
   run.spec.target_host = target.host;
   run.spec.target_port = target.port;
   share(run, ctx.store(), ctx.sharing(host_name, ssh_config));

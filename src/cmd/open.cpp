@@ -126,6 +126,7 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
   run.spec.host = s.host;
   run.spec.name = s.container;
   run.spec.lock = run.paths.lock;
+  run.spec.log = run.paths.log;
   run.spec.target_host = s.address;
   run.spec.target_port = s.port;
   run.spec.base_url = s.base_url;

@@ -133,6 +133,7 @@ std::string encode(const Request& r) {
                       {"host", f.host},
                       {"name", f.name},
                       {"lock", f.lock},
+                      {"log", f.log},
                       {"target_host", f.target_host},
                       {"target_port", f.target_port},
                       {"base_url", f.base_url},
@@ -206,12 +207,14 @@ std::optional<Request> decode_request(std::string_view text, std::string* error)
         out.host = f.at("host").get<std::string>();
         out.name = f.at("name").get<std::string>();
         out.lock = f.at("lock").get<std::string>();
+        out.log = f.value("log", std::string{});
         out.target_host = f.at("target_host").get<std::string>();
         out.target_port = integer(f.at("target_port"));
         out.base_url = f.value("base_url", std::string{});
         out.token = f.value("token", std::string{});
         if (out.host.empty() || out.name.empty() || !out.lock.starts_with('/') ||
-            out.target_host.empty() || !valid_port(out.target_port)) {
+            (!out.log.empty() && !out.log.starts_with('/')) || out.target_host.empty() ||
+            !valid_port(out.target_port)) {
           return fail("an incomplete tunnel");
         }
         break;

@@ -129,6 +129,8 @@ struct Forwarder::Impl {
       log(what);
     }
   }
+  // About one connection of a listener: in that listener's log.
+  void say(const Conn& c, std::string_view what) const;
 
   bool output_pending() const {
     return (ssh_get_poll_flags(session.native()) & SSH_WRITE_PENDING) != 0;
@@ -200,6 +202,14 @@ struct Conn {
     }
   }
 };
+
+void Forwarder::Impl::say(const Conn& c, std::string_view what) const {
+  if (const auto* l = listener(c.listener); l != nullptr && l->log) {
+    l->log(what);
+  } else {
+    say(what);
+  }
+}
 
 namespace {
 
@@ -493,11 +503,11 @@ bool Forwarder::Impl::open_channel(Conn& c) {
     } else {
       ++stats.open_failures;
       if (auto f = sshwords::parse_channel_open_failure(raw)) {
-        say(fmt::format("connection {}: {}", c.id,
-                        sshwords::describe_open_failure(*f, c.target.host, c.target.port, {})));
+        say(c, fmt::format("connection {}: {}", c.id,
+                           sshwords::describe_open_failure(*f, c.target.host, c.target.port, {})));
       } else {
-        say(fmt::format("connection {}: cannot reach {}:{} through the host: {}", c.id,
-                        c.target.host, c.target.port, sshwords::describe(raw)));
+        say(c, fmt::format("connection {}: cannot reach {}:{} through the host: {}", c.id,
+                           c.target.host, c.target.port, sshwords::describe(raw)));
       }
     }
     c.dead = true;

@@ -15,6 +15,7 @@
 #include <ctime>
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <random>
 #include <thread>
@@ -206,6 +207,19 @@ struct Forward {
   sys::Fd lock;
   ForwardHooks hooks;
   std::optional<Clock::time_point> gone_since;
+  // A tunnel handed over logs to its own file; the process's own tunnel to the process's log.
+  std::shared_ptr<sys::Fd> log_fd;
+
+  // A writer of lines to this tunnel's log, or nothing when it is the process's log.
+  std::function<void(std::string_view)> logger() const {
+    if (!log_fd) {
+      return {};
+    }
+    return [fd = log_fd](std::string_view line) {
+      const std::string text = fmt::format("{} {}\n", now_text(), line);
+      [[maybe_unused]] auto n = ::write(fd->get(), text.data(), text.size());
+    };
+  }
 
   void note(TunnelNote kind, std::string_view why = {}) const {
     if (hooks.on_note) {
@@ -275,7 +289,7 @@ class Tunnels {
   std::vector<Listener> listeners() const {
     std::vector<Listener> out;
     for (const auto& f : m_forwards) {
-      out.push_back({f.id, f.listener.get(), f.target});
+      out.push_back({f.id, f.listener.get(), f.target, f.logger()});
     }
     return out;
   }
@@ -283,6 +297,9 @@ class Tunnels {
   void end(std::size_t index, std::string_view why) {
     auto& f = m_forwards[index];
     say(fmt::format("tunnel for {} ended: {}", f.name, why));
+    if (auto own = f.logger()) {
+      own(fmt::format("tunnel for {} ended: {}", f.name, why));
+    }
     if (f.hooks.on_ended) {
       try {
         f.hooks.on_ended();
@@ -360,11 +377,23 @@ mux::Reply Tunnels::take(const mux::Request& r, std::vector<sys::Fd>& fds, Forwa
   f.lock_path = spec.lock;
   f.lock = std::move(lock);
   f.hooks = m_o.hooks_for(spec);
+  if (!spec.log.empty()) {
+    sys::Fd fd(::open(spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (fd.valid()) {
+      ::fchmod(fd.get(), 0600);
+      f.log_fd = std::make_shared<sys::Fd>(std::move(fd));
+    }
+  }
   add(std::move(f));
   const auto& added = m_forwards.back();
-  live->add_listener({added.id, added.listener.get(), added.target});
-  say(fmt::format("tunnel for {} started: 127.0.0.1:{} -> {}:{}", added.name,
-                  sys::local_port(added.listener.get()), added.target.host, added.target.port));
+  live->add_listener({added.id, added.listener.get(), added.target, added.logger()});
+  const std::string started = fmt::format(
+      "tunnel for {} started: 127.0.0.1:{} -> {}:{} (served by the tunnel process {})", added.name,
+      sys::local_port(added.listener.get()), added.target.host, added.target.port, ::getpid());
+  say(started);
+  if (auto own = added.logger()) {
+    own(started);
+  }
   reply.ok = true;
   reply.pid = ::getpid();
   return reply;

@@ -73,18 +73,20 @@ TEST(Mux, RequestsSurviveTheirEncoding) {
 
   Request fwd;
   fwd.op = Request::Op::forward;
-  fwd.forward = {ForwardSpec::Kind::session,
-                 "gpubox",
-                 "cont1",
-                 "/s/tunnels/gpubox__cont1.lock",
-                 "172.17.0.2",
-                 8888,
-                 "/user/a/",
-                 "0123abcd"};
+  fwd.forward.kind = ForwardSpec::Kind::session;
+  fwd.forward.host = "gpubox";
+  fwd.forward.name = "cont1";
+  fwd.forward.lock = "/s/tunnels/gpubox__cont1.lock";
+  fwd.forward.log = "/s/tunnels/gpubox__cont1.log";
+  fwd.forward.target_host = "172.17.0.2";
+  fwd.forward.target_port = 8888;
+  fwd.forward.base_url = "/user/a/";
+  fwd.forward.token = "0123abcd";
   auto f = round_trip(fwd).forward;
   EXPECT_EQ(f.kind, ForwardSpec::Kind::session);
   EXPECT_EQ(f.name, "cont1");
   EXPECT_EQ(f.lock, "/s/tunnels/gpubox__cont1.lock");
+  EXPECT_EQ(f.log, "/s/tunnels/gpubox__cont1.log");
   EXPECT_EQ(f.target_port, 8888);
   EXPECT_EQ(f.base_url, "/user/a/");
   EXPECT_EQ(f.token, "0123abcd");

@@ -51,6 +51,7 @@ struct ForwardSpec {
   std::string host;  // jl's name of the host
   std::string name;  // the container (session) or the -L label (forward)
   std::string lock;  // the tunnel's lock file, which the master holds while it serves it
+  std::string log;   // the tunnel's log file (0600); empty: the master's own
   std::string target_host;
   int target_port = 0;
   // A session's server, asked for after a reconnect: GET {base_url}api/status with the token.

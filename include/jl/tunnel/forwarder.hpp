@@ -29,11 +29,14 @@ struct Target {
   int port = 0;
 };
 
-// A loopback listener and where its connections go. The forwarder does not own `fd`.
+// A loopback listener and where its connections go. The forwarder does not own `fd`. What
+// happens to its connections goes to `log` when it has one of its own (a tunnel handed to a
+// master logs to its own file), else to the forwarder's.
 struct Listener {
   int id = 0;
   int fd = -1;
   Target target;
+  std::function<void(std::string_view)> log;
 };
 
 // A connection accepted while there was no SSH connection, for listener `listener`.
