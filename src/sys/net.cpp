@@ -71,6 +71,20 @@ void tune_socket(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+std::optional<TcpStall> tcp_stall(int fd) {
+#if defined(__linux__)
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
+    return std::nullopt;
+  }
+  return TcpStall{info.tcpi_unacked, info.tcpi_backoff};
+#else
+  (void)fd;
+  return std::nullopt;
+#endif
+}
+
 std::optional<std::string> exchange_loopback(int port, std::string_view request,
                                              std::chrono::milliseconds timeout,
                                              bool (*complete)(std::string_view)) {

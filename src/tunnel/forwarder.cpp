@@ -68,6 +68,10 @@ constexpr std::chrono::seconds kPendingLimit{5};
 // A forwarded connection that waits this long for an answer while nothing at all comes from
 // the server makes the loop check the connection.
 constexpr std::chrono::seconds kStarvedAfter{2};
+// TCP retransmitted the same data this many times in a row (at least 0.2 + 0.4 + 0.8 s without
+// an acknowledgement): with a browser waiting, the connection counts as dead. On a lossy but
+// working link three losses of the same segment in a row are a one-in-a-million event.
+constexpr unsigned kStalledBackoff = 3;
 // A loop that wakes this much later than it asked to did not run meanwhile (stopped).
 constexpr std::chrono::seconds kOverslept{2};
 // The longest timeout poll() takes (about 24 days): "no other wait".
@@ -188,6 +192,7 @@ struct Conn {
   // channel last brought data at `answered`: a connection waiting for its answer.
   std::chrono::steady_clock::time_point asked{};
   std::chrono::steady_clock::time_point answered{};
+  std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
 
   bool waiting() const { return asked > answered; }
   bool shared() const { return kind != Kind::browser; }
@@ -750,11 +755,27 @@ End Forwarder::run(int stop_fd) {
     for (const auto& c : im.conns) {
       ready =
           ready || (c->opened && !c->dead && c->more_in_libssh && c->to_local.size() < kToLocalCap);
-      if (c->opened && !c->dead && c->waiting() && c->asked > server_heard) {
-        starving = std::min(starving.value_or(c->asked), c->asked);
+      // Waiting for data, or for its channel to open.
+      const auto since = c->opened ? c->asked : c->created;
+      if (!c->dead && (c->opened ? c->waiting() : c->open_pending) && since > server_heard) {
+        starving = std::min(starving.value_or(since), since);
       }
     }
     const auto now = Clock::now();
+    // A browser waits, and the kernel has sent the connection's data again and again without
+    // an answer: the path failed (a cut shorter than the keepalive's verdict leaves TCP in a
+    // backoff of many seconds even once the path is back). A new connection gets through at
+    // once; this one would only when its next retransmission comes.
+    if (starving) {
+      if (const auto stall = sys::tcp_stall(im.session.fd());
+          stall && stall->unacked > 0 && stall->backoff >= kStalledBackoff) {
+        im.say(
+            fmt::format("the server has acknowledged nothing through {} retransmissions while "
+                        "a connection waits: the connection is dead",
+                        stall->backoff));
+        return End::connection_lost;
+      }
+    }
     if (starving && now - *starving >= kStarvedAfter) {
       suspect(
           KeepaliveTimer::Suspicion::starved,

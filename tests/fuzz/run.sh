@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets with clang (in build-fuzz/ at the repo root) and run each for a
-# fixed time on a copy of its seed corpus. Fails if any target finds a crash, a sanitizer
+# fixed time on a copy of its seed corpus, as many at once as there are cores. Fails if any target finds a crash, a sanitizer
 # report, a leak or a timeout; the input that did it is kept in build-fuzz/artifacts/TARGET/.
 # Usage: tests/fuzz/run.sh [SECONDS]   (per target; default 60)
 set -euo pipefail
@@ -36,8 +36,11 @@ cmake --build "$build" -j "$(nproc)" --target jl_fuzz >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failed=()
-for t in "${targets[@]}"; do
+# One target: its summary line in $work/result-T, and the excerpt of a finding in
+# $work/finding-T.
+run_one() {
+  local t=$1 exe corpus artifacts log seeds rc runs speed cov final
+  local dict=()
   exe=$build/tests/fuzz/fuzz_$t
   corpus=$work/corpus-$t
   artifacts=$build/artifacts/$t
@@ -47,7 +50,6 @@ for t in "${targets[@]}"; do
   # libFuzzer writes new inputs into its first corpus directory: a copy, never the seeds.
   cp "$here/corpus/$t/"* "$corpus/"
   seeds=$(find "$corpus" -type f | wc -l)
-  dict=()
   [ -f "$here/dict/$t.dict" ] && dict=("-dict=$here/dict/$t.dict")
   rc=0
   ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
@@ -60,11 +62,33 @@ for t in "${targets[@]}"; do
   final=$(find "$corpus" -type f | wc -l)
   if [ "$rc" -eq 0 ]; then
     printf 'fuzz %-8s ok      %s runs, %s exec/s, %s (seeds %s, corpus now %s)\n' \
-      "$t" "${runs:-?}" "${speed:-?}" "${cov:-cov: ?}" "$seeds" "$final"
+      "$t" "${runs:-?}" "${speed:-?}" "${cov:-cov: ?}" "$seeds" "$final" >"$work/result-$t"
   else
-    printf 'fuzz %-8s FAILED  exit %s after %s runs; log %s\n' "$t" "$rc" "${runs:-?}" "$log"
-    grep -E 'ERROR:|runtime error:|deadly signal|^SUMMARY|in LLVMFuzzerTestOneInput| in jl::|Test unit written|^Base64:' \
-      "$log" | head -n 25 >&2 || tail -n 25 "$log" >&2
+    printf 'fuzz %-8s FAILED  exit %s after %s runs; log %s\n' "$t" "$rc" "${runs:-?}" "$log" \
+      >"$work/result-$t"
+    { grep -E 'ERROR:|runtime error:|deadly signal|^SUMMARY|in LLVMFuzzerTestOneInput| in jl::|Test unit written|^Base64:' \
+      "$log" | head -n 25 || tail -n 25 "$log"; } >"$work/finding-$t"
+  fi
+}
+
+# Each target is one process on one core: as many at once as there are cores.
+jobs=$(nproc)
+running=0
+for t in "${targets[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  run_one "$t" &
+  running=$((running + 1))
+done
+wait || true
+
+failed=()
+for t in "${targets[@]}"; do
+  cat "$work/result-$t" 2>/dev/null || echo "fuzz $t: no result"
+  if [ -f "$work/finding-$t" ] || [ ! -f "$work/result-$t" ]; then
+    cat "$work/finding-$t" >&2 2>/dev/null || true
     failed+=("$t")
   fi
 done

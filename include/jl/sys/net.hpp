@@ -48,4 +48,13 @@ std::pair<Fd, Fd> socket_pair();
 // Set O_NONBLOCK and TCP_NODELAY on a connected socket.
 void tune_socket(int fd);
 
+// What the kernel knows of a TCP connection's sent data: how many segments are not yet
+// acknowledged, and how many times in a row the retransmission timer has fired (each time it
+// doubles). Nothing where the OS does not say (not Linux) or `fd` is not TCP.
+struct TcpStall {
+  unsigned unacked = 0;
+  unsigned backoff = 0;
+};
+std::optional<TcpStall> tcp_stall(int fd);
+
 }  // namespace jl::sys
