@@ -5,6 +5,7 @@
 # "Accepted" line), the processes on this machine, and the files. A master that is killed,
 # stopped or whose socket is replaced or not this user's is never worse than no master: jl
 # connects itself. With a second factor, sharing means one prompt for everything.
+# shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
 export XDG_CACHE_HOME=$WORK/cache  # completion's container cache: a hit would prove nothing
