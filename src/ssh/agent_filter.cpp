@@ -10,6 +10,7 @@
 
 #include "jl/core/agent.hpp"
 #include "jl/sys/net.hpp"
+#include "jl/sys/unix_socket.hpp"
 
 namespace jl::ssh {
 

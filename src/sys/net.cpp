@@ -7,7 +7,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -244,37 +243,6 @@ TcpConnect connect_tcp(const std::string& host, int port, int family,
     }
   }
   return result;
-}
-
-Fd connect_unix(const std::string& path, std::string* error) {
-  sockaddr_un addr{};
-  if (path.empty() || path.size() >= sizeof addr.sun_path) {
-    if (error != nullptr) {
-      *error = path.empty() ? "no socket path" : "the socket path is too long";
-    }
-    return Fd();
-  }
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
-  if (!fd.valid()) {
-    if (error != nullptr) {
-      *error = std::strerror(errno);
-    }
-    return Fd();
-  }
-  ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
-  int rc = 0;
-  do {
-    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
-    if (error != nullptr) {
-      *error = std::strerror(errno);
-    }
-    return Fd();
-  }
-  return fd;
 }
 
 std::pair<Fd, Fd> socket_pair() {

@@ -36,7 +36,11 @@ void nonblocking_cloexec(int fd) {
 #endif
 }
 
-Fd unix_socket(std::string* error) {
+// A non-blocking Unix stream socket and the address of `path`.
+Fd unix_socket(const std::string& path, sockaddr_un* addr, std::string* error) {
+  if (!fill_address(path, addr, error)) {
+    return Fd();
+  }
   Fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
   if (!fd.valid()) {
     if (error != nullptr) {
@@ -89,10 +93,7 @@ bool private_dir(const std::string& dir, std::string* error) {
 
 Fd listen_unix(const std::string& path, std::string* error) {
   sockaddr_un addr{};
-  if (!fill_address(path, &addr, error)) {
-    return Fd();
-  }
-  Fd fd = unix_socket(error);
+  Fd fd = unix_socket(path, &addr, error);
   if (!fd.valid()) {
     return Fd();
   }
@@ -118,10 +119,7 @@ bool own_socket(const std::string& path) {
 
 Fd connect_unix_now(const std::string& path, std::string* error) {
   sockaddr_un addr{};
-  if (!fill_address(path, &addr, error)) {
-    return Fd();
-  }
-  Fd fd = unix_socket(error);
+  Fd fd = unix_socket(path, &addr, error);
   if (!fd.valid()) {
     return Fd();
   }
@@ -131,10 +129,18 @@ Fd connect_unix_now(const std::string& path, std::string* error) {
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
     if (error != nullptr) {
-      *error = errno == EAGAIN ? "the master does not accept connections (busy or stopped)"
+      *error = errno == EAGAIN ? "nothing accepts connections there now (busy or stopped)"
                                : std::strerror(errno);
     }
     return Fd();
+  }
+  return fd;
+}
+
+Fd connect_unix(const std::string& path, std::string* error) {
+  Fd fd = connect_unix_now(path, error);
+  if (fd.valid()) {
+    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   }
   return fd;
 }

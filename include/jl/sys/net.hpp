@@ -38,10 +38,6 @@ struct TcpConnect {
 TcpConnect connect_tcp(const std::string& host, int port, int family,
                        std::chrono::milliseconds timeout);
 
-// A blocking connection to the Unix socket at `path` (an ssh-agent's); an invalid Fd and
-// `error` in words on failure.
-Fd connect_unix(const std::string& path, std::string* error);
-
 // Two connected stream sockets (close-on-exec, blocking); invalid Fds on failure.
 std::pair<Fd, Fd> socket_pair();
 

@@ -29,6 +29,9 @@ bool own_socket(const std::string& path);
 // (a stopped process) fails at once. The socket stays non-blocking.
 Fd connect_unix_now(const std::string& path, std::string* error);
 
+// The same, left blocking (an ssh-agent's socket).
+Fd connect_unix(const std::string& path, std::string* error);
+
 // Accept a connection (non-blocking, close-on-exec); invalid when none is waiting.
 Fd accept_now(int listener);
 
