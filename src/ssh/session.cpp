@@ -789,6 +789,10 @@ Session Session::connect_shared(const ConnectOptions& options, const std::string
     Session shared(nullptr);
     shared.m_mux = std::move(link);
     shared.m_redo = std::make_unique<Redo>(Redo{options, &terminal, trace, nullptr});
+    // The hooks report on the connect call that is returning now (they may point into its
+    // caller's frame): a later connection of its own makes no report.
+    shared.m_redo->options.on_stage = {};
+    shared.m_redo->options.on_host_key = {};
     return shared;
   }
   if (trace) {
