@@ -39,6 +39,7 @@ std::function<ssh::Session()> reconnector(std::string host, std::optional<std::s
     options.config_file = config;
     options.ssh_client = ssh_client;
     options.never_prompt = true;
+    options.fresh_syns = true;
     sys::Terminal none = sys::Terminal::open(false);
     return ssh::Session::connect(options, none, {});
   };

@@ -1057,9 +1057,28 @@ std::chrono::seconds apply_timeouts(ssh_session s, const sshcfg::Resolved& cfg,
 }
 
 // jl's own TCP connection: every address, the family the config asks for, ConnectionAttempts.
+// One TCP connection within `timeout`; with `fresh_syns`, a silent one is started again after
+// 1 s, then every 2 s, until the timeout (see ConnectOptions::fresh_syns).
+sys::TcpConnect connect_once(const std::string& hostname, int port, int family,
+                             std::chrono::milliseconds timeout, bool fresh_syns) {
+  if (!fresh_syns) {
+    return sys::connect_tcp(hostname, port, family, timeout);
+  }
+  const auto until = Clock::now() + timeout;
+  sys::TcpConnect tcp;
+  // 1 s, then 2 s each: room for a round trip of up to 2 s, and a fresh SYN at least that often.
+  for (auto step = std::chrono::milliseconds(1000);; step = std::chrono::milliseconds(2000)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    tcp = sys::connect_tcp(hostname, port, family, std::min(step, left));
+    if (tcp.failure != sys::TcpConnect::Failure::timeout || step >= left) {
+      return tcp;
+    }
+  }
+}
+
 sys::Fd connect_direct(const sshcfg::Resolved& cfg, const std::string& endpoint,
                        std::chrono::seconds connect_timeout, Clock::time_point started,
-                       const std::function<void(std::string_view)>& log) {
+                       bool fresh_syns, const std::function<void(std::string_view)>& log) {
   const std::string& hostname = cfg.hostname;
   const int family = cfg.address_family == "inet" ? 4 : cfg.address_family == "inet6" ? 6 : 0;
   sys::TcpConnect tcp;
@@ -1068,8 +1087,9 @@ sys::Fd connect_direct(const sshcfg::Resolved& cfg, const std::string& endpoint,
       log(fmt::format("attempt {} of {} ({})", attempt, cfg.connection_attempts, tcp.error));
       ::sleep(1);  // as ssh waits between ConnectionAttempts
     }
-    tcp = sys::connect_tcp(hostname, cfg.port, family,
-                           std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout));
+    tcp = connect_once(hostname, cfg.port, family,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout),
+                       fresh_syns);
     if (tcp.fd.valid() || tcp.failure == sys::TcpConnect::Failure::resolve) {
       break;
     }
@@ -1287,7 +1307,7 @@ Session Session::connect_via(const ConnectOptions& options, sys::Terminal& user_
   auto started = Clock::now();
   stage(ConnectStage::tcp);
   if (!proxied && !jumped) {
-    sys::Fd tcp = connect_direct(cfg, impl->endpoint, connect_timeout, started,
+    sys::Fd tcp = connect_direct(cfg, impl->endpoint, connect_timeout, started, options.fresh_syns,
                                  [&impl](std::string_view w) { impl->log(w); });
     socket_t fd = tcp.release();  // libssh closes it with the session
     ssh_options_set(s, SSH_OPTIONS_FD, &fd);

@@ -498,17 +498,23 @@ TunnelEnd Tunnels::reconnect(std::optional<ssh::Session>& owned, std::vector<Wai
     f.note(TunnelNote::reconnecting);
   }
   auto delay = std::chrono::milliseconds(500);
+  std::chrono::milliseconds last_attempt{0};
   while (true) {
     std::uniform_int_distribution<int> jitter(0, static_cast<int>(delay.count() / 4));
-    if (!wait_and_hold(delay + std::chrono::milliseconds(jitter(rng)), waiting)) {
+    // An attempt that waited (a connect that timed out) has waited its turn already.
+    const auto pause = std::max(std::chrono::milliseconds(100),
+                                delay + std::chrono::milliseconds(jitter(rng)) - last_attempt);
+    if (!wait_and_hold(pause, waiting)) {
       m_stop_asked = true;
       return {};
     }
     delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(10));
+    const auto attempt = Clock::now();
     try {
       owned.reset();
       owned.emplace(m_o.reconnect());
     } catch (const Error& e) {
+      last_attempt = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - attempt);
       say(fmt::format("reconnect failed: {}", e.what()));
       if (hopeless(e)) {
         for (const auto& f : m_forwards) {

@@ -58,6 +58,10 @@ struct ConnectOptions {
   bool accept_changed_host_key = false;
   // Never ask anything (background reconnects): a prompt needed means failure.
   bool never_prompt = false;
+  // A background reconnect: a TCP connection that gets no answer is started afresh after 1 s,
+  // then every 2 s, within the connect timeout, so that a SYN goes out soon after a path comes
+  // back instead of at TCP's own doubling backoff (up to seconds later).
+  bool fresh_syns = false;
   // Never add a key to known_hosts (no prompt, no accept-new): an unknown key means failure.
   bool known_hosts_read_only = false;
   // Called as each stage begins; when connect throws, the last stage reported is the one that
