@@ -42,13 +42,15 @@ const char* op_name(Request::Op op) {
       return "close";
     case Request::Op::ping:
       return "ping";
+    case Request::Op::run:
+      return "run";
   }
   return "hello";
 }
 
 std::optional<Request::Op> op_of(std::string_view name) {
   for (auto op : {Request::Op::hello, Request::Op::exec, Request::Op::tcp, Request::Op::forward,
-                  Request::Op::close, Request::Op::ping}) {
+                  Request::Op::close, Request::Op::ping, Request::Op::run}) {
     if (name == op_name(op)) {
       return op;
     }
@@ -105,6 +107,7 @@ std::string lock_name(std::string_view host, std::string_view ssh_config,
 int fds_for(Request::Op op) {
   switch (op) {
     case Request::Op::exec:
+    case Request::Op::run:
       return 2;
     case Request::Op::tcp:
     case Request::Op::forward:
@@ -122,6 +125,9 @@ std::string encode(const Request& r) {
       if (r.pty) {
         j["pty"] = {r.pty->first, r.pty->second};
       }
+      break;
+    case Request::Op::run:
+      j["command"] = r.command;
       break;
     case Request::Op::tcp:
       j["host"] = r.host;
@@ -189,6 +195,12 @@ std::optional<Request> decode_request(std::string_view text, std::string* error)
         }
         break;
       }
+      case Request::Op::run:
+        r.command = j.at("command").get<std::string>();
+        if (r.command.empty()) {
+          return fail("an empty command");
+        }
+        break;
       case Request::Op::tcp:
         r.host = j.at("host").get<std::string>();
         r.port = integer(j.at("port"));

@@ -26,6 +26,7 @@ JL_SCRIPT(find_python)
 JL_SCRIPT(logs)
 JL_SCRIPT(ensure_container)
 JL_SCRIPT(gpus)
+JL_SCRIPT(helper)
 JL_SCRIPT(pull_image)
 #undef JL_SCRIPT
 

@@ -128,15 +128,29 @@ std::optional<mux::Reply> MuxLink::ask(const mux::Request& request, const std::v
 std::unique_ptr<MuxChannel> MuxLink::exec(std::string_view command,
                                           std::optional<std::pair<int, int>> pty, ChannelState& st,
                                           MuxClock::time_point deadline, bool* on_terminal) {
+  mux::Request r;
+  r.op = mux::Request::Op::exec;
+  r.command = std::string(command);
+  r.pty = pty;
+  return this->command(r, st, deadline, on_terminal);
+}
+
+std::unique_ptr<MuxChannel> MuxLink::run(std::string_view command, ChannelState& st,
+                                         MuxClock::time_point deadline) {
+  mux::Request r;
+  r.op = mux::Request::Op::run;
+  r.command = std::string(command);
+  bool on_terminal = false;
+  return this->command(r, st, deadline, &on_terminal);
+}
+
+std::unique_ptr<MuxChannel> MuxLink::command(const mux::Request& r, ChannelState& st,
+                                             MuxClock::time_point deadline, bool* on_terminal) {
   auto [io, io_theirs] = sys::socket_pair();
   auto [err, err_theirs] = sys::socket_pair();
   if (!io.valid() || !err.valid()) {
     return nullptr;
   }
-  mux::Request r;
-  r.op = mux::Request::Op::exec;
-  r.command = std::string(command);
-  r.pty = pty;
   sys::Fd ctrl;
   auto reply = ask(r, {io_theirs.get(), err_theirs.get()}, deadline, &ctrl);
   io_theirs.reset();

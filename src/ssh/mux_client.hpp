@@ -73,6 +73,11 @@ class MuxLink {
   std::unique_ptr<MuxChannel> exec(std::string_view command, std::optional<std::pair<int, int>> pty,
                                    ChannelState& st, MuxClock::time_point deadline,
                                    bool* on_terminal);
+  // Have the master run `command` (a POSIX sh command line) with an empty stdin, on its shell
+  // helper when that is free (one round trip), else on an exec channel through the bootstrap.
+  // The output starts with the bootstrap's marker either way. Nothing and throws as exec().
+  std::unique_ptr<MuxChannel> run(std::string_view command, ChannelState& st,
+                                  MuxClock::time_point deadline);
   // A direct-tcpip stream to host:port. Nothing when the master did not take the request;
   // with `refused` set, the host could not connect (libssh's words, for the channel-open
   // reader).
@@ -98,6 +103,8 @@ class MuxLink {
   std::optional<mux::Reply> ask(const mux::Request& request, const std::vector<int>& fds,
                                 MuxClock::time_point deadline, sys::Fd* ctrl_out);
   void read_channel(MuxChannel& ch, short io_ev, short err_ev, short ctrl_ev);
+  std::unique_ptr<MuxChannel> command(const mux::Request& r, ChannelState& st,
+                                      MuxClock::time_point deadline, bool* on_terminal);
 
   std::string m_socket;
   sys::Fd m_hello;  // kept open while the command uses the master: it lives on for us

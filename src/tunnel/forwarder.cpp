@@ -17,7 +17,9 @@
 #include <limits>
 #include <vector>
 
+#include "helper.hpp"
 #include "jl/core/keepalive.hpp"
+#include "jl/core/shell.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/sys/net.hpp"
 #include "jl/sys/unix_socket.hpp"
@@ -99,10 +101,12 @@ struct Forwarder::Impl {
   bool stop_asked = false;
   sys::WakeWatcher* wake = nullptr;
   std::vector<sys::Fd> clients;  // commands that use this connection (their hello connection)
+  // The shell helper on the host that runs other commands' scripts (a master's only).
+  std::unique_ptr<Helper> helper;
 
   // No other jl command uses the connection.
   bool idle() const {
-    return clients.empty() &&
+    return clients.empty() && !(helper && helper->serving()) &&
            std::none_of(conns.begin(), conns.end(), [](const auto& c) { return c->shared(); });
   }
   std::uint64_t next_id = 1;
@@ -394,16 +398,31 @@ void Forwarder::Impl::handle(Pending& p, const mux::Request& r) {
       p.fd.reset();
       return;
     }
+    case Op::run:
+      if (helper && helper->take(p.fd, p.fds[0], p.fds[1], r.command)) {
+        ++stats.shared;
+        ++stats.helped;
+        p.fds.clear();
+        return;
+      }
+      [[fallthrough]];  // on a channel of its own, through the bootstrap
     case Op::exec:
     case Op::tcp: {
       auto& c = adopt(std::move(p.fds[0]), 0, {r.host, r.port});
-      c.kind = r.op == Op::exec ? Conn::Kind::exec : Conn::Kind::tcp;
+      c.kind = r.op == Op::tcp ? Conn::Kind::tcp : Conn::Kind::exec;
       c.ctrl = std::move(p.fd);
-      if (r.op == Op::exec) {
+      if (r.op != Op::tcp) {
         c.err = std::move(p.fds[1]);
         sys::tune_socket(c.err.get());
         c.command = r.command;
         c.pty = r.pty;
+      }
+      if (r.op == Op::run) {
+        // The command has no stdin: the bootstrap's payload is all it gets.
+        c.command = shell::boot_line();
+        const auto payload = shell::boot_payload(r.command);
+        c.to_remote.append(payload.data(), payload.size());
+        c.local_eof = true;
       }
       ++stats.shared;
       p.fds.clear();
@@ -648,6 +667,9 @@ Forwarder::Forwarder(ssh::Session& session, std::vector<Listener> listeners, Log
                      std::vector<Held> waiting, int control, ControlHandler handler)
     : m_impl(std::make_unique<Impl>(session, std::move(listeners), std::move(log), control,
                                     std::move(handler))) {
+  if (control >= 0) {
+    m_impl->helper = std::make_unique<Helper>(session.native(), m_impl->log);
+  }
   for (auto& h : waiting) {
     if (const auto* l = m_impl->listener(h.listener)) {
       m_impl->service(m_impl->adopt(std::move(h.fd), l->id, l->target));
@@ -704,6 +726,9 @@ End Forwarder::run(int stop_fd) {
     for (auto& c : im.conns) {
       im.service(*c);
     }
+    if (im.helper) {
+      im.helper->service(Clock::now());
+    }
     im.reap();
     if (im.stop_asked && im.idle()) {
       return End::stopped;
@@ -745,6 +770,10 @@ End Forwarder::run(int stop_fd) {
     const std::size_t first_client = fds.size();
     for (const auto& c : im.clients) {
       fds.push_back({c.get(), POLLIN, 0});
+    }
+    const std::size_t helper_at = fds.size();
+    if (im.helper) {
+      im.helper->add_polls(fds);
     }
     const std::size_t wake_at = fds.size();
     fds.push_back({im.wake != nullptr ? im.wake->fd() : -1, POLLIN, 0});
@@ -876,8 +905,11 @@ End Forwarder::run(int stop_fd) {
         }
       }
     }
+    if (im.helper) {
+      im.helper->handle_polls(&fds[helper_at]);
+    }
     // A command that no longer uses the connection closes its hello connection.
-    for (std::size_t i = wake_at - first_client; i-- > 0;) {
+    for (std::size_t i = helper_at - first_client; i-- > 0;) {
       if (fds[first_client + i].revents != 0 && i < im.clients.size()) {
         char buf[64];
         const ssize_t n = ::recv(im.clients[i].get(), buf, sizeof buf, MSG_DONTWAIT);

@@ -108,6 +108,23 @@ before=$(logins)
 run_jlh status
 expect_eq "$(($(logins) - before))" 0 "continued, it shares again"
 
+log "== the master's shell helper killed on the host: its scripts go to channels"
+expect_contains "$(cat "$XDG_STATE_HOME"/jl/tunnels/*.log)" "the shell helper on the host is ready" \
+  "the master started its shell helper"
+# With no command running, the only bootstrap on the host is the helper's loop.
+helpers=$(pgrep -f '@@jl-boot-1' | tr '\n' ' ')
+if [ -n "$helpers" ]; then pass "the helper runs on the host"; else fail "no helper on the host"; fi
+# shellcheck disable=SC2086 # one or more pids
+kill -KILL $helpers
+before=$(logins)
+run_jlh status
+expect_rc 0 "jl status with the helper gone"
+expect_contains "$OUT" "$A" "status lists the session"
+expect_contains "$OUT" "yes" "and its server answers"
+expect_eq "$(($(logins) - before))" 0 "still over the master's connection"
+expect_contains "$(cat "$XDG_STATE_HOME"/jl/tunnels/*.log)" "the shell helper on the host ended" \
+  "the tunnel log says the helper ended"
+
 log "== the socket replaced by a plain file"
 mv "$sock" "$sock.moved"
 printf 'not a socket\n' >"$sock"

@@ -2,8 +2,9 @@
 # Remote commands under every login shell: for each host user of the bed (dash, bash, zsh, ksh,
 # fish, tcsh, csh, each with startup files that print on stdout and stderr; nologin and
 # git-shell, which refuse), OpenSSH decides whether the account runs commands, and jl must
-# work exactly there: start, status, logs, doctor and stop, with none of the login noise taken
-# for output. Where the shell refuses, jl says that the account cannot run commands, names it,
+# work exactly there: up, status, logs, doctor and stop, with none of the login noise taken
+# for output. `up` leaves a tunnel, the host's master, whose shell helper (started through the
+# same login shell) then runs status's, logs' and stop's scripts: it must come up under each. Where the shell refuses, jl says that the account cannot run commands, names it,
 # and shows what the server printed.
 . "$(dirname "$0")/lib.sh"
 
@@ -29,10 +30,11 @@ for u in jltb-dash jltb-bash jltb-zsh jltb-ksh jltb-fish jltb-tcsh jltb-csh jltb
   host=$u@$JL_TESTBED_HOST
   if [ "$ssh_rc" -eq 0 ]; then
     works=$((works + 1))
-    run_jl -H "$host" start "$CONTAINER" --app server
-    expect_rc 0 "$u: ssh runs commands, and jl start works"
-    noise_free "$OUT$ERR" "$u: start"
-    expect_contains "$OUT" "on $host" "$u: start names the session"
+    rm -f "$XDG_STATE_HOME"/jl/tunnels/*.log
+    run_jl -H "$host" up "$CONTAINER" --app server --no-browser
+    expect_rc 0 "$u: ssh runs commands, and jl up works"
+    noise_free "$OUT$ERR" "$u: up"
+    expect_contains "$OUT" "on $host" "$u: up names the session"
     run_jl -H "$host" status --json
     expect_rc 0 "$u: status"
     expect_contains "$OUT" "\"container\": \"$CONTAINER\"" "$u: status lists the session"
@@ -44,6 +46,11 @@ for u in jltb-dash jltb-bash jltb-zsh jltb-ksh jltb-fish jltb-tcsh jltb-csh jltb
     expect_rc 0 "$u: stop"
     expect_contains "$OUT" "shut down cleanly" "$u: stop shuts Jupyter down"
     noise_free "$OUT$ERR" "$u: stop"
+    tlog=$(cat "$XDG_STATE_HOME"/jl/tunnels/*.log 2>/dev/null)
+    expect_contains "$tlog" "the shell helper on the host is ready" \
+      "$u: the master's shell helper came up under this login shell"
+    expect_eq "$(printf '%s\n' "$tlog" | grep 'shell helper' | grep -v 'is ready')" "" \
+      "$u: and it never failed"
   else
     refuses=$((refuses + 1))
     printed=$(grep -v '^Could not chdir' "$WORK/ssh.out" | head -n 1)

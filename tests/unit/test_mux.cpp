@@ -62,6 +62,15 @@ TEST(Mux, RequestsSurviveTheirEncoding) {
   EXPECT_EQ(e.pty->second, 50);
   EXPECT_EQ(jl::mux::fds_for(e.op), 2);
 
+  Request run;
+  run.op = Request::Op::run;
+  run.command = "sh -c 'echo \"$1\"' jl 'a b'\nprintf x";
+  auto u = round_trip(run);
+  EXPECT_EQ(u.op, Request::Op::run);
+  EXPECT_EQ(u.command, run.command);
+  EXPECT_FALSE(u.pty);
+  EXPECT_EQ(jl::mux::fds_for(u.op), 2);
+
   Request tcp;
   tcp.op = Request::Op::tcp;
   tcp.host = "172.17.0.2";
@@ -110,6 +119,8 @@ TEST(Mux, RequestsThatAreNotJlsAreRefusedWithAReason) {
       {R"({"v":1,"op":"shell"})", "unknown request"},
       {R"({"v":1,"op":"exec"})", "missing"},
       {R"({"v":1,"op":"exec","command":""})", "empty command"},
+      {R"({"v":1,"op":"run","command":""})", "empty command"},
+      {R"({"v":1,"op":"run"})", "missing"},
       {R"({"v":1,"op":"exec","command":"x","pty":[0,5]})", "terminal size"},
       {R"({"v":1,"op":"exec","command":"x","pty":"big"})", "terminal size"},
       {R"({"v":1,"op":"exec","command":"x","pty":[80.5,24]})", "missing"},

@@ -10,6 +10,9 @@
 //   hello                      -> {"ok":true,"pid":..,"endpoint":..,"user":..}
 //   exec  CMD [pty], fds io,err -> {"ok":true,"pty":bool} then, when the channel has closed
 //                                 and io and err were drained and shut, {"exit":N|null}
+//   run   CMD, fds io,err      -> the same for a POSIX sh command line with an empty stdin,
+//                                 which the master may run on its helper (core/helper): io
+//                                 brings shell::kBootMarker and the command's stdout
 //   tcp   HOST PORT, fd io      -> {"ok":true} or {"ok":false,"error":RAW}; io is the stream
 //   forward SPEC, fd listener   -> {"ok":true,"pid":..}: the master serves that tunnel too
 //   close LOCK                  -> {"ok":true,"closed":bool}
@@ -60,8 +63,8 @@ struct ForwardSpec {
 };
 
 struct Request {
-  enum class Op { hello, exec, tcp, forward, close, ping } op = Op::hello;
-  // exec: the command line, and a terminal's size when one is wanted
+  enum class Op { hello, exec, tcp, forward, close, ping, run } op = Op::hello;
+  // exec: the command line, and a terminal's size when one is wanted; run: the command
   std::string command;
   std::optional<std::pair<int, int>> pty;  // columns, rows
   // tcp: where the host connects

@@ -51,6 +51,7 @@ struct Stats {
   std::uint64_t bytes_in = 0;   // remote -> local
   std::uint64_t bytes_out = 0;  // local -> remote
   std::uint64_t shared = 0;     // channels run for other jl commands (connection sharing)
+  std::uint64_t helped = 0;     // of those, scripts run by the shell helper on the host
   std::size_t active = 0;
 };
 
