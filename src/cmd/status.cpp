@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include "jl/cmd/status.hpp"
 #include "jl/core/error.hpp"
 #include "jl/core/gpus.hpp"
+#include "jl/core/helper.hpp"
 #include "jl/core/jupyter.hpp"
 #include "jl/core/logs.hpp"
 #include "jl/core/text.hpp"
@@ -84,27 +86,124 @@ std::string idle_words(const Row& r) {
   return "-";
 }
 
-// The host's GPUs in one exec, for every session there; nothing when it has no nvidia-smi, it
-// fails, or the exec does (status then says nothing about GPUs: the sessions' own checks say
-// what is wrong with the host).
-std::optional<std::vector<gpus::Use>> host_gpus(Context& ctx, ssh::Session& session,
-                                                const std::string& host_name) {
-  try {
-    remote::Host host(session, host_name, ctx.docker_command(host_name, ""));
-    auto report = host.gpus(ssh::deadline_in(15s));
-    if (report.tool != gpus::Report::Tool::ok) {
-      ctx.ui().trace(
-          fmt::format("no GPUs on {}: {}", host_name,
-                      report.tool == gpus::Report::Tool::missing ? "no nvidia-smi" : report.error));
-      return std::nullopt;
+// Everything status asks one host, at once: one script (the GPUs, and whether each session's
+// place is still the one its server was started in) and every server's api/status. Over a
+// master's connection the script runs on its shell helper and the checks on channels it kept,
+// all in flight together: about one round trip for the lot.
+void survey(Context& ctx, ssh::Session& session, const std::string& host_name,
+            const std::vector<SessionRecord>& sessions, std::vector<Row>& rows) {
+  std::deque<remote::Host> hosts;
+  std::vector<std::unique_ptr<remote::Placement>> places;
+  const std::string nonce = generate_nonce();
+  std::vector<std::string> commands{
+      remote::Host(session, host_name, ctx.docker_command(host_name, "")).gpus_command(nonce)};
+  std::vector<std::optional<std::size_t>> asked;  // each session's command among them
+  for (const auto& s : sessions) {
+    hosts.emplace_back(session, host_name, ctx.docker_command(s.host, s.container));
+    places.push_back(remote::placement_of(hosts.back(), s));
+    auto command = places.back()->replaced_command(s);
+    asked.emplace_back();
+    if (!command.empty()) {
+      asked.back() = commands.size();
+      commands.push_back(std::move(command));
     }
-    return gpus::usage(report);
+  }
+  std::optional<ssh::RemoteProcess> script;
+  try {
+    script.emplace(session.start(helper::batch(commands), ssh::deadline_in(15s)));
   } catch (const Error& e) {
     if (e.code() == Exit::interrupted) {
       throw;
     }
-    ctx.ui().trace(fmt::format("no GPUs on {}: {}", host_name, e.what()));
-    return std::nullopt;
+    ctx.ui().trace(fmt::format("asking {} failed: {}", host_name, e.what()));
+  }
+  std::vector<std::optional<ssh::TcpExchange>> checks;
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    const auto& s = sessions[i];
+    checks.emplace_back(
+        hosts[i].start_status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s)));
+  }
+  std::optional<std::vector<helper::Result>> answers;
+  if (script) {
+    try {
+      auto result = script->finish(ssh::deadline_in(15s));
+      answers = helper::parse_batch(result.out, commands.size());
+      if (!answers) {
+        ctx.ui().trace(fmt::format("{}'s answers were not whole (exit {}): {}", host_name,
+                                   result.exit_status, text::tail(text::trim(result.err), 1)));
+      }
+    } catch (const Error& e) {
+      if (e.code() == Exit::interrupted) {
+        throw;
+      }
+      ctx.ui().trace(fmt::format("asking {} failed: {}", host_name, e.what()));
+    }
+  }
+  // The GPUs: nothing when the host has no nvidia-smi, it fails, or the script did (status
+  // then says nothing about GPUs: the sessions' own checks say what is wrong with the host).
+  std::optional<std::vector<gpus::Use>> host_uses;
+  if (answers) {
+    auto report = remote::Host::gpus_of((*answers)[0].out, (*answers)[0].err, nonce);
+    if (report.tool == gpus::Report::Tool::ok) {
+      host_uses = gpus::usage(report);
+    } else {
+      ctx.ui().trace(
+          fmt::format("no GPUs on {}: {}", host_name,
+                      report.tool == gpus::Report::Tool::missing ? "no nvidia-smi" : report.error));
+    }
+  }
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    const auto& s = sessions[i];
+    Row row{s,
+            tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)),
+            Answers::unknown,
+            {},
+            {},
+            std::nullopt,
+            std::nullopt};
+    if (host_uses) {
+      row.gpus = gpus::of_container(*host_uses, s.container_id, s.container);
+    }
+    // Whether the container is still the one Jupyter was started in: a removed one's address
+    // would only time out, so its check is dropped unanswered.
+    std::optional<Error> replaced;
+    if (asked[i] && answers) {
+      const auto& a = (*answers)[*asked[i]];
+      replaced = places[i]->replaced_of(s, a.status, a.out + a.err);
+    } else if (asked[i]) {
+      replaced = places[i]->replaced(s, ssh::deadline_in(10s));
+    }
+    if (replaced) {
+      checks[i].reset();
+      row.answers = Answers::no;
+      row.detail = fmt::format("{}; {}", replaced->what(), replaced->hint());
+      rows.push_back(std::move(row));
+      continue;
+    }
+    try {
+      auto health = remote::Host::status_of(checks[i]->finish(ssh::deadline_in(10s)), s.address,
+                                            s.port, s.container);
+      row.answers = health.answers() ? Answers::yes : Answers::no;
+      row.detail = health.detail;
+      row.activity = health.activity;
+      if (!health.answers()) {
+        if (auto idle = shut_down_idle(*places[i], s)) {
+          row.idle_shutdown = idle;
+          row.detail =
+              fmt::format("Jupyter shut itself down after {} idle (--idle-timeout {})",
+                          text::format_duration(*idle), text::format_duration(s.idle_timeout_s));
+        }
+      }
+    } catch (const Error& e) {
+      // One server that does not answer in time is that row's state, not the command's
+      // failure.
+      if (e.code() != Exit::timeout) {
+        throw;
+      }
+      row.answers = Answers::no;
+      row.detail = e.what();
+    }
+    rows.push_back(std::move(row));
   }
 }
 
@@ -132,55 +231,19 @@ int run_status(Context& ctx, const StatusOptions& o) {
       connect_error = e.what();
     }
     auto busy = ctx.ui().activity(fmt::format("asking the servers on {}", host_name));
-    const auto host_uses =
-        session ? host_gpus(ctx, *session, host_name) : std::optional<std::vector<gpus::Use>>{};
-    for (const auto& s : sessions) {
-      Row row{s,
-              tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)),
-              Answers::unknown,
-              connect_error,
-              {},
-              std::nullopt,
-              std::nullopt};
-      if (host_uses) {
-        row.gpus = gpus::of_container(*host_uses, s.container_id, s.container);
+    if (!session) {
+      for (const auto& s : sessions) {
+        rows.push_back({s,
+                        tunnel::running_pid(ctx.store().tunnel_lock(s.host, s.container)),
+                        Answers::unknown,
+                        connect_error,
+                        {},
+                        std::nullopt,
+                        std::nullopt});
       }
-      if (session) {
-        remote::Host host(*session, host_name, ctx.docker_command(s.host, s.container));
-        // First whether the container is still the one Jupyter was started in: a removed
-        // one's address would only time out.
-        if (auto replaced = remote::placement_of(host, s)->replaced(s, ssh::deadline_in(10s))) {
-          row.answers = Answers::no;
-          row.detail = fmt::format("{}; {}", replaced->what(), replaced->hint());
-          rows.push_back(std::move(row));
-          continue;
-        }
-        try {
-          auto health = host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s),
-                                    s.container);
-          row.answers = health.answers() ? Answers::yes : Answers::no;
-          row.detail = health.detail;
-          row.activity = health.activity;
-          if (!health.answers()) {
-            if (auto idle = shut_down_idle(*remote::placement_of(host, s), s)) {
-              row.idle_shutdown = idle;
-              row.detail = fmt::format("Jupyter shut itself down after {} idle (--idle-timeout {})",
-                                       text::format_duration(*idle),
-                                       text::format_duration(s.idle_timeout_s));
-            }
-          }
-        } catch (const Error& e) {
-          // One server that does not answer in time is that row's state, not the command's
-          // failure.
-          if (e.code() != Exit::timeout) {
-            throw;
-          }
-          row.answers = Answers::no;
-          row.detail = e.what();
-        }
-      }
-      rows.push_back(std::move(row));
+      continue;
     }
+    survey(ctx, *session, host_name, sessions, rows);
   }
 
   if (ctx.ui().json()) {

@@ -27,6 +27,60 @@ std::string job(std::uint64_t id, std::string_view command) {
   return fmt::format("{} {}\n{}", id, body.size(), body);
 }
 
+std::string batch(std::span<const std::string> commands) {
+  std::string s =
+      "d=$(mktemp -d \"${TMPDIR:-/tmp}/jl-batch.XXXXXX\") || exit 1\n"
+      "trap 'rm -rf \"$d\"' EXIT\n";
+  std::string ids;
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    s += fmt::format(
+        "{{ (eval {}) </dev/null >\"$d/{}.o\" 2>\"$d/{}.e\"; echo \"$?\" >\"$d/{}.s\"; }} &\n",
+        shell::quote(commands[i]), i, i, i);
+    ids += fmt::format(" {}", i);
+  }
+  s += "wait\n";
+  s += fmt::format("for i in{}; do\n", ids);
+  s += "  printf '@@jl-done %s %s %s %s\\n' \"$i\" \"$(cat \"$d/$i.s\")\" "
+       "$(wc -c <\"$d/$i.o\") $(wc -c <\"$d/$i.e\")\n"
+       "  cat \"$d/$i.o\" \"$d/$i.e\"\n"
+       "done\n";
+  return shell::sh_c(s, {});
+}
+
+std::optional<std::vector<Result>> parse_batch(std::string_view out, std::size_t count) {
+  Reader reader(false);
+  std::vector<Piece> pieces;
+  if (!reader.feed(out, pieces) || reader.answering()) {
+    return std::nullopt;
+  }
+  std::vector<Result> results;
+  Result cur;
+  for (auto& p : pieces) {
+    if (p.id != results.size()) {
+      return std::nullopt;  // in order, each once
+    }
+    switch (p.kind) {
+      case Piece::Kind::out:
+        cur.out += p.bytes;
+        break;
+      case Piece::Kind::err:
+        cur.err += p.bytes;
+        break;
+      case Piece::Kind::done:
+        cur.status = p.status;
+        results.push_back(std::move(cur));
+        cur = Result{};
+        break;
+      case Piece::Kind::ready:
+        return std::nullopt;
+    }
+  }
+  if (results.size() != count) {
+    return std::nullopt;
+  }
+  return results;
+}
+
 bool Reader::feed(std::string_view chunk, std::vector<Piece>& pieces) {
   while (!chunk.empty()) {
     switch (m_state) {

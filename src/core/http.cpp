@@ -9,8 +9,11 @@
 
 namespace jl::http {
 
-std::string request(std::string_view method, std::string_view host, int port, std::string_view path,
-                    std::string_view token, std::string_view body) {
+namespace {
+
+std::string make_request(std::string_view method, std::string_view host, int port,
+                         std::string_view path, std::string_view token, std::string_view body,
+                         bool close) {
   std::string host_header = host.find(':') != std::string_view::npos
                                 ? fmt::format("[{}]:{}", host, port)
                                 : fmt::format("{}:{}", host, port);
@@ -19,13 +22,28 @@ std::string request(std::string_view method, std::string_view host, int port, st
   if (!token.empty()) {
     out += fmt::format("Authorization: token {}\r\n", token);
   }
-  out += "Accept: application/json\r\nConnection: close\r\n";
+  out += "Accept: application/json\r\n";
+  if (close) {
+    out += "Connection: close\r\n";
+  }
   if (!body.empty() || method == "POST" || method == "PUT") {
     out += fmt::format("Content-Type: application/json\r\nContent-Length: {}\r\n", body.size());
   }
   out += "\r\n";
   out += body;
   return out;
+}
+
+}  // namespace
+
+std::string request(std::string_view method, std::string_view host, int port, std::string_view path,
+                    std::string_view token, std::string_view body) {
+  return make_request(method, host, port, path, token, body, true);
+}
+
+std::string request_kept(std::string_view method, std::string_view host, int port,
+                         std::string_view path, std::string_view token) {
+  return make_request(method, host, port, path, token, {}, false);
 }
 
 namespace {

@@ -132,6 +132,9 @@ std::string encode(const Request& r) {
     case Request::Op::tcp:
       j["host"] = r.host;
       j["port"] = r.port;
+      if (r.keep) {
+        j["keep"] = true;
+      }
       break;
     case Request::Op::forward: {
       const auto& f = r.forward;
@@ -204,6 +207,7 @@ std::optional<Request> decode_request(std::string_view text, std::string* error)
       case Request::Op::tcp:
         r.host = j.at("host").get<std::string>();
         r.port = integer(j.at("port"));
+        r.keep = j.value("keep", false);
         if (r.host.empty() || !valid_port(r.port)) {
           return fail("no host or port");
         }
@@ -278,6 +282,9 @@ std::string encode(const Reply& r) {
   if (r.closed) {
     j["closed"] = true;
   }
+  if (r.reused) {
+    j["reused"] = true;
+  }
   return line(j);
 }
 
@@ -315,6 +322,7 @@ std::optional<Reply> decode_reply(std::string_view text, std::string* error) {
     r.user = j.value("user", std::string{});
     r.pty = j.value("pty", false);
     r.closed = j.value("closed", false);
+    r.reused = j.value("reused", false);
   } catch (const json::exception&) {
     if (error != nullptr) {
       *error = "a field is missing or of the wrong type";

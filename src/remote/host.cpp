@@ -28,9 +28,21 @@ Subject Host::subject(const std::string& container) const {
 
 Health Host::status(const std::string& address, int port, const std::string& base_url,
                     const std::string& token, ssh::Deadline deadline, std::string_view container) {
+  return status_of(start_status(address, port, base_url, token, deadline).finish(deadline), address,
+                   port, container);
+}
+
+ssh::TcpExchange Host::start_status(const std::string& address, int port,
+                                    const std::string& base_url, const std::string& token,
+                                    ssh::Deadline deadline) {
+  return m_session.start_tcp_exchange(
+      address, port, http::request_kept("GET", address, port, base_url + "api/status", token),
+      deadline, http::response_complete, true);
+}
+
+Health Host::status_of(const ssh::TcpResult& tcp, const std::string& address, int port,
+                       std::string_view container) {
   Health h;
-  auto req = http::request("GET", address, port, base_url + "api/status", token);
-  auto tcp = m_session.tcp_exchange(address, port, req, deadline, http::response_complete);
   if (!tcp.opened) {
     const std::string where =
         container.empty() ? std::string{} : fmt::format("inside {}", container);
@@ -128,12 +140,21 @@ std::optional<std::vector<std::string>> Host::running_containers(ssh::Deadline d
 
 gpus::Report Host::gpus(ssh::Deadline deadline) {
   const std::string nonce = generate_nonce();
-  auto exec = m_session.exec(gpus::command(nonce, m_docker), {}, deadline);
-  auto r = gpus::parse(exec.out, nonce);
+  auto exec = m_session.exec(gpus_command(nonce), {}, deadline);
+  return gpus_of(exec.out, exec.err, nonce);
+}
+
+std::string Host::gpus_command(const std::string& nonce) const {
+  return gpus::command(nonce, m_docker);
+}
+
+gpus::Report Host::gpus_of(const std::string& out, const std::string& err,
+                           const std::string& nonce) {
+  auto r = gpus::parse(out, nonce);
   if (r.tool == gpus::Report::Tool::unknown) {
     // The script did not get as far as nvidia-smi: say what the shell said.
     r.tool = gpus::Report::Tool::failed;
-    r.error = text::tail(text::trim(exec.err.empty() ? exec.out : exec.err), 1);
+    r.error = text::tail(text::trim(err.empty() ? out : err), 1);
   }
   return r;
 }

@@ -415,11 +415,25 @@ probe::Identity DockerContainer::identify(const std::string& recorded, ssh::Dead
 }
 
 std::optional<Error> DockerContainer::replaced(const SessionRecord& s, ssh::Deadline deadline) {
-  if (s.container_id.empty()) {
+  const auto command = replaced_command(s);
+  if (command.empty()) {
     return std::nullopt;
   }
+  auto exec = m_host.session().exec(command, {}, deadline);
+  return replaced_of(s, exec.exit_status, exec.out + exec.err);
+}
+
+std::string DockerContainer::replaced_command(const SessionRecord& s) {
+  if (s.container_id.empty()) {
+    return {};
+  }
+  return probe::container_id_command(m_name, m_host.docker());
+}
+
+std::optional<Error> DockerContainer::replaced_of(const SessionRecord& s, int exit_status,
+                                                  const std::string& output) {
   std::string now;
-  const auto identity = identify(s.container_id, deadline, &now);
+  const auto identity = probe::parse_container_id(exit_status, output, s.container_id, &now);
   auto words = probe::identity_words(identity, s.container, s.host, s.container_id, now);
   if (words.message.empty()) {
     return std::nullopt;

@@ -100,21 +100,30 @@ std::unique_ptr<MuxLink> MuxLink::attach(const std::string& socket, std::chrono:
   return link;
 }
 
-std::optional<mux::Reply> MuxLink::ask(const mux::Request& request, const std::vector<int>& fds,
-                                       MuxClock::time_point deadline, sys::Fd* ctrl_out) {
+sys::Fd MuxLink::send_request(const mux::Request& request, const std::vector<int>& fds,
+                              MuxClock::time_point deadline) {
   std::string error;
   sys::Fd ctrl = sys::connect_unix_now(m_socket, &error);
   if (!ctrl.valid()) {
-    return std::nullopt;
+    return {};
   }
   // The master is this user's: anything else at that path is not spoken to.
   if (sys::peer_uid(ctrl.get()) != sys::own_uid()) {
-    return std::nullopt;
+    return {};
   }
   const auto left =
       std::max(std::chrono::milliseconds(1),
                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - MuxClock::now()));
   if (!sys::send_all(ctrl.get(), mux::encode(request), fds, left)) {
+    return {};
+  }
+  return ctrl;
+}
+
+std::optional<mux::Reply> MuxLink::ask(const mux::Request& request, const std::vector<int>& fds,
+                                       MuxClock::time_point deadline, sys::Fd* ctrl_out) {
+  sys::Fd ctrl = send_request(request, fds, deadline);
+  if (!ctrl.valid()) {
     return std::nullopt;
   }
   mux::LineReader lines;
@@ -170,7 +179,8 @@ std::unique_ptr<MuxChannel> MuxLink::command(const mux::Request& r, ChannelState
 }
 
 std::unique_ptr<MuxChannel> MuxLink::tcp(const std::string& host, int port, ChannelState& st,
-                                         MuxClock::time_point deadline, std::string* refused) {
+                                         MuxClock::time_point deadline, std::string* refused,
+                                         bool keep, bool* reused) {
   auto [io, io_theirs] = sys::socket_pair();
   if (!io.valid()) {
     return nullptr;
@@ -179,6 +189,7 @@ std::unique_ptr<MuxChannel> MuxLink::tcp(const std::string& host, int port, Chan
   r.op = mux::Request::Op::tcp;
   r.host = host;
   r.port = port;
+  r.keep = keep;
   sys::Fd ctrl;
   auto reply = ask(r, {io_theirs.get()}, deadline, &ctrl);
   io_theirs.reset();
@@ -189,8 +200,42 @@ std::unique_ptr<MuxChannel> MuxLink::tcp(const std::string& host, int port, Chan
     *refused = reply->error.empty() ? std::string("the channel was refused") : reply->error;
     return nullptr;
   }
+  if (reused != nullptr) {
+    *reused = reply->reused;
+  }
   sys::tune_socket(io.get());
   return std::make_unique<MuxChannel>(*this, st, std::move(ctrl), std::move(io), sys::Fd{});
+}
+
+std::unique_ptr<MuxChannel> MuxLink::tcp_pipelined(const std::string& host, int port,
+                                                   std::string_view request, ChannelState& st,
+                                                   MuxClock::time_point deadline, bool keep) {
+  auto [io, io_theirs] = sys::socket_pair();
+  if (!io.valid()) {
+    return nullptr;
+  }
+  mux::Request r;
+  r.op = mux::Request::Op::tcp;
+  r.host = host;
+  r.port = port;
+  r.keep = keep;
+  sys::Fd ctrl = send_request(r, {io_theirs.get()}, deadline);
+  io_theirs.reset();
+  if (!ctrl.valid()) {
+    return nullptr;
+  }
+  sys::tune_socket(io.get());
+  auto ch = std::make_unique<MuxChannel>(*this, st, std::move(ctrl), std::move(io), sys::Fd{});
+  ch->m_awaiting = true;
+  // A request of a few hundred bytes fits the socket's empty buffer.
+  write_all(*ch, request, deadline);
+  return ch;
+}
+
+void MuxLink::keep(MuxChannel& ch) {
+  if (ch.m_ctrl.valid()) {
+    ::send(ch.m_ctrl.get(), "k\n", 2, kNoSignal | MSG_DONTWAIT);
+  }
 }
 
 std::optional<long long> MuxLink::forward(const mux::ForwardSpec& spec, int listener,
@@ -244,7 +289,14 @@ void MuxLink::read_channel(MuxChannel& ch, short io_ev, short err_ev, short ctrl
     if (n > 0) {
       ch.m_lines.feed(std::string_view(buf, static_cast<std::size_t>(n)));
       while (auto line = ch.m_lines.next()) {
-        if (auto reply = mux::decode_reply(*line, nullptr); reply && reply->ended) {
+        auto reply = mux::decode_reply(*line, nullptr);
+        if (ch.m_awaiting) {
+          ch.m_awaiting = false;
+          ch.m_answer = reply;
+          if (!reply || !reply->ok) {
+            ch.m_st.closed = true;  // refused (or busy): the stream brings nothing
+          }
+        } else if (reply && reply->ended) {
           ch.m_end = reply;
         }
       }
@@ -254,6 +306,10 @@ void MuxLink::read_channel(MuxChannel& ch, short io_ev, short err_ev, short ctrl
       // always says how the command ended first.
       if (!ch.m_end && ch.m_err.valid()) {
         ch.m_lost = true;
+      }
+      if (ch.m_awaiting) {
+        ch.m_awaiting = false;  // the master went away before it answered: no answer
+        ch.m_st.closed = true;
       }
     }
   }

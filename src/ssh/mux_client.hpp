@@ -35,6 +35,11 @@ class MuxChannel {
   MuxChannel& operator=(const MuxChannel&) = delete;
   ~MuxChannel();
 
+  // For a channel asked for without waiting (MuxLink::tcp_pipelined): whether the master's
+  // answer is still to come, and the answer once it came (nothing: the master went away).
+  bool awaiting() const { return m_awaiting; }
+  const std::optional<mux::Reply>& answer() const { return m_answer; }
+
  private:
   friend class MuxLink;
   MuxLink& m_link;
@@ -46,6 +51,8 @@ class MuxChannel {
   bool m_io_eof = false;
   bool m_err_eof = false;
   bool m_stdin_closed = false;
+  bool m_awaiting = false;
+  std::optional<mux::Reply> m_answer;
   std::optional<mux::Reply> m_end;  // the master's last word
   bool m_lost = false;              // the master went away without one
 };
@@ -81,8 +88,19 @@ class MuxLink {
   // A direct-tcpip stream to host:port. Nothing when the master did not take the request;
   // with `refused` set, the host could not connect (libssh's words, for the channel-open
   // reader).
+  // With `keep`, for one HTTP exchange: a channel the master kept may serve it (`*reused`),
+  // and keep() after a whole answer lets the master keep this one.
   std::unique_ptr<MuxChannel> tcp(const std::string& host, int port, ChannelState& st,
-                                  MuxClock::time_point deadline, std::string* refused);
+                                  MuxClock::time_point deadline, std::string* refused,
+                                  bool keep = false, bool* reused = nullptr);
+  // The same, without waiting for the master's answer: `request` goes into the stream at once
+  // (the master sends it once the channel is open), and the answer comes while pump() runs.
+  // Nothing when the master is not there.
+  std::unique_ptr<MuxChannel> tcp_pipelined(const std::string& host, int port,
+                                            std::string_view request, ChannelState& st,
+                                            MuxClock::time_point deadline, bool keep);
+  // The exchange on `ch` (a tcp "keep" stream) read a whole answer: the master may keep it.
+  void keep(MuxChannel& ch);
   // Hand a tunnel's listening socket to the master. Its pid when it took it.
   std::optional<long long> forward(const mux::ForwardSpec& spec, int listener,
                                    std::chrono::milliseconds wait, std::string* why);
@@ -102,6 +120,9 @@ class MuxLink {
   // Connect, send `request` with `fds`; the reply, or nothing when the master is not there.
   std::optional<mux::Reply> ask(const mux::Request& request, const std::vector<int>& fds,
                                 MuxClock::time_point deadline, sys::Fd* ctrl_out);
+  // Connect and send `request` with `fds`: the control connection, or an invalid one.
+  sys::Fd send_request(const mux::Request& request, const std::vector<int>& fds,
+                       MuxClock::time_point deadline);
   void read_channel(MuxChannel& ch, short io_ev, short err_ev, short ctrl_ev);
   std::unique_ptr<MuxChannel> command(const mux::Request& r, ChannelState& st,
                                       MuxClock::time_point deadline, bool* on_terminal);

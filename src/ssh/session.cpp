@@ -1607,8 +1607,8 @@ RemoteProcess Session::spawn(std::string_view command, Deadline deadline, std::o
   return RemoteProcess(std::move(state));
 }
 
-ExecResult Session::exec(std::string_view command, std::string_view input, Deadline deadline) {
-  if (!m_impl && input.empty()) {
+RemoteProcess Session::start(std::string_view command, Deadline deadline) {
+  if (!m_impl) {
     // Over a master: its shell helper answers in one round trip when it is free.
     auto state = std::make_unique<RemoteProcess::State>();
     state->mux = m_mux->run(command, state->st, deadline);
@@ -1623,9 +1623,18 @@ ExecResult Session::exec(std::string_view command, std::string_view input, Deadl
         state->trace(
             fmt::format("remote command (shared connection): {}", shell::abbreviate(command)));
       }
-      return RemoteProcess(std::move(state)).finish(deadline);
+      return RemoteProcess(std::move(state));
     }
     own_connection();
+  }
+  auto process = spawn(command, deadline);
+  process.close_stdin(deadline);
+  return process;
+}
+
+ExecResult Session::exec(std::string_view command, std::string_view input, Deadline deadline) {
+  if (input.empty()) {
+    return start(command, deadline).finish(deadline);
   }
   auto process = spawn(command, deadline);
   process.write(input, deadline);
@@ -1633,9 +1642,83 @@ ExecResult Session::exec(std::string_view command, std::string_view input, Deadl
   return process.finish(deadline);
 }
 
+struct TcpExchange::State {
+  Session* session = nullptr;
+  std::string host;
+  int port = 0;
+  std::string request;
+  std::function<bool(std::string_view)> complete;
+  bool keep = false;
+  MuxLink* link = nullptr;
+  std::unique_ptr<ChannelState> st = std::make_unique<ChannelState>();
+  std::unique_ptr<MuxChannel> ch;  // over a master's connection, under way
+  Clock::time_point started = Clock::now();
+};
+
+TcpExchange::TcpExchange(std::unique_ptr<State> state) : m_state(std::move(state)) {}
+TcpExchange::TcpExchange(TcpExchange&&) noexcept = default;
+TcpExchange& TcpExchange::operator=(TcpExchange&&) noexcept = default;
+TcpExchange::~TcpExchange() = default;
+
+TcpExchange Session::start_tcp_exchange(const std::string& host, int port, std::string request,
+                                        Deadline deadline,
+                                        std::function<bool(std::string_view)> complete, bool keep) {
+  auto state = std::make_unique<TcpExchange::State>();
+  state->session = this;
+  state->host = host;
+  state->port = port;
+  state->request = std::move(request);
+  state->complete = std::move(complete);
+  state->keep = keep;
+  if (!m_impl) {
+    state->link = m_mux.get();
+    state->ch = m_mux->tcp_pipelined(host, port, state->request, *state->st, deadline, keep);
+  }
+  return TcpExchange(std::move(state));
+}
+
+TcpResult TcpExchange::finish(Deadline deadline) {
+  auto& s = *m_state;
+  if (!s.ch) {
+    return s.session->tcp_exchange(s.host, s.port, s.request, deadline, s.complete, s.keep);
+  }
+  auto& st = *s.st;
+  while (s.ch->awaiting() || (!st.closed && !st.eof && !s.complete(st.out))) {
+    s.link->pump(deadline, fmt::format("waiting for {}:{} to answer", s.host, s.port));
+  }
+  const auto& answer = s.ch->answer();
+  if (!answer || answer->busy || (answer->reused && st.out.empty())) {
+    // The master went away or is reconnecting, or the server had closed the kept channel:
+    // the exchange once more, as tcp_exchange does it (afresh, or on a connection of its own).
+    s.ch.reset();
+    return s.session->tcp_exchange(s.host, s.port, s.request, deadline, s.complete, s.keep);
+  }
+  TcpResult result;
+  if (!answer->ok) {
+    const std::string raw = answer->error.empty() ? "the channel was refused" : answer->error;
+    result.failure = sshwords::parse_channel_open_failure(raw);
+    result.error = sshwords::describe(raw);
+    return result;
+  }
+  result.opened = true;
+  if (s.keep && !st.closed && !st.eof) {
+    s.link->keep(*s.ch);
+  }
+  if (const auto& trace = s.session->m_redo ? s.session->m_redo->trace : Trace{}) {
+    trace(fmt::format("{}:{} via the host{}: {} -> {} bytes in {:.3f} s", s.host, s.port,
+                      answer->reused ? " (a kept channel)" : "",
+                      s.request.substr(0, std::min(s.request.find('\r'), s.request.size())),
+                      st.out.size(),
+                      std::chrono::duration<double>(Clock::now() - s.started).count()));
+  }
+  result.data = std::move(st.out);
+  s.ch.reset();
+  return result;
+}
+
 TcpResult Session::tcp_exchange(const std::string& host, int port, std::string_view request,
                                 Deadline deadline,
-                                const std::function<bool(std::string_view)>& complete) {
+                                const std::function<bool(std::string_view)>& complete, bool keep) {
   TcpResult result;
   const auto started = Clock::now();
   auto traced = [&](const ChannelState& st, const Trace& trace) {
@@ -1655,11 +1738,21 @@ TcpResult Session::tcp_exchange(const std::string& host, int port, std::string_v
   if (!m_impl) {
     ChannelState st;
     std::string raw;
-    if (auto ch = m_mux->tcp(host, port, st, deadline, &raw)) {
+    bool reused = false;
+    if (auto ch = m_mux->tcp(host, port, st, deadline, &raw, keep, &reused)) {
       result.opened = true;
       m_mux->write_all(*ch, request, deadline);
       while (!st.closed && !st.eof && !complete(st.out)) {
         m_mux->pump(deadline, fmt::format("waiting for {}:{} to answer", host, port));
+      }
+      if (reused && st.out.empty()) {
+        // The server closed the kept channel just before this exchange: once more afresh
+        // (the master dropped that channel).
+        ch.reset();
+        return tcp_exchange(host, port, request, deadline, complete, keep);
+      }
+      if (keep && !st.closed && !st.eof) {
+        m_mux->keep(*ch);
       }
       traced(st, m_redo->trace);
       result.data = std::move(st.out);

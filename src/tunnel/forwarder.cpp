@@ -78,6 +78,10 @@ constexpr unsigned kStalledBackoff = 3;
 constexpr std::chrono::seconds kOverslept{2};
 // The longest timeout poll() takes (about 24 days): "no other wait".
 constexpr std::chrono::milliseconds kLongestPoll{std::numeric_limits<int>::max()};
+// Kept HTTP channels (mux's tcp "keep"): how long one waits for its next exchange, and how
+// many wait per place.
+constexpr std::chrono::seconds kKeptFor{120};
+constexpr std::size_t kKeptPerTarget = 2;
 
 }  // namespace
 
@@ -107,7 +111,8 @@ struct Forwarder::Impl {
   // No other jl command uses the connection.
   bool idle() const {
     return clients.empty() && !(helper && helper->serving()) &&
-           std::none_of(conns.begin(), conns.end(), [](const auto& c) { return c->shared(); });
+           std::none_of(conns.begin(), conns.end(),
+                        [](const auto& c) { return c->shared() && !c->kept && !c->priming; });
   }
   std::uint64_t next_id = 1;
   std::vector<std::unique_ptr<Conn>> conns;
@@ -155,6 +160,8 @@ struct Forwarder::Impl {
   void flush_err(Conn& c);
   void pull_from_libssh(Conn& c);
   void finish_exec(Conn& c);
+  void read_ctrl(Conn& c);
+  void prime(const Listener& l);
   void reap();
 };
 
@@ -192,6 +199,14 @@ struct Conn {
   std::optional<std::pair<int, int>> pty;
   int step = 0;  // exec: 0 open the session, 1 ask for the terminal, 2 exec, 3 running
   std::optional<int> exit_status;
+  // A shared HTTP exchange whose channel may serve the next one (mux's tcp "keep"): the
+  // command said it read a whole answer (`whole`); between exchanges the channel is `kept`,
+  // with no command, since `kept_at`.
+  bool keep = false;
+  bool whole = false;
+  bool kept = false;
+  bool priming = false;  // opened by the master itself, to be kept once open
+  std::chrono::steady_clock::time_point kept_at{};
   // Local -> remote bytes went out at `asked` (the first since the last answer) and the
   // channel last brought data at `answered`: a connection waiting for its answer.
   std::chrono::steady_clock::time_point asked{};
@@ -234,6 +249,10 @@ int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, v
   auto* c = static_cast<Conn*>(user);
   const char* p = static_cast<const char*>(data);
   c->answered = std::chrono::steady_clock::now();
+  if (c->kept) {
+    c->dead = true;  // a kept channel says nothing between exchanges: it is not reusable
+    return static_cast<int>(len);
+  }
   if (is_stderr != 0) {
     // Only a shared command has a stderr to pass on (bounded: jl's scripts say little there).
     if (c->kind == Conn::Kind::exec && c->to_err.size() < kToErrCap) {
@@ -314,7 +333,9 @@ Conn& Forwarder::Impl::adopt(sys::Fd fd_in, int listener_id, Target target) {
   c->fd = std::move(fd_in);
   c->listener = listener_id;
   c->target = std::move(target);
-  sys::tune_socket(fd);
+  if (fd >= 0) {
+    sys::tune_socket(fd);
+  }
   c->ch = ssh_channel_new(session.native());
   if (c->ch == nullptr) {
     say(fmt::format("cannot create a channel: {}",
@@ -408,8 +429,29 @@ void Forwarder::Impl::handle(Pending& p, const mux::Request& r) {
       [[fallthrough]];  // on a channel of its own, through the bootstrap
     case Op::exec:
     case Op::tcp: {
+      if (r.op == Op::tcp && r.keep) {
+        for (auto& k : conns) {
+          if (k->kept && !k->dead && k->target.host == r.host && k->target.port == r.port) {
+            k->kept = false;
+            k->whole = false;
+            k->local_eof = false;
+            k->shut_wr = false;
+            k->fd = std::move(p.fds[0]);
+            k->ctrl = std::move(p.fd);
+            sys::tune_socket(k->fd.get());
+            ++stats.shared;
+            p.fds.clear();
+            mux::Reply ok;
+            ok.ok = true;
+            ok.reused = true;
+            reply(k->ctrl.get(), ok);
+            return;
+          }
+        }
+      }
       auto& c = adopt(std::move(p.fds[0]), 0, {r.host, r.port});
       c.kind = r.op == Op::tcp ? Conn::Kind::tcp : Conn::Kind::exec;
+      c.keep = r.op == Op::tcp && r.keep;
       c.ctrl = std::move(p.fd);
       if (r.op != Op::tcp) {
         c.err = std::move(p.fds[1]);
@@ -522,7 +564,9 @@ void Forwarder::Impl::read_local(Conn& c) {
 // answered). True once it is open; a failure marks the connection dead.
 bool Forwarder::Impl::open_channel(Conn& c) {
   auto failed = [&](const std::string& raw) {
-    if (c.shared()) {
+    if (c.priming) {
+      // Nothing waits for it: the next check opens a channel of its own.
+    } else if (c.shared()) {
       reply(c.ctrl.get(), refusal(raw));
     } else {
       ++stats.open_failures;
@@ -568,6 +612,12 @@ bool Forwarder::Impl::open_channel(Conn& c) {
     return failed(ssh_get_error(session.native()));
   }
   c.opened = true;
+  if (c.priming) {
+    c.priming = false;
+    c.kept = true;
+    c.kept_at = std::chrono::steady_clock::now();
+    return false;
+  }
   if (c.shared()) {
     mux::Reply ok;
     ok.ok = true;
@@ -600,6 +650,13 @@ void Forwarder::Impl::finish_exec(Conn& c) {
 }
 
 void Forwarder::Impl::service(Conn& c) {
+  if (c.kept) {
+    if (c.remote_eof || c.more_in_libssh ||
+        std::chrono::steady_clock::now() - c.kept_at > kKeptFor) {
+      c.dead = true;  // its server closed it, spoke out of turn, or it waited long enough
+    }
+    return;
+  }
   if (!c.opened && (c.open_pending || !c.dead)) {
     // Also for a connection that died meanwhile: its open must be answered before the channel
     // can be closed and freed.
@@ -637,6 +694,14 @@ void Forwarder::Impl::service(Conn& c) {
     }
     c.to_remote.consume(static_cast<std::size_t>(w));
   }
+  if (c.keep) {
+    // The command's control connection decides its end (read_ctrl): HTTP needs no half-close,
+    // and an EOF would end the server's side of a channel meant to be kept.
+    if (c.remote_closed && c.to_local.empty() && !c.more_in_libssh) {
+      c.dead = true;
+    }
+    return;
+  }
   if (c.local_eof && c.to_remote.empty() && !c.eof_sent && !c.remote_closed && !c.dead) {
     ssh_channel_send_eof(c.ch);
     c.eof_sent = true;
@@ -650,6 +715,57 @@ void Forwarder::Impl::service(Conn& c) {
       (c.remote_closed && c.to_local.empty() && !c.more_in_libssh)) {
     c.dead = true;
   }
+}
+
+// A shared channel's command spoke or went away on its control connection. A kept HTTP
+// exchange whose command read the whole answer ("k") waits for the next one; any other
+// channel is closed with its command.
+void Forwarder::Impl::read_ctrl(Conn& c) {
+  char buf[16];
+  while (true) {
+    const ssize_t n = ::recv(c.ctrl.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      c.whole =
+          c.whole || (c.keep && std::string_view(buf, static_cast<std::size_t>(n)).find('k') !=
+                                    std::string_view::npos);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      return;
+    }
+    break;
+  }
+  const bool reusable = c.keep && c.whole && c.opened && !c.dead && !c.remote_eof &&
+                        !c.remote_closed && !c.eof_sent && c.to_local.empty() &&
+                        c.to_remote.empty() && !c.more_in_libssh;
+  const auto waiting = std::count_if(conns.begin(), conns.end(), [&](const auto& k) {
+    return k->kept && !k->dead && k->target.host == c.target.host &&
+           k->target.port == c.target.port;
+  });
+  if (!reusable || static_cast<std::size_t>(waiting) >= kKeptPerTarget) {
+    c.dead = true;  // the command is gone: close its channel
+    return;
+  }
+  c.kept = true;
+  c.kept_at = std::chrono::steady_clock::now();
+  c.fd.reset();
+  c.ctrl.reset();
+}
+
+// A master keeps a channel open to each Jupyter server it forwards to, so that the first HTTP
+// check of another command (jl status) costs one round trip too.
+void Forwarder::Impl::prime(const Listener& l) {
+  if (control < 0 || !l.jupyter || std::any_of(conns.begin(), conns.end(), [&](const auto& k) {
+        return (k->kept || k->priming) && !k->dead && k->target.host == l.target.host &&
+               k->target.port == l.target.port;
+      })) {
+    return;
+  }
+  auto& c = adopt(sys::Fd{}, 0, l.target);
+  c.kind = Conn::Kind::tcp;
+  c.keep = true;
+  c.priming = true;
+  --stats.accepted;  // not a connection anyone made
 }
 
 void Forwarder::Impl::reap() {
@@ -669,6 +785,9 @@ Forwarder::Forwarder(ssh::Session& session, std::vector<Listener> listeners, Log
                                     std::move(handler))) {
   if (control >= 0) {
     m_impl->helper = std::make_unique<Helper>(session.native(), m_impl->log);
+    for (const auto& l : m_impl->listeners) {
+      m_impl->prime(l);
+    }
   }
   for (auto& h : waiting) {
     if (const auto* l = m_impl->listener(h.listener)) {
@@ -685,6 +804,7 @@ const Stats& Forwarder::stats() const {
 
 void Forwarder::add_listener(Listener listener) {
   m_impl->listeners.push_back(std::move(listener));
+  m_impl->prime(m_impl->listeners.back());
 }
 
 void Forwarder::watch(sys::WakeWatcher& wake) {
@@ -898,11 +1018,7 @@ End Forwarder::run(int stop_fd) {
         c.dead = true;
       }
       if (fds[first_conn + 2 * i + 1].revents != 0 && c.ctrl.valid()) {
-        char byte = 0;
-        const ssize_t n = ::recv(c.ctrl.get(), &byte, 1, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-          c.dead = true;  // the command is gone: close its channel
-        }
+        im.read_ctrl(c);
       }
     }
     if (im.helper) {

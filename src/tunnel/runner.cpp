@@ -206,6 +206,7 @@ struct Forward {
   std::string lock_path;
   sys::Fd lock;
   ForwardHooks hooks;
+  bool jupyter = false;  // a session's tunnel: its target is a Jupyter server
   std::optional<Clock::time_point> gone_since;
   // A tunnel handed over logs to its own file; the process's own tunnel to the process's log.
   std::shared_ptr<sys::Fd> log_fd;
@@ -289,7 +290,7 @@ class Tunnels {
   std::vector<Listener> listeners() const {
     std::vector<Listener> out;
     for (const auto& f : m_forwards) {
-      out.push_back({f.id, f.listener.get(), f.target, f.logger()});
+      out.push_back({f.id, f.listener.get(), f.target, f.logger(), f.jupyter});
     }
     return out;
   }
@@ -377,6 +378,7 @@ mux::Reply Tunnels::take(const mux::Request& r, std::vector<sys::Fd>& fds, Forwa
   f.lock_path = spec.lock;
   f.lock = std::move(lock);
   f.hooks = m_o.hooks_for(spec);
+  f.jupyter = spec.kind == mux::ForwardSpec::Kind::session;
   if (!spec.log.empty()) {
     sys::Fd fd(::open(spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (fd.valid()) {
@@ -386,7 +388,7 @@ mux::Reply Tunnels::take(const mux::Request& r, std::vector<sys::Fd>& fds, Forwa
   }
   add(std::move(f));
   const auto& added = m_forwards.back();
-  live->add_listener({added.id, added.listener.get(), added.target, added.logger()});
+  live->add_listener({added.id, added.listener.get(), added.target, added.logger(), added.jupyter});
   const std::string started = fmt::format(
       "tunnel for {} started: 127.0.0.1:{} -> {}:{} (served by the tunnel process {})", added.name,
       sys::local_port(added.listener.get()), added.target.host, added.target.port, ::getpid());
@@ -641,6 +643,7 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
   first.lock_path = options.paths.lock;
   first.lock = std::move(lock);
   first.hooks = options.hooks;
+  first.jupyter = options.spec.kind == mux::ForwardSpec::Kind::session;
 
   if (options.foreground) {
     write_pid(first.lock.get(), ::getpid());

@@ -164,3 +164,55 @@ TEST(Helper, TheLoopRunsUnderBusybox) {
 }
 
 }  // namespace
+
+namespace {
+
+// `sh`: the shell that `sh` on the PATH is, as the batch's own `sh -c` finds it.
+void run_batch(const std::string& sh) {
+  jl_test::TempDir dir;
+  const std::string bin = dir / "bin";
+  std::filesystem::create_directory(bin);
+  std::filesystem::create_symlink(sh, bin + "/sh");
+  const std::string flag = dir / "flag";
+  // The first waits (up to 5 s) for a file that only the second makes: they run at once.
+  const std::vector<std::string> commands = {
+      "i=0; while [ ! -e " + flag +
+          " ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; "
+          "[ -e " +
+          flag + " ] && echo saw it",
+      "touch " + flag + "; echo two >&2; exit 3",
+      "cat; printf 'no newline'",
+      jl::shell::sh_c("printf '%s|' \"$@\"", std::vector<std::string>{"a b", "it's", "$x"}),
+  };
+  auto r = jl_test::run_sh(jl::helper::batch(commands), {},
+                           std::map<std::string, std::string>{{"PATH", bin + ":/usr/bin:/bin"}});
+  auto results = jl::helper::parse_batch(r.out, commands.size());
+  ASSERT_TRUE(results) << r.out;
+  EXPECT_EQ((*results)[0].out, "saw it\n");
+  EXPECT_EQ((*results)[0].status, 0);
+  EXPECT_EQ((*results)[1].err, "two\n");
+  EXPECT_EQ((*results)[1].status, 3);
+  EXPECT_EQ((*results)[2].out, "no newline");
+  EXPECT_EQ((*results)[3].out, "a b|it's|$x|");
+  EXPECT_FALSE(jl::helper::parse_batch(r.out, commands.size() + 1)) << "one answer missing";
+  EXPECT_FALSE(jl::helper::parse_batch(r.out.substr(0, r.out.size() - 1), commands.size()))
+      << "an answer cut short";
+}
+
+TEST(Helper, ABatchRunsItsCommandsAtOnceAndAnswersForEachUnderDash) {
+  run_batch("/bin/dash");
+}
+
+TEST(Helper, ABatchRunsUnderBusybox) {
+  run_batch("/bin/busybox");
+}
+
+TEST(Helper, ABatchsAnswersComeInOrder) {
+  EXPECT_FALSE(jl::helper::parse_batch("@@jl-done 1 0 0 0\n@@jl-done 0 0 0 0\n", 2));
+  auto ok = jl::helper::parse_batch("@@jl-done 0 0 1 0\nx@@jl-done 1 2 0 0\n", 2);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ((*ok)[0].out, "x");
+  EXPECT_EQ((*ok)[1].status, 2);
+}
+
+}  // namespace

@@ -25,6 +25,17 @@ std::size_t count(const std::string& haystack, const std::string& needle) {
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+TEST(HttpRequest, AKeptRequestLeavesTheConnectionOpenAndIsOtherwiseTheSame) {
+  const auto token = jl::generate_token();
+  auto kept = jl::http::request_kept("GET", "172.17.0.2", 8888, "/api/status", token);
+  auto closing = request("GET", "172.17.0.2", 8888, "/api/status", token);
+  EXPECT_EQ(kept.find("Connection:"), std::string::npos) << kept;
+  auto without = closing;
+  without.erase(without.find("Connection: close\r\n"), 19);
+  EXPECT_EQ(kept, without);
+  EXPECT_TRUE(kept.ends_with("\r\n\r\n"));
+}
+
 TEST(HttpRequest, GetCarriesTheTokenOnlyInTheAuthorizationHeader) {
   const auto token = jl::generate_token();
   auto req = request("GET", "172.17.0.2", 8888, "/api/status", token);

@@ -78,7 +78,10 @@ TEST(Mux, RequestsSurviveTheirEncoding) {
   auto t = round_trip(tcp);
   EXPECT_EQ(t.host, "172.17.0.2");
   EXPECT_EQ(t.port, 8888);
+  EXPECT_FALSE(t.keep);
   EXPECT_EQ(jl::mux::fds_for(t.op), 1);
+  tcp.keep = true;
+  EXPECT_TRUE(round_trip(tcp).keep);
 
   Request fwd;
   fwd.op = Request::Op::forward;
@@ -167,6 +170,16 @@ TEST(Mux, RepliesSurviveTheirEncoding) {
   ASSERT_TRUE(b);
   EXPECT_FALSE(b->ok);
   EXPECT_TRUE(b->busy);
+  EXPECT_FALSE(b->reused);
+
+  Reply reused;
+  reused.ok = true;
+  reused.reused = true;
+  line = jl::mux::encode(reused);
+  auto r = jl::mux::decode_reply(line.substr(0, line.size() - 1), nullptr);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok);
+  EXPECT_TRUE(r->reused);
 
   for (std::optional<int> status :
        {std::optional<int>(0), std::optional<int>(127), std::optional<int>()}) {

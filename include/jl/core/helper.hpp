@@ -7,6 +7,8 @@
 // The master runs only jobs whose stdin is empty; anything that converses runs on a channel.
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,9 @@ struct Piece {
 
 class Reader {
  public:
+  // `ready_first`: the stream starts with the loop's ready line (after any noise); a batch's
+  // answers (below) start at once.
+  explicit Reader(bool ready_first = true) : m_state(ready_first ? State::noise : State::header) {}
   // Add what the channel brought; false (and nothing more, ever) when the stream is not the
   // helper's: noise beyond kNoiseLimit before it is ready, or a malformed answer line.
   bool feed(std::string_view chunk, std::vector<Piece>& pieces);
@@ -44,7 +49,7 @@ class Reader {
   static constexpr std::size_t kNoiseLimit = 64 * 1024;
 
  private:
-  enum class State { noise, header, out, err, broken } m_state = State::noise;
+  enum class State { noise, header, out, err, broken } m_state;
   std::string m_line;
   std::uint64_t m_id = 0;
   int m_status = 0;
@@ -52,5 +57,18 @@ class Reader {
   std::uint64_t m_err_left = 0;
   std::size_t m_noise = 0;
 };
+
+// Several commands (POSIX sh command lines, stdin empty) in one script that runs them at once
+// and then answers for each in order, as the helper answers a job: one exec (one round trip on
+// the helper) for what would be one each.
+std::string batch(std::span<const std::string> commands);
+
+struct Result {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+// The batch's answers; nothing when they are not `count` whole ones.
+std::optional<std::vector<Result>> parse_batch(std::string_view out, std::size_t count);
 
 }  // namespace jl::helper

@@ -11,6 +11,10 @@ namespace jl::http {
 // Authorization header (never in the URL, so it does not end up in access logs).
 std::string request(std::string_view method, std::string_view host, int port, std::string_view path,
                     std::string_view token, std::string_view body = {});
+// The same without "Connection: close": the server keeps the connection for another request
+// (a master keeps the channel; see mux's tcp "keep"). Read its answer with response_complete.
+std::string request_kept(std::string_view method, std::string_view host, int port,
+                         std::string_view path, std::string_view token);
 
 struct Response {
   int status = 0;

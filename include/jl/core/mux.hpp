@@ -13,7 +13,11 @@
 //   run   CMD, fds io,err      -> the same for a POSIX sh command line with an empty stdin,
 //                                 which the master may run on its helper (core/helper): io
 //                                 brings shell::kBootMarker and the command's stdout
-//   tcp   HOST PORT, fd io      -> {"ok":true} or {"ok":false,"error":RAW}; io is the stream
+//   tcp   HOST PORT, fd io      -> {"ok":true} or {"ok":false,"error":RAW}; io is the stream.
+//         With "keep": one HTTP exchange; a command that read a whole answer writes "k\n" on
+//         the control connection before it closes it, and the master keeps the channel for the
+//         next such request to the same place, which it then answers at once with
+//         {"ok":true,"reused":true} (one round trip saved: the channel's open)
 //   forward SPEC, fd listener   -> {"ok":true,"pid":..}: the master serves that tunnel too
 //   close LOCK                  -> {"ok":true,"closed":bool}
 //   ping (on an exec's control connection, at any time) -> {"pong":true}
@@ -67,9 +71,10 @@ struct Request {
   // exec: the command line, and a terminal's size when one is wanted; run: the command
   std::string command;
   std::optional<std::pair<int, int>> pty;  // columns, rows
-  // tcp: where the host connects
+  // tcp: where the host connects, and whether the channel may serve later exchanges
   std::string host;
   int port = 0;
+  bool keep = false;
   // forward
   ForwardSpec forward;
   // close: the tunnel's lock file
@@ -92,6 +97,7 @@ struct Reply {
   std::string user;      // hello: the account logged in as
   bool pty = false;      // exec: the command runs on a terminal
   bool closed = false;   // close: a tunnel was closed
+  bool reused = false;   // tcp: a kept channel (its server may have closed it meanwhile)
   bool pong = false;     // ping
   bool ended = false;    // exec: the command ended (exit_status when it gave one)
   std::optional<int> exit_status;

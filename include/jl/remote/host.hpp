@@ -52,6 +52,13 @@ class Host {
   // given, names where the address is in the words of Health::detail.
   Health status(const std::string& address, int port, const std::string& base_url,
                 const std::string& token, ssh::Deadline deadline, std::string_view container = {});
+  // The same in two halves, so that checks of several servers (and a script) overlap: the
+  // exchange started (over a master's connection on a channel it kept, in one round trip),
+  // then what its answer says.
+  ssh::TcpExchange start_status(const std::string& address, int port, const std::string& base_url,
+                                const std::string& token, ssh::Deadline deadline);
+  static Health status_of(const ssh::TcpResult& tcp, const std::string& address, int port,
+                          std::string_view container = {});
 
   // The server's version from GET {base_url}api (which needs no token). Empty if unknown.
   std::string version(const std::string& address, int port, const std::string& base_url,
@@ -78,6 +85,11 @@ class Host {
   // one exec. Never throws for what the host answers: Report::tool says whether nvidia-smi is
   // there and answered.
   gpus::Report gpus(ssh::Deadline deadline);
+  // The same in two halves, for a caller that runs it with other commands in one exec
+  // (helper::batch): the command, and what its result says.
+  std::string gpus_command(const std::string& nonce) const;
+  static gpus::Report gpus_of(const std::string& out, const std::string& err,
+                              const std::string& nonce);
   // The same, each GPU with its processes. Throws jl::Error when the host has no nvidia-smi or
   // it fails; `asked` is the --gpus value that needs them (for the hint), when there is one.
   std::vector<gpus::Use> gpu_usage(ssh::Deadline deadline, const std::string& asked = {});

@@ -110,6 +110,11 @@ class Placement {
   // For a session whose server does not answer: an error in words when its place was replaced or
   // removed since jl recorded it, else nothing (no check without a recorded id).
   virtual std::optional<Error> replaced(const SessionRecord& s, ssh::Deadline deadline) = 0;
+  // The same in two halves, for a caller that runs it with other commands in one exec
+  // (helper::batch): the command (empty: nothing to ask), and what its result says.
+  virtual std::string replaced_command(const SessionRecord& s) = 0;
+  virtual std::optional<Error> replaced_of(const SessionRecord& s, int exit_status,
+                                           const std::string& output) = 0;
 
   // The log reader (logs::command) for `log`, started: its output is for a logs::Reader made
   // with `nonce`. `lines` last lines, then more with `follow` until its stdin closes.
@@ -157,6 +162,9 @@ class DockerContainer final : public Placement {
   probe::Identity identify(const std::string& recorded, ssh::Deadline deadline,
                            std::string* now_id = nullptr) override;
   std::optional<Error> replaced(const SessionRecord& s, ssh::Deadline deadline) override;
+  std::string replaced_command(const SessionRecord& s) override;
+  std::optional<Error> replaced_of(const SessionRecord& s, int exit_status,
+                                   const std::string& output) override;
   ssh::RemoteProcess read_log(const std::string& nonce, const std::string& log, int lines,
                               bool follow, ssh::Deadline deadline) override;
   std::optional<bool> made_by_jl(ssh::Deadline deadline) override;

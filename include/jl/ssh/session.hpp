@@ -136,6 +136,25 @@ class RemoteProcess {
 // Something that reports progress (verbose output); may be empty.
 using Trace = std::function<void(std::string_view)>;
 
+// A TCP exchange started now and finished later (Session::start_tcp_exchange). Over a master's
+// connection it runs from the start, beside anything else the command has started (a script
+// started with Session::start): their round trips overlap. Over jl's own connection it runs
+// when finished. Dropped unfinished, it is abandoned (its channel closed).
+class TcpExchange {
+ public:
+  TcpExchange(TcpExchange&&) noexcept;
+  TcpExchange& operator=(TcpExchange&&) noexcept;
+  ~TcpExchange();
+  // Wait for the answer: what Session::tcp_exchange returns.
+  TcpResult finish(Deadline deadline);
+
+ private:
+  friend class Session;
+  struct State;
+  explicit TcpExchange(std::unique_ptr<State> state);
+  std::unique_ptr<State> m_state;
+};
+
 class Session {
  public:
   // Connect, check the host key and authenticate. Throws jl::Error (Exit::ssh or
@@ -169,11 +188,22 @@ class Session {
 
   // Run a command through the remote user's shell, feeding `input` to its stdin (then EOF).
   ExecResult exec(std::string_view command, std::string_view input, Deadline deadline);
+  // Start a command with an empty stdin, to finish() later: over a master's connection it runs
+  // on the master's shell helper when that is free, beside the exchanges started meanwhile.
+  RemoteProcess start(std::string_view command, Deadline deadline);
 
   // Open a direct-tcpip channel to host:port (as the SSH server sees it), send `request`, and
   // read until the peer closes or `complete` says the reply is whole.
+  // With `keep` (an HTTP request made by http::request_kept), over a master's connection: a
+  // channel the master kept from an earlier exchange to the same place serves it when there
+  // is one (one round trip instead of two), and this one is kept after a whole answer.
   TcpResult tcp_exchange(const std::string& host, int port, std::string_view request,
-                         Deadline deadline, const std::function<bool(std::string_view)>& complete);
+                         Deadline deadline, const std::function<bool(std::string_view)>& complete,
+                         bool keep = false);
+  // The same, started now and finished later (TcpExchange).
+  TcpExchange start_tcp_exchange(const std::string& host, int port, std::string request,
+                                 Deadline deadline, std::function<bool(std::string_view)> complete,
+                                 bool keep);
 
   // For the forwarding engine, which drives the session itself: the raw libssh session, its
   // socket, and non-blocking packet processing: up to `max_rounds` rounds while there is
@@ -226,6 +256,7 @@ class Session {
  private:
   struct Impl;
   friend class RemoteProcess;
+  friend class TcpExchange;
   explicit Session(std::unique_ptr<Impl> impl);
   // connect() with the transport given: a jump host's channel (`via` names the jump host).
   // Without one, the config's ProxyCommand, ProxyJump or a TCP connection.

@@ -37,6 +37,9 @@ struct Listener {
   int fd = -1;
   Target target;
   std::function<void(std::string_view)> log;
+  // The target is a Jupyter server: a master keeps a channel to it ready for the next HTTP
+  // check of another command (mux's tcp "keep"), which then costs one round trip.
+  bool jupyter = false;
 };
 
 // A connection accepted while there was no SSH connection, for listener `listener`.
