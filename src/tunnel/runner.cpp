@@ -592,8 +592,9 @@ TunnelEnd Tunnels::serve(ssh::Session& first) {
       end = forwarder.run(m_stop);
       const auto& st = forwarder.stats();
       say(fmt::format(
-          "served {} connections ({} failed to open; {} bytes in, {} out; {} shared channels)",
-          st.accepted, st.open_failures, st.bytes_in, st.bytes_out, st.shared));
+          "served {} connections ({} failed to open; {} bytes in, {} out; {} shared channels, "
+          "{} of them scripts on the shell helper)",
+          st.accepted, st.open_failures, st.bytes_in, st.bytes_out, st.shared, st.helped));
     }
     if (end == End::stopped) {
       return {};

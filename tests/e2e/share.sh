@@ -47,6 +47,7 @@ before=$(logins)
 run_jlh -v status
 expect_rc 0 "jl status"
 expect_contains "$ERR" "sharing the SSH connection of jl's tunnel (pid $master)" "status says whose connection it uses"
+expect_contains "$ERR" "via the host (a kept channel): GET" "its server check used a channel the master kept open"
 expect_contains "$OUT" "$A" "status lists the session"
 run_jlh logs "$A"
 expect_rc 0 "jl logs"
@@ -83,6 +84,8 @@ expect_eq "$(($(logins) - before))" 0 "no login for stop"
 for _ in $(seq 40); do pid_alive "$master" || break; sleep 0.1; done
 if pid_alive "$master"; then fail "the tunnel process outlives its last tunnel"; else pass "with no tunnel left, the process ends"; fi
 if [ -e "$sock" ]; then fail "its socket is left behind"; else pass "its socket is gone"; fi
+helped=$(sed -n 's/.* \([0-9][0-9]*\) of them scripts on the shell helper.*/\1/p' "$XDG_STATE_HOME"/jl/tunnels/*.log | tail -n 1)
+if [ "${helped:-0}" -gt 0 ]; then pass "the master ran $helped scripts on its shell helper"; else fail "no script ran on the shell helper"; fi
 
 # A master that cannot serve: the command connects itself, as if there were none.
 fresh_master() {
