@@ -74,8 +74,8 @@ Health Host::status_of(const ssh::TcpResult& tcp, const std::string& address, in
 
 std::string Host::version(const std::string& address, int port, const std::string& base_url,
                           ssh::Deadline deadline) {
-  auto req = http::request("GET", address, port, base_url + "api", "");
-  auto tcp = m_session.tcp_exchange(address, port, req, deadline, http::response_complete);
+  auto req = http::request_kept("GET", address, port, base_url + "api", "");
+  auto tcp = m_session.tcp_exchange(address, port, req, deadline, http::response_complete, true);
   if (!tcp.opened) {
     return {};
   }

@@ -82,6 +82,8 @@ constexpr std::chrono::milliseconds kLongestPoll{std::numeric_limits<int>::max()
 // many wait per place.
 constexpr std::chrono::seconds kKeptFor{120};
 constexpr std::size_t kKeptPerTarget = 2;
+// What a warm bootstrap may say before a command takes it (the login's noise and the marker).
+constexpr std::size_t kWarmCap = 16 * 1024;
 
 }  // namespace
 
@@ -103,6 +105,7 @@ struct Forwarder::Impl {
   int control = -1;
   ControlHandler handler;
   bool stop_asked = false;
+  int warm_failures = 0;  // spare command channels in a row that died before use
   sys::WakeWatcher* wake = nullptr;
   std::vector<sys::Fd> clients;  // commands that use this connection (their hello connection)
   // The shell helper on the host that runs other commands' scripts (a master's only).
@@ -111,8 +114,9 @@ struct Forwarder::Impl {
   // No other jl command uses the connection.
   bool idle() const {
     return clients.empty() && !(helper && helper->serving()) &&
-           std::none_of(conns.begin(), conns.end(),
-                        [](const auto& c) { return c->shared() && !c->kept && !c->priming; });
+           std::none_of(conns.begin(), conns.end(), [](const auto& c) {
+             return c->shared() && !c->kept && !c->priming && !c->warm;
+           });
   }
   std::uint64_t next_id = 1;
   std::vector<std::unique_ptr<Conn>> conns;
@@ -162,6 +166,7 @@ struct Forwarder::Impl {
   void finish_exec(Conn& c);
   void read_ctrl(Conn& c);
   void prime(const Listener& l);
+  void warm_up();
   void reap();
 };
 
@@ -206,6 +211,10 @@ struct Conn {
   bool whole = false;
   bool kept = false;
   bool priming = false;  // opened by the master itself, to be kept once open
+  // An exec channel the master opened itself and started the bootstrap on, which waits for
+  // its command: the next exec of the bootstrap takes it, and its command's first round trip
+  // is then its stdin (open and exec were paid ahead).
+  bool warm = false;
   std::chrono::steady_clock::time_point kept_at{};
   // Local -> remote bytes went out at `asked` (the first since the last answer) and the
   // channel last brought data at `answered`: a connection waiting for its answer.
@@ -251,6 +260,15 @@ int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, v
   c->answered = std::chrono::steady_clock::now();
   if (c->kept) {
     c->dead = true;  // a kept channel says nothing between exchanges: it is not reusable
+    return static_cast<int>(len);
+  }
+  if (c->warm && is_stderr == 0) {
+    // Before a command takes it: kept for that command (the bootstrap's marker is in it).
+    if (c->to_local.size() + len > kWarmCap) {
+      c->dead = true;
+    } else {
+      c->to_local.append(p, len);
+    }
     return static_cast<int>(len);
   }
   if (is_stderr != 0) {
@@ -450,6 +468,27 @@ void Forwarder::Impl::handle(Pending& p, const mux::Request& r) {
       [[fallthrough]];  // on a channel of its own, through the bootstrap
     case Op::exec:
     case Op::tcp: {
+      if (r.op == Op::exec && !r.pty && r.command == shell::boot_line()) {
+        for (auto& w : conns) {
+          if (w->warm && w->opened && !w->dead && !w->remote_eof) {
+            w->warm = false;
+            w->fd = std::move(p.fds[0]);
+            w->err = std::move(p.fds[1]);
+            w->ctrl = std::move(p.fd);
+            sys::tune_socket(w->fd.get());
+            sys::tune_socket(w->err.get());
+            ++stats.shared;
+            p.fds.clear();
+            mux::Reply ok;
+            ok.ok = true;
+            reply(w->ctrl.get(), ok);
+            ++stats.ahead;
+            warm_failures = 0;
+            warm_up();  // the next one
+            return;
+          }
+        }
+      }
       if (r.op == Op::tcp && r.keep) {
         for (auto& k : conns) {
           if (k->kept && !k->dead && k->target.host == r.host && k->target.port == r.port) {
@@ -585,7 +624,9 @@ void Forwarder::Impl::read_local(Conn& c) {
 // answered). True once it is open; a failure marks the connection dead.
 bool Forwarder::Impl::open_channel(Conn& c) {
   auto failed = [&](const std::string& raw) {
-    if (c.priming) {
+    if (c.warm) {
+      say(fmt::format("no spare command channel: {}", sshwords::describe(raw)));
+    } else if (c.priming) {
       // Nothing waits for it: the next check opens a channel of its own.
     } else if (c.shared()) {
       reply(c.ctrl.get(), refusal(raw));
@@ -639,6 +680,9 @@ bool Forwarder::Impl::open_channel(Conn& c) {
     c.kept_at = std::chrono::steady_clock::now();
     return false;
   }
+  if (c.warm) {
+    return false;  // it waits for a command
+  }
   if (c.shared()) {
     mux::Reply ok;
     ok.ok = true;
@@ -684,6 +728,13 @@ void Forwarder::Impl::service(Conn& c) {
     if (!open_channel(c)) {
       return;
     }
+  }
+  if (c.warm) {
+    if (c.remote_closed || c.remote_eof) {
+      c.dead = true;  // its login shell did not wait (nologin, a ForceCommand): none then
+      ++warm_failures;
+    }
+    return;
   }
   if (c.dead) {
     return;
@@ -789,6 +840,21 @@ void Forwarder::Impl::prime(const Listener& l) {
   --stats.accepted;  // not a connection anyone made
 }
 
+// A master keeps one exec channel with the bootstrap started and waiting, so that another
+// command's conversation (the probe, then the plan) starts without the open and exec round
+// trips. One at a time; none while one is being made or when the last one died young.
+void Forwarder::Impl::warm_up() {
+  if (control < 0 || warm_failures >= 3 ||
+      std::any_of(conns.begin(), conns.end(), [](const auto& w) { return w->warm && !w->dead; })) {
+    return;
+  }
+  auto& c = adopt(sys::Fd{}, 0, {});
+  c.kind = Conn::Kind::exec;
+  c.warm = true;
+  c.command = shell::boot_line();
+  --stats.accepted;
+}
+
 void Forwarder::Impl::reap() {
   auto it = std::remove_if(conns.begin(), conns.end(), [](const std::unique_ptr<Conn>& c) {
     return c->dead && !c->open_pending;
@@ -809,6 +875,7 @@ Forwarder::Forwarder(ssh::Session& session, std::vector<Listener> listeners, Log
     for (const auto& l : m_impl->listeners) {
       m_impl->prime(l);
     }
+    m_impl->warm_up();
   }
   for (auto& h : waiting) {
     if (const auto* l = m_impl->listener(h.listener)) {

@@ -593,8 +593,9 @@ TunnelEnd Tunnels::serve(ssh::Session& first) {
       const auto& st = forwarder.stats();
       say(fmt::format(
           "served {} connections ({} failed to open; {} bytes in, {} out; {} shared channels, "
-          "{} of them scripts on the shell helper)",
-          st.accepted, st.open_failures, st.bytes_in, st.bytes_out, st.shared, st.helped));
+          "{} of them scripts on the shell helper, {} commands on a channel opened ahead)",
+          st.accepted, st.open_failures, st.bytes_in, st.bytes_out, st.shared, st.helped,
+          st.ahead));
     }
     if (end == End::stopped) {
       return {};

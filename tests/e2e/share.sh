@@ -86,6 +86,8 @@ if pid_alive "$master"; then fail "the tunnel process outlives its last tunnel";
 if [ -e "$sock" ]; then fail "its socket is left behind"; else pass "its socket is gone"; fi
 helped=$(sed -n 's/.* \([0-9][0-9]*\) of them scripts on the shell helper.*/\1/p' "$XDG_STATE_HOME"/jl/tunnels/*.log | tail -n 1)
 if [ "${helped:-0}" -gt 0 ]; then pass "the master ran $helped scripts on its shell helper"; else fail "no script ran on the shell helper"; fi
+ahead=$(sed -n 's/.* \([0-9][0-9]*\) commands on a channel opened ahead.*/\1/p' "$XDG_STATE_HOME"/jl/tunnels/*.log | tail -n 1)
+if [ "${ahead:-0}" -gt 0 ]; then pass "$ahead commands (up's probe) took a channel the master opened ahead"; else fail "no command used a channel opened ahead"; fi
 
 # A master that cannot serve: the command connects itself, as if there were none.
 fresh_master() {

@@ -55,6 +55,7 @@ struct Stats {
   std::uint64_t bytes_out = 0;  // local -> remote
   std::uint64_t shared = 0;     // channels run for other jl commands (connection sharing)
   std::uint64_t helped = 0;     // of those, scripts run by the shell helper on the host
+  std::uint64_t ahead = 0;      // of those, commands on an exec channel opened ahead (warm)
   std::size_t active = 0;
 };
 
