@@ -226,11 +226,21 @@ SessionRecord record_started(Context& ctx, remote::Host& host, remote::Placement
           fmt::format("Jupyter listens on port {} instead of {}; stopped it", rt.port, spec.port),
           "remove --port/--ServerApp.port from the extra Jupyter options");
     }
-    ctx.ui().trace(fmt::format("runtime file {} appeared; checking /api/status", rt.file));
-    await_answer(ctx, host, place, spec, result, token);
-    const std::string version =
-        rt.version.empty() ? host.version(spec.ip, spec.port, rt.base_url, ssh::deadline_in(5s))
-                           : std::string{};
+    std::string version;
+    if (result.answered == 200) {
+      // The start script asked from inside the container, at the address the tunnel uses.
+      ctx.ui().trace(
+          fmt::format("runtime file {} appeared; Jupyter answers at {}:{} (asked "
+                      "from inside the container)",
+                      rt.file, spec.ip, spec.port));
+      version = rt.version.empty() ? result.answered_version : std::string{};
+    } else {
+      ctx.ui().trace(fmt::format("runtime file {} appeared; checking /api/status", rt.file));
+      await_answer(ctx, host, place, spec, result, token);
+    }
+    if (rt.version.empty() && version.empty()) {
+      version = host.version(spec.ip, spec.port, rt.base_url, ssh::deadline_in(5s));
+    }
     auto state = ctx.store().load();
     auto record =
         plan::started_record(origin, spec, result, facts, state.find(origin.host, origin.container),

@@ -348,6 +348,13 @@ StartResult parse_start(std::string_view output, std::string_view nonce) {
         r.runtime_unwritable = s.args[0];
         r.runtime_moved_to = s.args[1];
       }
+    } else if (s.kind == "answer") {
+      if (s.args.size() >= 2) {
+        if (auto status = text::parse_int(s.args[0], 0, 999)) {
+          r.answered = static_cast<int>(*status);
+          r.answered_version = s.args[1] == "-" ? std::string{} : std::string(s.args[1]);
+        }
+      }
     } else if (s.kind == "died" || s.kind == "slow") {
       r.outcome = s.kind == "died" ? StartResult::Outcome::died : StartResult::Outcome::slow;
       r.detail = std::string(text::trim(s.body));

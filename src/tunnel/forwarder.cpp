@@ -938,6 +938,7 @@ End Forwarder::run(int stop_fd) {
       im.helper->service(Clock::now());
     }
     im.reap();
+    im.warm_up();  // a spare exec channel again, once the last was taken or died
     if (im.stop_asked && im.idle()) {
       return End::stopped;
     }

@@ -52,8 +52,9 @@ expect_contains "$OUT" "$A" "status lists the session"
 run_jlh logs "$A"
 expect_rc 0 "jl logs"
 expect_contains "$OUT" "Jupyter" "logs shows Jupyter's log"
-run_jlh up "$B" --no-browser
+run_jlh -v up "$B" --no-browser
 expect_rc 0 "jl up $B (another container)"
+expect_contains "$ERR" "(asked from inside the container)" "the start script checked that Jupyter answers"
 expect_eq "$(field_of "$B" tunnel_pid)" "$master" "the second tunnel is served by the same process"
 run_jlh doctor "$A"
 expect_contains "$OUT" "connection of jl's tunnel (pid $master)" "doctor says the tunnel's connection was used"

@@ -49,7 +49,7 @@ for u in jltb-dash jltb-bash jltb-zsh jltb-ksh jltb-fish jltb-tcsh jltb-csh jltb
     tlog=$(cat "$XDG_STATE_HOME"/jl/tunnels/*.log 2>/dev/null)
     expect_contains "$tlog" "the shell helper on the host is ready" \
       "$u: the master's shell helper came up under this login shell"
-    expect_eq "$(printf '%s\n' "$tlog" | grep 'shell helper' | grep -v 'is ready')" "" \
+    expect_eq "$(printf '%s\n' "$tlog" | grep 'the shell helper on the host' | grep -v 'is ready')" "" \
       "$u: and it never failed"
   else
     refuses=$((refuses + 1))

@@ -477,6 +477,23 @@ TEST(ParseStart, Ready) {
   EXPECT_EQ(r.runtime->port, 8888);
 }
 
+TEST(ParseStart, WhatTheServerAnsweredFromInsideTheContainer) {
+  const std::string ready = mark("started", "14 /l.log") +
+                            mark("new-runtime", "/rt/jpserver-14.json") + kRuntime14 + "\n";
+  auto ok = parse_start(ready + mark("answer", "200 6.4.12") + mark("end"), kNonce);
+  EXPECT_EQ(ok.outcome, StartResult::Outcome::ready);
+  EXPECT_EQ(ok.answered, 200);
+  EXPECT_EQ(ok.answered_version, "6.4.12");
+  auto refused = parse_start(ready + mark("answer", "403 -") + mark("end"), kNonce);
+  EXPECT_EQ(refused.answered, 403);
+  EXPECT_EQ(refused.answered_version, "");
+  auto none = parse_start(ready + mark("answer", "0 -") + mark("end"), kNonce);
+  EXPECT_EQ(none.answered, 0);
+  // No Python in the container: no answer line, and jl asks through the host.
+  EXPECT_FALSE(parse_start(ready + mark("end"), kNonce).answered);
+  EXPECT_FALSE(parse_start(ready + mark("answer", "lots -") + mark("end"), kNonce).answered);
+}
+
 TEST(ParseStart, ServersFoundByTheProbeAreNotTheNewOne) {
   // In one conversation the probe's runtime sections come first; only new-runtime counts.
   auto r = parse_start(mark("runtime", "/rt/jpserver-14.json") + kRuntime14 + "\n" + mark("plan?") +

@@ -130,6 +130,11 @@ struct StartResult {
   // directory Jupyter would have used, and the one of jl's own it uses instead.
   std::string runtime_unwritable;
   std::string runtime_moved_to;
+  // What the server answered, with the token, to GET api/status asked from inside the
+  // container at the address a tunnel uses (0: nothing answered); nothing when the script had
+  // no Python to ask with. `version`: from GET api when the runtime file has none.
+  std::optional<int> answered;
+  std::string answered_version;
 };
 StartResult parse_start(std::string_view output, std::string_view nonce);
 

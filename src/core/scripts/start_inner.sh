@@ -2,6 +2,54 @@
 # Runs inside the container after probe_inner.sh: starts Jupyter detached and waits for its
 # runtime file.
 umask 077
+# Whether the server answers, with the token, where jl's tunnel will reach it ($ip:$port, the
+# runtime file's base URL), asked from here by the app's own Python, so that jl need not ask
+# through the host (a channel's open and the request: two round trips). Once: Jupyter writes
+# the file once it listens, so a refused connection means it listens elsewhere. Prints "answer
+# STATUS VERSION": STATUS 0 when nothing answered (within 5 s); VERSION from GET api when the
+# runtime file has none, else "-". Nothing without a Python (jl then asks through the host).
+answer() {
+  py=
+  first=
+  p=$(command -v "$app" 2>/dev/null) && IFS= read -r first <"$p" 2>/dev/null
+  case $first in '#!'*python*) py=${first#??} ;; esac
+  if [ -z "$py" ]; then py=$(command -v python3 2>/dev/null) || return 0; fi
+  set -f
+  # shellcheck disable=SC2086 # the shebang's words, split on purpose
+  a=$($py -I - "$1" "$ip" 2>/dev/null <<'EOF'
+import http.client, json, os, sys
+try:
+    rt = json.load(open(sys.argv[1]))
+    port = int(rt["port"])
+except Exception:
+    print(0, "-")
+    sys.exit(0)
+ip = sys.argv[2]
+base = rt.get("base_url") or "/"
+tok = os.environ.get("JUPYTER_TOKEN", "")
+def get(path, auth):
+    c = http.client.HTTPConnection(ip, port, timeout=5)
+    try:
+        c.request("GET", base + path, headers={"Authorization": "token " + tok} if auth else {})
+        r = c.getresponse()
+        return r.status, r.read()
+    except Exception:
+        return 0, b""
+    finally:
+        c.close()
+st = get("api/status", True)[0]
+ver = "-"
+if st == 200 and not rt.get("version"):
+    try:
+        ver = str(json.loads(get("api", False)[1])["version"]).replace(" ", "") or "-"
+    except Exception:
+        pass
+print(st, ver)
+EOF
+)
+  set +f
+  case $a in [0-9]*' '?*) m answer "$a" ;; esac
+}
 IFS= read -r JUPYTER_TOKEN || { m fail no-token; exit 0; }
 [ -n "$JUPYTER_TOKEN" ] || { m fail no-token; exit 0; }
 export JUPYTER_TOKEN
@@ -56,6 +104,7 @@ while [ "$i" -lt "$limit" ]; do
       m new-runtime "$f"
       cat "$f"
       echo
+      answer "$f"
       m end
       exit 0
     fi
