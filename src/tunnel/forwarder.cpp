@@ -333,15 +333,16 @@ void Forwarder::Impl::accept_all(const Listener& l) {
       }
       return;
     }
-    // A channel kept open to the server serves a browser at once (one round trip saved on
-    // the first page); another is opened to be kept in its place.
+    // A channel kept open to the server (or being opened to be kept) serves a browser at once
+    // (one round trip saved on the first page); another is opened to be kept in its place.
     auto kept = std::find_if(conns.begin(), conns.end(), [&](const auto& k) {
-      return k->kept && !k->dead && k->target.host == l.target.host &&
+      return (k->kept || k->priming) && !k->dead && k->target.host == l.target.host &&
              k->target.port == l.target.port;
     });
     if (kept != conns.end()) {
       auto& c = **kept;
       c.kept = false;
+      c.priming = false;
       c.keep = false;
       c.whole = false;
       c.local_eof = false;
