@@ -15,10 +15,9 @@ namespace {
 bool same(const jl::mux::Request& a, const jl::mux::Request& b) {
   return a.op == b.op && a.command == b.command && a.pty == b.pty && a.host == b.host &&
          a.port == b.port && a.keep == b.keep && a.lock == b.lock &&
-         a.forward.kind == b.forward.kind &&
-         a.forward.host == b.forward.host && a.forward.name == b.forward.name &&
-         a.forward.lock == b.forward.lock && a.forward.log == b.forward.log &&
-         a.forward.target_host == b.forward.target_host &&
+         a.forward.kind == b.forward.kind && a.forward.host == b.forward.host &&
+         a.forward.name == b.forward.name && a.forward.lock == b.forward.lock &&
+         a.forward.log == b.forward.log && a.forward.target_host == b.forward.target_host &&
          a.forward.target_port == b.forward.target_port &&
          a.forward.base_url == b.forward.base_url && a.forward.token == b.forward.token;
 }
