@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <filesystem>
 #include <memory>
 
 #include "jl/cmd/doctor.hpp"
@@ -16,12 +15,12 @@
 #include "jl/core/plan.hpp"
 #include "jl/core/problem.hpp"
 #include "jl/core/text.hpp"
-#include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/remote/placement.hpp"
 #include "jl/sys/browser.hpp"
 #include "jl/sys/files.hpp"
 #include "jl/sys/net.hpp"
+#include "jl/sys/random.hpp"
 #include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
@@ -32,39 +31,6 @@ using namespace std::chrono_literals;
 using doctor::Status;
 
 constexpr int kDefaultContainerPort = 8888;
-
-std::string read_text(const std::string& path) {
-  return sys::read_file(path).value_or("");
-}
-
-// Who listens on 127.0.0.1:port on this machine ("pid 123: python3 -m http.server"), if visible.
-std::string local_port_holder(int port) {
-  auto inodes =
-      doctor::listening_inodes(read_text("/proc/net/tcp") + read_text("/proc/net/tcp6"), port);
-  if (inodes.empty()) {
-    return {};
-  }
-  std::error_code ec;
-  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
-    const auto name = proc.path().filename().string();
-    if (!text::parse_int(name, 1, 1LL << 40)) {
-      continue;
-    }
-    std::error_code fd_ec;
-    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", fd_ec)) {
-      std::error_code link_ec;
-      auto target = std::filesystem::read_symlink(fd.path(), link_ec).string();
-      for (auto inode : inodes) {
-        if (!link_ec && target == fmt::format("socket:[{}]", inode)) {
-          auto cmdline = read_text(proc.path().string() + "/cmdline");
-          std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-          return fmt::format("pid {}: {}", name, text::trim(cmdline));
-        }
-      }
-    }
-  }
-  return {};
-}
 
 std::string list_or_none(const std::vector<std::string>& items) {
   return items.empty() ? std::string("none") : text::join(items, ", ");
@@ -98,6 +64,9 @@ class Doctor {
     }
     check_local_port();
     check_browser();
+    add("platform", Status::info,
+        fmt::format("this jl was built with the {} implementation of its OS calls",
+                    sys::platform()));
     check_sessions();
 
     m_report.seconds = std::chrono::duration<double>(ssh::Clock::now() - started).count();
@@ -468,7 +437,7 @@ class Doctor {
       add("local-port", Status::ok, fmt::format("127.0.0.1:{} is free for the tunnel", port));
       return;
     }
-    auto who = local_port_holder(port);
+    auto who = sys::port_holder(port);
     add("local-port", Status::warn,
         fmt::format("127.0.0.1:{} is in use{}", port, who.empty() ? ": " + error : " by " + who),
         "jl open takes the next free port; or choose one with --local-port");
@@ -487,14 +456,12 @@ class Doctor {
           fix);
       return;
     }
-#ifndef __APPLE__
-    if (!b.from_env && !m_ctx.env().get("DISPLAY") && !m_ctx.env().get("WAYLAND_DISPLAY")) {
+    if (b.needs_display && !m_ctx.env().get("DISPLAY") && !m_ctx.env().get("WAYLAND_DISPLAY")) {
       add("browser", Status::warn,
           fmt::format("{} is there, but there is no display ($DISPLAY, $WAYLAND_DISPLAY)", b.path),
           fix);
       return;
     }
-#endif
     add("browser", Status::ok, fmt::format("{}{}", b.path, b.from_env ? " (from $BROWSER)" : ""));
   }
 

@@ -18,9 +18,9 @@
 #include "jl/core/keepalive.hpp"
 #include "jl/core/problem.hpp"
 #include "jl/core/text.hpp"
-#include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/remote/placement.hpp"
+#include "jl/sys/random.hpp"
 
 namespace jl::cmd {
 
@@ -109,7 +109,14 @@ int print_tail(Reading& r) {
 // Print lines as they arrive; Ctrl-C (an interrupt from the session's event loop) ends it.
 // Closing the channel's stdin makes the script stop tail in the container.
 int follow(Reading& r) {
-  auto& [ctx, s, session, process, reader, failed] = r;
+  // Named references, not a structured binding: the lambdas below use them, which C++20
+  // allows but clang before 16 does not.
+  Context& ctx = r.ctx;
+  const SessionRecord& s = r.s;
+  ssh::Session& session = r.session;
+  ssh::RemoteProcess& process = r.process;
+  logs::Reader& reader = r.reader;
+  auto& failed = r.failed;
   const bool json = ctx.ui().json();
   ctx.ui().info(
       fmt::format("following {} in {} on {} (Ctrl-C to stop)", s.log, s.container, s.host));
@@ -204,7 +211,7 @@ int run_logs(Context& ctx, const LogsOptions& o) {
                             s.container));
   }
   auto session = ctx.connect(s.host, s.ssh_config);
-  const std::string nonce = generate_nonce();
+  const std::string nonce = sys::generate_nonce();
   remote::Host host(session, s.host, ctx.docker_command(s.host, s.container));
   // The session's own place (by id when known: a container re-created under the same name does
   // not hold this log).

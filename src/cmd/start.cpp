@@ -12,9 +12,9 @@
 #include "jl/core/plan.hpp"
 #include "jl/core/pull.hpp"
 #include "jl/core/text.hpp"
-#include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/remote/placement.hpp"
+#include "jl/sys/random.hpp"
 
 namespace jl::cmd {
 
@@ -552,7 +552,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     throw refusal->error();
   }
   const auto& spec = std::get<probe::StartSpec>(plan.otherwise);
-  const std::string token = generate_token();
+  const std::string token = sys::generate_token();
   skip.armed = false;
   auto result = launch(ctx, *place, pending, spec, token, busy);
   if (result.outcome != probe::StartResult::Outcome::ready) {

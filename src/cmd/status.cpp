@@ -15,9 +15,9 @@
 #include "jl/core/jupyter.hpp"
 #include "jl/core/logs.hpp"
 #include "jl/core/text.hpp"
-#include "jl/core/token.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/remote/placement.hpp"
+#include "jl/sys/random.hpp"
 #include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
@@ -60,7 +60,7 @@ std::optional<long long> shut_down_idle(remote::Placement& place, const SessionR
     return std::nullopt;
   }
   try {
-    const std::string nonce = generate_nonce();
+    const std::string nonce = sys::generate_nonce();
     logs::Reader reader(nonce);
     auto process = place.read_log(nonce, s.log, 5, false, ssh::deadline_in(10s));
     process.close_stdin(ssh::deadline_in(5s));
@@ -94,7 +94,7 @@ void survey(Context& ctx, ssh::Session& session, const std::string& host_name,
             const std::vector<SessionRecord>& sessions, std::vector<Row>& rows) {
   std::deque<remote::Host> hosts;
   std::vector<std::unique_ptr<remote::Placement>> places;
-  const std::string nonce = generate_nonce();
+  const std::string nonce = sys::generate_nonce();
   std::vector<std::string> commands{
       remote::Host(session, host_name, ctx.docker_command(host_name, "")).gpus_command(nonce)};
   std::vector<std::optional<std::size_t>> asked;  // each session's command among them

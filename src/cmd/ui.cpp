@@ -115,7 +115,7 @@ struct Ui::Activity::Shared {
   }
 
   void run() {
-    // Signals belong to the main thread (it may turn them into events with a signalfd).
+    // Signals belong to the main thread (sys::Interrupts may turn them into events).
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);

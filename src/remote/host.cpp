@@ -14,7 +14,7 @@
 #include "jl/core/shell.hpp"
 #include "jl/core/ssh_words.hpp"
 #include "jl/core/text.hpp"
-#include "jl/core/token.hpp"
+#include "jl/sys/random.hpp"
 
 namespace jl::remote {
 
@@ -139,7 +139,7 @@ std::optional<std::vector<std::string>> Host::running_containers(ssh::Deadline d
 }
 
 gpus::Report Host::gpus(ssh::Deadline deadline) {
-  const std::string nonce = generate_nonce();
+  const std::string nonce = sys::generate_nonce();
   auto exec = m_session.exec(gpus_command(nonce), {}, deadline);
   return gpus_of(exec.out, exec.err, nonce);
 }
@@ -176,7 +176,7 @@ std::vector<gpus::Use> Host::gpu_usage(ssh::Deadline deadline, const std::string
 
 doctor::Remote Host::doctor(const std::optional<std::string>& container, int port,
                             ssh::Deadline deadline) {
-  const std::string nonce = generate_nonce();
+  const std::string nonce = sys::generate_nonce();
   auto process = m_session.spawn(doctor::command(nonce, container, port, m_docker), deadline);
   process.close_stdin(deadline);
   std::string out;

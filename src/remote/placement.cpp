@@ -6,7 +6,7 @@
 #include "jl/core/logs.hpp"
 #include "jl/core/plan.hpp"
 #include "jl/core/text.hpp"
-#include "jl/core/token.hpp"
+#include "jl/sys/random.hpp"
 
 namespace jl::remote {
 
@@ -55,7 +55,7 @@ Placement::Pulled DockerContainer::pull_image(const std::string& image, ssh::Dea
     watch.begins(image);
   }
   const auto started = ssh::Clock::now();
-  const std::string nonce = generate_nonce();
+  const std::string nonce = sys::generate_nonce();
   // On a terminal docker prints byte counts; a host that refuses terminals still pulls, and
   // the progress then counts layers only.
   auto process = m_host.session().spawn(pull::command(nonce, image, m_host.docker()), deadline,
@@ -150,7 +150,7 @@ Placement::Prepared DockerContainer::prepare(ssh::Deadline deadline, const PullW
   // The pull policy, until jl has pulled the image: then never (docker run never pulls).
   container::Pull policy = m_recipe.pull;
   auto ensure = [&](const std::vector<std::string>& args) {
-    const std::string nonce = generate_nonce();
+    const std::string nonce = sys::generate_nonce();
     auto exec = m_host.session().exec(
         container::ensure_command(nonce, m_name, image, policy, m_recipe.start_stopped,
                                   m_host.docker(), args),
@@ -277,7 +277,7 @@ void DockerContainer::check_probe(const probe::Facts& r, const std::string& err)
 }
 
 probe::Facts DockerContainer::probe(ssh::Deadline deadline) {
-  const std::string nonce = generate_nonce();
+  const std::string nonce = sys::generate_nonce();
   auto exec =
       m_host.session().exec(probe::probe_command(nonce, m_name, m_host.docker()), {}, deadline);
   auto r = probe::parse_probe(exec.out, nonce);
@@ -286,7 +286,7 @@ probe::Facts DockerContainer::probe(ssh::Deadline deadline) {
 }
 
 PendingStart DockerContainer::probe_for_start(ssh::Deadline deadline) {
-  const std::string nonce = generate_nonce();
+  const std::string nonce = sys::generate_nonce();
   auto process = m_host.session().spawn(
       probe::probe_and_start_command(nonce, m_name, m_host.docker()), deadline);
   bool asking = process.wait_for(
@@ -383,7 +383,7 @@ jupyter::ConfigReport DockerContainer::jupyter_config(ssh::Deadline deadline) {
 
 probe::StopResult DockerContainer::wait_gone(long long pid, const std::string& runtime_file,
                                              bool shutdown_sent, ssh::Deadline deadline) {
-  const std::string nonce = generate_nonce();
+  const std::string nonce = sys::generate_nonce();
   auto exec = m_host.session().exec(
       probe::stop_command(nonce, target(), pid, runtime_file, shutdown_sent, m_host.docker()), {},
       deadline);

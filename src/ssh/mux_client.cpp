@@ -19,12 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-#ifdef MSG_NOSIGNAL
-constexpr int kNoSignal = MSG_NOSIGNAL;
-#else
-constexpr int kNoSignal = 0;
-#endif
-
 int ms_until(MuxClock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - MuxClock::now());
   return static_cast<int>(std::clamp<long long>(left.count(), 0, 250));
@@ -234,7 +228,7 @@ std::unique_ptr<MuxChannel> MuxLink::tcp_pipelined(const std::string& host, int 
 
 void MuxLink::keep(MuxChannel& ch) {
   if (ch.m_ctrl.valid()) {
-    ::send(ch.m_ctrl.get(), "k\n", 2, kNoSignal | MSG_DONTWAIT);
+    sys::send_some(ch.m_ctrl.get(), "k\n", 2, true);
   }
 }
 
@@ -357,7 +351,7 @@ void MuxLink::pump(MuxClock::time_point deadline, std::string_view doing, int wr
 
 void MuxLink::write_all(MuxChannel& ch, std::string_view data, MuxClock::time_point deadline) {
   while (!data.empty()) {
-    const ssize_t n = ::send(ch.m_io.get(), data.data(), data.size(), kNoSignal | MSG_DONTWAIT);
+    const ssize_t n = sys::send_some(ch.m_io.get(), data.data(), data.size(), true);
     if (n > 0) {
       data.remove_prefix(static_cast<std::size_t>(n));
       continue;

@@ -840,16 +840,7 @@ void Session::detect_dead_peer() {
     return;  // the master watches its own connection, and drops our channels when it dies
   }
   const auto ka = keepalive();
-  const int fd = this->fd();
-  int one = 1;
-  unsigned int user_timeout = static_cast<unsigned int>(ka.interval_s * ka.count_max * 1000);
-  int idle = ka.interval_s;
-  int count = ka.count_max;
-  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+  sys::detect_dead_peer(fd(), ka.interval_s, ka.count_max);
 }
 
 Clock::time_point Session::last_heard() const {
@@ -873,6 +864,13 @@ int on_interrupt(socket_t /*fd*/, int /*revents*/, void* user) {
   return 0;
 }
 }  // namespace
+
+sys::Interrupts* Session::watched_interrupts() const {
+  if (m_redo && m_redo->interrupts != nullptr) {
+    return m_redo->interrupts;
+  }
+  return m_impl ? m_impl->interrupts : nullptr;
+}
 
 void Session::unwatch_interrupts() {
   if (m_redo) {

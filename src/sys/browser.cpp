@@ -1,6 +1,8 @@
 #include "jl/sys/browser.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -23,6 +25,9 @@ bool spawn_detached(const std::string& program, const std::vector<std::string>& 
     return false;
   }
   if (child == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);  // not the signals jl holds blocked
     ::setsid();
     pid_t grandchild = ::fork();
     if (grandchild != 0) {
@@ -82,6 +87,9 @@ BrowserOpener find_browser(const Env& env) {
   BrowserOpener b;
   b.candidates = candidates(env);
   b.from_env = env.get("BROWSER").has_value();
+#ifndef __APPLE__
+  b.needs_display = !b.from_env;
+#endif
   for (const auto& c : b.candidates) {
     std::string program = find_program(c, env);
     if (!program.empty()) {

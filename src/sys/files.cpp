@@ -9,7 +9,25 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "os.hpp"
+
 namespace jl::sys {
+
+std::pair<Fd, Fd> make_pipe() {
+  int fds[2] = {-1, -1};
+#if JL_SYS_LINUX
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return {};
+  }
+#else
+  if (::pipe(fds) != 0) {
+    return {};
+  }
+  ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+#endif
+  return {Fd(fds[0]), Fd(fds[1])};
+}
 
 bool read_all(int fd, std::string& text) {
   char buf[8192];

@@ -9,9 +9,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <signal.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+
+#include "jl/core/doctor.hpp"
+#include "jl/core/text.hpp"
+#include "jl/sys/files.hpp"
+#include "os.hpp"
 
 namespace jl::sys {
 
@@ -29,10 +38,125 @@ std::string fmt_address6(const char* text, int port) {
   return std::string("[") + text + "]:" + std::to_string(port);
 }
 
+#if JL_SYS_LINUX
+constexpr int kSendFlags = MSG_NOSIGNAL;
+#else
+constexpr int kSendFlags = 0;  // prepare_socket keeps SIGPIPE away
+#endif
+
+#if JL_SYS_LINUX
+std::string read_text(const std::string& path) {
+  return read_file(path).value_or("");
+}
+#endif
+
 }  // namespace
 
+const char* platform() {
+#if JL_SYS_LINUX
+  return "linux";
+#elif JL_SYS_MACOS
+  return "macos";
+#else
+  return "posix";
+#endif
+}
+
+void prepare_socket(int fd) {
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+#if !JL_SYS_LINUX
+#ifdef SO_NOSIGPIPE
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#else
+  // No per-socket or per-send way: ignore SIGPIPE for the process (once; a handler someone
+  // installed is left alone).
+  struct sigaction old {};
+  if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+    ::signal(SIGPIPE, SIG_IGN);
+  }
+#endif
+#endif
+}
+
+Fd stream_socket(int family) {
+#if JL_SYS_LINUX
+  return Fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+#else
+  Fd fd(::socket(family, SOCK_STREAM, 0));
+  if (fd.valid()) {
+    prepare_socket(fd.get());
+  }
+  return fd;
+#endif
+}
+
+long send_some(int fd, const void* data, std::size_t size, bool dont_wait) {
+  ssize_t n = 0;
+  do {
+    n = ::send(fd, data, size, kSendFlags | (dont_wait ? MSG_DONTWAIT : 0));
+  } while (n < 0 && errno == EINTR);
+  return static_cast<long>(n);
+}
+
+void detect_dead_peer(int fd, int interval_s, int count) {
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+#if JL_SYS_LINUX
+  unsigned int user_timeout = static_cast<unsigned int>(interval_s * count * 1000);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &interval_s, sizeof interval_s);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+#elif JL_SYS_MACOS
+  int drop_after = interval_s * count;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPALIVE, &interval_s, sizeof interval_s);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_RXT_CONNDROPTIME, &drop_after, sizeof drop_after);
+#else
+  (void)interval_s;
+  (void)count;
+#endif
+}
+
+std::string port_holder(int port) {
+#if JL_SYS_LINUX
+  // The listening sockets' inodes, then the process with a descriptor on one of them.
+  auto inodes =
+      doctor::listening_inodes(read_text("/proc/net/tcp") + read_text("/proc/net/tcp6"), port);
+  if (inodes.empty()) {
+    return {};
+  }
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const auto name = proc.path().filename().string();
+    if (!text::parse_int(name, 1, 1LL << 40)) {
+      continue;
+    }
+    std::error_code fd_ec;
+    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", fd_ec)) {
+      std::error_code link_ec;
+      auto target = std::filesystem::read_symlink(fd.path(), link_ec).string();
+      for (auto inode : inodes) {
+        if (!link_ec && target == "socket:[" + std::to_string(inode) + "]") {
+          auto cmdline = read_text(proc.path().string() + "/cmdline");
+          std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+          return "pid " + name + ": " + std::string(text::trim(cmdline));
+        }
+      }
+    }
+  }
+  return {};
+#else
+  (void)port;
+  return {};
+#endif
+}
+
 Fd listen_loopback(int port, std::string* error) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Fd fd = stream_socket(AF_INET);
   if (!fd.valid()) {
     *error = std::strerror(errno);
     return Fd{};
@@ -64,14 +188,13 @@ bool port_in_use(int port) {
 }
 
 void tune_socket(int fd) {
-  int flags = ::fcntl(fd, F_GETFL, 0);
-  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  prepare_socket(fd);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 std::optional<TcpStall> tcp_stall(int fd) {
-#if defined(__linux__)
+#if JL_SYS_LINUX
   tcp_info info{};
   socklen_t len = sizeof info;
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
@@ -94,7 +217,7 @@ std::optional<std::string> exchange_loopback(int port, std::string_view request,
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     return static_cast<int>(ms < 0 ? 0 : ms);
   };
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Fd fd = stream_socket(AF_INET);
   if (!fd.valid()) {
     return std::nullopt;
   }
@@ -117,7 +240,7 @@ std::optional<std::string> exchange_loopback(int port, std::string_view request,
     }
   }
   while (!request.empty()) {
-    ssize_t n = ::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL);
+    const long n = send_some(fd.get(), request.data(), request.size());
     if (n > 0) {
       request.remove_prefix(static_cast<std::size_t>(n));
       continue;
@@ -157,6 +280,24 @@ std::optional<std::string> exchange_loopback(int port, std::string_view request,
   return reply;
 }
 
+namespace {
+// getaddrinfo's "the name has no address (of this family)": EAI_NONAME everywhere, and two
+// older codes where the C library still has them.
+bool no_such_address(int rc) {
+#ifdef EAI_ADDRFAMILY
+  if (rc == EAI_ADDRFAMILY) {
+    return true;
+  }
+#endif
+#ifdef EAI_NODATA
+  if (rc == EAI_NODATA) {
+    return true;
+  }
+#endif
+  return rc == EAI_NONAME;
+}
+}  // namespace
+
 TcpConnect connect_tcp(const std::string& host, int port, int family,
                        std::chrono::milliseconds timeout) {
   using Clock = std::chrono::steady_clock;
@@ -174,7 +315,7 @@ TcpConnect connect_tcp(const std::string& host, int port, int family,
     name = name.substr(1, name.size() - 2);
   }
   int rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &found);
-  if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME || rc == EAI_NODATA) {
+  if (no_such_address(rc)) {
     hints.ai_flags = 0;  // AI_ADDRCONFIG hides 127.0.0.1 on a host with no other address
     rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &found);
   }
@@ -193,7 +334,7 @@ TcpConnect connect_tcp(const std::string& host, int port, int family,
     ::inet_ntop(ai->ai_family, where, text, sizeof text);
     result.address =
         ai->ai_family == AF_INET6 ? fmt_address6(text, port) : std::string(text) + ":" + service;
-    Fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
+    Fd fd = stream_socket(ai->ai_family);
     if (!fd.valid()) {
       result.failure = TcpConnect::Failure::other;
       result.error = std::strerror(errno);
@@ -250,9 +391,13 @@ std::pair<Fd, Fd> socket_pair() {
   if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
     return {};
   }
-  ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-  ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-  return {Fd(fds[0]), Fd(fds[1])};
+  Fd a(fds[0]);
+  Fd b(fds[1]);
+  for (int fd : fds) {
+    prepare_socket(fd);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  }
+  return {std::move(a), std::move(b)};
 }
 
 }  // namespace jl::sys

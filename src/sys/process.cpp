@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 
 #include "jl/sys/fd.hpp"
+#include "jl/sys/files.hpp"
 
 namespace jl::sys {
 
@@ -47,20 +49,16 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
     result.error = "no program to run";
     return result;
   }
-  int out_pipe[2] = {-1, -1};
-  int err_pipe[2] = {-1, -1};
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+  auto [out_read, out_write] = make_pipe();
+  if (!out_read.valid()) {
     result.error = std::strerror(errno);
     return result;
   }
-  Fd out_read(out_pipe[0]);
-  Fd out_write(out_pipe[1]);
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+  auto [err_read, err_write] = make_pipe();
+  if (!err_read.valid()) {
     result.error = std::strerror(errno);
     return result;
   }
-  Fd err_read(err_pipe[0]);
-  Fd err_write(err_pipe[1]);
   std::vector<char*> args;
   for (const auto& a : argv) {
     args.push_back(const_cast<char*>(a.c_str()));
@@ -73,6 +71,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
     return result;
   }
   if (child == 0) {
+    // The program gets the signals jl may hold blocked (sys::Interrupts) back.
+    sigset_t none;
+    sigemptyset(&none);
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
     ::setpgid(0, 0);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) {

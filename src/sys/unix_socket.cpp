@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "jl/sys/net.hpp"
+#include "os.hpp"
+
 namespace jl::sys {
 
 namespace {
@@ -27,35 +30,25 @@ bool fill_address(const std::string& path, sockaddr_un* addr, std::string* error
   return true;
 }
 
-void nonblocking_cloexec(int fd) {
-  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-#ifdef SO_NOSIGPIPE
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-#endif
-}
-
 // A non-blocking Unix stream socket and the address of `path`.
 Fd unix_socket(const std::string& path, sockaddr_un* addr, std::string* error) {
   if (!fill_address(path, addr, error)) {
     return Fd();
   }
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+  Fd fd = stream_socket(AF_UNIX);
   if (!fd.valid()) {
     if (error != nullptr) {
       *error = std::strerror(errno);
     }
     return Fd();
   }
-  nonblocking_cloexec(fd.get());
   return fd;
 }
 
-#ifdef MSG_NOSIGNAL
+#if JL_SYS_LINUX
 constexpr int kNoSignal = MSG_NOSIGNAL;
 #else
-constexpr int kNoSignal = 0;  // SO_NOSIGPIPE is set on every socket made here
+constexpr int kNoSignal = 0;  // prepare_socket keeps SIGPIPE away
 #endif
 
 }  // namespace
@@ -148,15 +141,23 @@ Fd connect_unix(const std::string& path, std::string* error) {
 Fd accept_now(int listener) {
   int fd = -1;
   do {
+#if JL_SYS_LINUX
+    fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
     fd = ::accept(listener, nullptr, nullptr);
+#endif
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     return Fd();
   }
-  nonblocking_cloexec(fd);
+#if !JL_SYS_LINUX
+  prepare_socket(fd);
+#endif
   return Fd(fd);
 }
 
+// POSIX has no way to ask: Linux (the portable build too) has SO_PEERCRED, macOS and the BSDs
+// getpeereid.
 std::optional<long long> peer_uid(int sock) {
 #if defined(SO_PEERCRED)
   ucred cred{};

@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <cstring>
 
-#ifdef __linux__
+#include "os.hpp"
+
+#if JL_SYS_LINUX
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #endif
 
-#ifdef __APPLE__
+#if JL_SYS_MACOS
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/route.h>
@@ -33,7 +35,7 @@ namespace {
   return (n + 3) & ~std::size_t{3};
 }
 
-#ifdef __linux__
+#if JL_SYS_LINUX
 
 Fd open_socket() {
   Fd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
@@ -136,7 +138,7 @@ std::optional<SleepClocks> read_clocks() {
                      std::chrono::seconds(total.tv_sec) + std::chrono::nanoseconds(total.tv_nsec)};
 }
 
-#elif defined(__APPLE__)
+#elif JL_SYS_MACOS
 
 Fd open_socket() {
   Fd fd(::socket(PF_ROUTE, SOCK_RAW, AF_UNSPEC));

@@ -112,12 +112,7 @@ struct Forwarder::Impl {
   std::unique_ptr<Helper> helper;
 
   // No other jl command uses the connection.
-  bool idle() const {
-    return clients.empty() && !(helper && helper->serving()) &&
-           std::none_of(conns.begin(), conns.end(), [](const auto& c) {
-             return c->shared() && !c->kept && !c->priming && !c->warm;
-           });
-  }
+  bool idle() const;
   std::uint64_t next_id = 1;
   std::vector<std::unique_ptr<Conn>> conns;
   std::vector<Pending> pending;
@@ -236,6 +231,13 @@ struct Conn {
   }
 };
 
+bool Forwarder::Impl::idle() const {
+  return clients.empty() && !(helper && helper->serving()) &&
+         std::none_of(conns.begin(), conns.end(), [](const auto& c) {
+           return c->shared() && !c->kept && !c->priming && !c->warm;
+         });
+}
+
 void Forwarder::Impl::say(const Conn& c, std::string_view what) const {
   if (const auto* l = listener(c.listener); l != nullptr && l->log) {
     l->log(what);
@@ -245,12 +247,6 @@ void Forwarder::Impl::say(const Conn& c, std::string_view what) const {
 }
 
 namespace {
-
-#ifdef MSG_NOSIGNAL
-constexpr int kNoSignal = MSG_NOSIGNAL;
-#else
-constexpr int kNoSignal = 0;  // sockets made by sys carry SO_NOSIGPIPE
-#endif
 
 // Remote -> local. Write straight to the socket when nothing is queued; keep the rest up to
 // the cap; leave what does not fit in libssh (which then holds back the channel's window).
@@ -280,7 +276,7 @@ int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, v
   }
   std::size_t taken = 0;
   if (c->to_local.empty() && !c->dead && !c->shut_wr) {
-    ssize_t n = ::send(c->fd.get(), p, len, kNoSignal | MSG_DONTWAIT);
+    ssize_t n = sys::send_some(c->fd.get(), p, len, true);
     if (n > 0) {
       taken = static_cast<std::size_t>(n);
     } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -563,7 +559,7 @@ void Forwarder::Impl::pull_from_libssh(Conn& c) {
 
 void Forwarder::Impl::flush_local(Conn& c) {
   while (!c.to_local.empty() && !c.dead) {
-    ssize_t n = ::send(c.fd.get(), c.to_local.data(), c.to_local.size(), kNoSignal);
+    ssize_t n = sys::send_some(c.fd.get(), c.to_local.data(), c.to_local.size());
     if (n > 0) {
       c.to_local.consume(static_cast<std::size_t>(n));
       continue;
@@ -577,7 +573,7 @@ void Forwarder::Impl::flush_local(Conn& c) {
 
 void Forwarder::Impl::flush_err(Conn& c) {
   while (!c.to_err.empty() && c.err.valid()) {
-    ssize_t n = ::send(c.err.get(), c.to_err.data(), c.to_err.size(), kNoSignal);
+    ssize_t n = sys::send_some(c.err.get(), c.to_err.data(), c.to_err.size());
     if (n > 0) {
       c.to_err.consume(static_cast<std::size_t>(n));
       continue;

@@ -12,17 +12,12 @@
 #include "jl/core/mux.hpp"
 #include "jl/core/shell.hpp"
 #include "jl/core/ssh_words.hpp"
+#include "jl/sys/net.hpp"
 #include "jl/sys/unix_socket.hpp"
 
 namespace jl::tunnel {
 
 namespace {
-
-#ifdef MSG_NOSIGNAL
-constexpr int kNoSignal = MSG_NOSIGNAL;
-#else
-constexpr int kNoSignal = 0;  // sockets made by sys carry SO_NOSIGPIPE
-#endif
 
 using Clock = std::chrono::steady_clock;
 
@@ -41,7 +36,7 @@ void reply(int fd, const mux::Reply& r) {
 // Write what the socket takes now; false when the reader is gone.
 bool flush(int fd, std::string& queue) {
   while (!queue.empty()) {
-    const ssize_t n = ::send(fd, queue.data(), queue.size(), kNoSignal | MSG_DONTWAIT);
+    const ssize_t n = sys::send_some(fd, queue.data(), queue.size(), true);
     if (n > 0) {
       queue.erase(0, static_cast<std::size_t>(n));
       continue;

@@ -637,6 +637,7 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
   auto log = [](std::string_view line) { fmt::print(stderr, "{} {}\n", now_text(), line); };
   const int port = sys::local_port(listener.get());
   // The tunnel watches its own stop signals; the command's interrupt handling must not take them.
+  sys::Interrupts* const watched = session.watched_interrupts();
   session.unwatch_interrupts();
   Forward first;
   first.name = options.spec.name.empty() ? "this session" : options.spec.name;
@@ -649,7 +650,12 @@ int run(ssh::Session& session, sys::Fd listener, RunOptions options) {
 
   if (options.foreground) {
     write_pid(first.lock.get(), ::getpid());
-    sys::Interrupts stop(true);
+    // The command's own interrupts when it has them: a second set would split the signals.
+    std::optional<sys::Interrupts> own;
+    if (watched == nullptr) {
+      own.emplace(true);
+    }
+    sys::Interrupts& stop = watched != nullptr ? *watched : *own;
     if (options.on_started) {
       options.on_started(::getpid());
     }

@@ -48,6 +48,9 @@ expect_check gpu info "no GPU is not a failure"
 expect_contains "$(line_of gpu)" "no GPU" "says no GPU"
 expect_check browser warn "no browser opener on the bed is a warning"
 expect_contains "$OUT" "--no-browser" "the browser fix names --no-browser"
+expect_check platform info "the build's OS calls are named"
+expect_contains "$(line_of platform)" "the ${JL_EXPECT_PLATFORM:-linux} implementation" \
+  "the jl under test uses the ${JL_EXPECT_PLATFORM:-linux} implementation of its OS calls"
 text_out=$OUT
 
 log "== --json agrees with the text"

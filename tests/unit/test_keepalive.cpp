@@ -220,7 +220,7 @@ using Suspicion = KeepaliveTimer::Suspicion;
 using std::chrono::milliseconds;
 
 struct ProbeStep {
-  enum Op { tick, heard, suspect, wait, probing, rtt, deadline, words } op = tick;
+  enum class Op { tick, heard, suspect, wait, probing, rtt, deadline, words } op = Op::tick;
   milliseconds at{0};
   Action action = Action::none;        // tick: what it must say
   Suspicion why = Suspicion::resumed;  // suspect
@@ -236,41 +236,41 @@ ProbeStep step(ProbeStep::Op op, milliseconds at = {}) {
   return st;
 }
 ProbeStep p_tick(milliseconds at, Action a, int unanswered = -1) {
-  auto st = step(ProbeStep::tick, at);
+  auto st = step(ProbeStep::Op::tick, at);
   st.action = a;
   st.unanswered = unanswered;
   return st;
 }
 ProbeStep p_heard(milliseconds at) {
-  return step(ProbeStep::heard, at);
+  return step(ProbeStep::Op::heard, at);
 }
 ProbeStep p_suspect(milliseconds at, Suspicion why) {
-  auto st = step(ProbeStep::suspect, at);
+  auto st = step(ProbeStep::Op::suspect, at);
   st.why = why;
   return st;
 }
 ProbeStep p_wait(milliseconds at, long long ms) {
-  auto st = step(ProbeStep::wait, at);
+  auto st = step(ProbeStep::Op::wait, at);
   st.value = ms;
   return st;
 }
 ProbeStep p_probing(bool yes) {
-  auto st = step(ProbeStep::probing);
+  auto st = step(ProbeStep::Op::probing);
   st.value = yes ? 1 : 0;
   return st;
 }
 ProbeStep p_rtt(long long ms) {
-  auto st = step(ProbeStep::rtt);
+  auto st = step(ProbeStep::Op::rtt);
   st.value = ms;
   return st;
 }
 ProbeStep p_deadline(long long ms) {
-  auto st = step(ProbeStep::deadline);
+  auto st = step(ProbeStep::Op::deadline);
   st.value = ms;
   return st;
 }
 ProbeStep p_words(std::string text) {
-  auto st = step(ProbeStep::words);
+  auto st = step(ProbeStep::Op::words);
   st.text = std::move(text);
   return st;
 }
@@ -291,33 +291,33 @@ void run(const std::vector<ProbeScenario>& scenarios) {
       const auto now = t0 + st.at;
       SCOPED_TRACE(sc.name + ", step " + std::to_string(i + 1));
       switch (st.op) {
-        case ProbeStep::tick:
+        case ProbeStep::Op::tick:
           EXPECT_EQ(name_of(timer.tick(now)), std::string(name_of(st.action)));
           if (st.unanswered >= 0) {
             EXPECT_EQ(timer.unanswered(), st.unanswered);
           }
           break;
-        case ProbeStep::heard:
+        case ProbeStep::Op::heard:
           timer.heard(now);
           break;
-        case ProbeStep::suspect:
+        case ProbeStep::Op::suspect:
           timer.suspect(st.why, now);
           break;
-        case ProbeStep::wait:
+        case ProbeStep::Op::wait:
           EXPECT_EQ(timer.wait_time(now).count(), st.value);
           break;
-        case ProbeStep::probing:
+        case ProbeStep::Op::probing:
           EXPECT_EQ(timer.probing(), st.value == 1);
           break;
-        case ProbeStep::rtt: {
+        case ProbeStep::Op::rtt: {
           const auto rtt = timer.rtt();
           EXPECT_EQ(rtt ? rtt->count() : -1, st.value);
           break;
         }
-        case ProbeStep::deadline:
+        case ProbeStep::Op::deadline:
           EXPECT_EQ(timer.probe_deadline().count(), st.value);
           break;
-        case ProbeStep::words:
+        case ProbeStep::Op::words:
           EXPECT_EQ(timer.no_answer("the SSH server"), st.text);
           break;
       }

@@ -1,4 +1,4 @@
-#include "jl/core/token.hpp"
+#include "jl/sys/random.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,7 +18,7 @@ bool lower_hex(const std::string& s) {
 
 TEST(Token, Is48LowercaseHexDigits) {
   for (int i = 0; i < 100; ++i) {
-    auto t = jl::generate_token();
+    auto t = jl::sys::generate_token();
     EXPECT_EQ(t.size(), 48U) << t;
     EXPECT_TRUE(lower_hex(t)) << t;
   }
@@ -27,7 +27,7 @@ TEST(Token, Is48LowercaseHexDigits) {
 TEST(Token, ThousandTokensAreAllDistinct) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {
-    seen.insert(jl::generate_token());
+    seen.insert(jl::sys::generate_token());
   }
   EXPECT_EQ(seen.size(), 1000U);
 }
@@ -36,7 +36,7 @@ TEST(Token, UsesEveryHexDigit) {
   // 24 random bytes a time: after 100 tokens every digit must have shown up.
   std::set<char> digits;
   for (int i = 0; i < 100; ++i) {
-    for (char c : jl::generate_token()) {
+    for (char c : jl::sys::generate_token()) {
       digits.insert(c);
     }
   }
@@ -46,7 +46,7 @@ TEST(Token, UsesEveryHexDigit) {
 TEST(Nonce, Is12LowercaseHexDigitsAndVaries) {
   std::set<std::string> seen;
   for (int i = 0; i < 200; ++i) {
-    auto n = jl::generate_nonce();
+    auto n = jl::sys::generate_nonce();
     EXPECT_EQ(n.size(), 12U) << n;
     EXPECT_TRUE(lower_hex(n)) << n;
     seen.insert(n);

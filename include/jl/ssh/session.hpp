@@ -220,10 +220,12 @@ class Session {
   // Say goodbye to the server now (the destructor does the same).
   void disconnect();
 
-  // From now on, a readable `fd` (a signalfd) interrupts the current network wait: it throws
+  // From now on, a readable `interrupts.fd()` interrupts the current network wait: it throws
   // jl::Error(Exit::interrupted) once per signal; the caller rolls back.
   void watch_interrupts(sys::Interrupts& interrupts);
-  // Stop doing so (a tunnel watches its own stop signals).
+  // The interrupts watched now (the last watch_interrupts), or null.
+  sys::Interrupts* watched_interrupts() const;
+  // Stop watching them (a tunnel watches its stop signals itself).
   void unwatch_interrupts();
 
   // ServerAliveInterval / ServerAliveCountMax for this host, with jl's defaults.

@@ -18,6 +18,7 @@ struct BrowserOpener {
   bool from_env = false;                // the candidates come from $BROWSER
   std::string command;                  // the first one found; empty when none is
   std::string path;                     // its full path
+  bool needs_display = false;           // xdg-open: nothing opens without an X or Wayland display
 };
 BrowserOpener find_browser(const Env& env);
 

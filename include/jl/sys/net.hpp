@@ -38,6 +38,36 @@ struct TcpConnect {
 TcpConnect connect_tcp(const std::string& host, int port, int family,
                        std::chrono::milliseconds timeout);
 
+// The build's flavour of the OS interfaces in sys: "linux", "macos", or "posix" (the
+// plain-POSIX fallbacks, also what the portable build uses on Linux).
+const char* platform();
+
+// A stream socket of `family` (AF_INET, AF_INET6, AF_UNIX), non-blocking and close-on-exec,
+// whose writes never raise SIGPIPE. Invalid (errno says why) on failure.
+//   - Linux: SOCK_NONBLOCK | SOCK_CLOEXEC, and MSG_NOSIGNAL on each send;
+//   - macOS: fcntl, and SO_NOSIGPIPE on the socket;
+//   - elsewhere: fcntl, and SO_NOSIGPIPE where there is one, else SIGPIPE ignored.
+Fd stream_socket(int family);
+
+// Give a socket made elsewhere (accepted, passed along) the same flags.
+void prepare_socket(int fd);
+
+// send() that never raises SIGPIPE (EPIPE instead), retried on EINTR; `dont_wait` makes it
+// non-blocking on a blocking socket (MSG_DONTWAIT). As send() returns.
+long send_some(int fd, const void* data, std::size_t size, bool dont_wait = false);
+
+// Make the OS notice a dead peer on a connected TCP socket after about `interval` x `count`
+// of silence, even with data unacknowledged:
+//   - Linux: TCP keepalive (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT) and TCP_USER_TIMEOUT;
+//   - macOS: TCP keepalive (TCP_KEEPALIVE, TCP_KEEPINTVL, TCP_KEEPCNT) and TCP_RXT_CONNDROPTIME;
+//   - elsewhere: SO_KEEPALIVE alone (the OS's own schedule): the owner's keepalive timer
+//     is what notices then.
+void detect_dead_peer(int fd, int interval_s, int count);
+
+// Who listens on 127.0.0.1:port ("pid 123: python3 -m http.server"), where the OS lets us
+// see it (Linux: /proc); empty elsewhere or when unknown.
+std::string port_holder(int port);
+
 // Two connected stream sockets (close-on-exec, blocking); invalid Fds on failure.
 std::pair<Fd, Fd> socket_pair();
 

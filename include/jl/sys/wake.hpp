@@ -11,7 +11,9 @@
 //   - macOS: a PF_ROUTE socket (RTM_NEWADDR, RTM_DELADDR, RTM_IFINFO, RTM_ADD, RTM_DELETE);
 //     a resume is the growth of CLOCK_MONOTONIC_RAW - CLOCK_UPTIME_RAW (one tick source, the
 //     first counting sleep, the second not, so nothing but sleep moves their gap).
-//   - elsewhere: no descriptor and no resume.
+//   - elsewhere (and the portable build): no descriptor and no resume. The tunnel's keepalive
+//     timer (core/keepalive) is then what notices a dead connection, after ServerAliveInterval
+//     x ServerAliveCountMax of silence, as OpenSSH does.
 
 #include <chrono>
 #include <optional>
