@@ -9,7 +9,7 @@ build=(cmake make g++ pkg-config libssh-dev libcli11-dev nlohmann-json3-dev libf
 test=(clang-format python3 curl openssh-client openssh-server docker.io debootstrap
   debian-archive-keyring iproute2 procps ca-certificates man-db groff-base dpkg-dev binutils
   bash-completion zsh fish ksh tcsh csh git util-linux python3-jupyter-core python3-traitlets chromium
-  shellcheck busybox dash docker-registry clang libc++-dev libc++abi-dev)
+  shellcheck busybox dash docker-registry clang libc++-dev libc++abi-dev ruby)
 
 want=("${build[@]}")
 [ "$what" = test ] && want+=("${test[@]}")

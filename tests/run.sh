@@ -31,6 +31,10 @@ step "portability: no OS-specific call outside sys/"
 "$root/tests/portability.sh" --self-test
 "$root/tests/portability.sh"
 
+step "Homebrew formula and its install script: Ruby syntax, shellcheck"
+ruby -wc "$root/packaging/homebrew/jl.rb" >/dev/null
+shellcheck "$root/packaging/homebrew/install.sh"
+
 step "remote scripts: shellcheck, and parsed by dash and busybox sh"
 shellcheck "$root"/src/core/scripts/*.sh
 for f in "$root"/src/core/scripts/*.sh; do dash -n "$f" && busybox sh -n "$f"; done

@@ -219,7 +219,10 @@ std::string size_words(long long bytes) {
 std::string device_list(const std::vector<int>& devices) {
   std::string out;
   for (int d : devices) {
-    out += (out.empty() ? "" : ",") + std::to_string(d);
+    if (!out.empty()) {
+      out += ',';
+    }
+    out += std::to_string(d);
   }
   return out;
 }
