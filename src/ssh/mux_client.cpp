@@ -172,6 +172,18 @@ std::unique_ptr<MuxChannel> MuxLink::command(const mux::Request& r, ChannelState
   return std::make_unique<MuxChannel>(*this, st, std::move(ctrl), std::move(io), std::move(err));
 }
 
+namespace {
+// The master's `tcp` request: a channel to host:port, kept open after a whole answer if `keep`.
+mux::Request tcp_request(const std::string& host, int port, bool keep) {
+  mux::Request r;
+  r.op = mux::Request::Op::tcp;
+  r.host = host;
+  r.port = port;
+  r.keep = keep;
+  return r;
+}
+}  // namespace
+
 std::unique_ptr<MuxChannel> MuxLink::tcp(const std::string& host, int port, ChannelState& st,
                                          MuxClock::time_point deadline, std::string* refused,
                                          bool keep, bool* reused) {
@@ -179,11 +191,7 @@ std::unique_ptr<MuxChannel> MuxLink::tcp(const std::string& host, int port, Chan
   if (!io.valid()) {
     return nullptr;
   }
-  mux::Request r;
-  r.op = mux::Request::Op::tcp;
-  r.host = host;
-  r.port = port;
-  r.keep = keep;
+  const mux::Request r = tcp_request(host, port, keep);
   sys::Fd ctrl;
   auto reply = ask(r, {io_theirs.get()}, deadline, &ctrl);
   io_theirs.reset();
@@ -208,11 +216,7 @@ std::unique_ptr<MuxChannel> MuxLink::tcp_pipelined(const std::string& host, int 
   if (!io.valid()) {
     return nullptr;
   }
-  mux::Request r;
-  r.op = mux::Request::Op::tcp;
-  r.host = host;
-  r.port = port;
-  r.keep = keep;
+  const mux::Request r = tcp_request(host, port, keep);
   sys::Fd ctrl = send_request(r, {io_theirs.get()}, deadline);
   io_theirs.reset();
   if (!ctrl.valid()) {

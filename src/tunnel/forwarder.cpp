@@ -106,6 +106,7 @@ struct Forwarder::Impl {
   ControlHandler handler;
   bool stop_asked = false;
   int warm_failures = 0;  // spare command channels in a row that died before use
+  Conn* spare = nullptr;  // the spare command channel (warm), while there is one
   sys::WakeWatcher* wake = nullptr;
   std::vector<sys::Fd> clients;  // commands that use this connection (their hello connection)
   // The shell helper on the host that runs other commands' scripts (a master's only).
@@ -469,6 +470,7 @@ void Forwarder::Impl::handle(Pending& p, const mux::Request& r) {
         for (auto& w : conns) {
           if (w->warm && w->opened && !w->dead && !w->remote_eof) {
             w->warm = false;
+            spare = nullptr;
             w->fd = std::move(p.fds[0]);
             w->err = std::move(p.fds[1]);
             w->ctrl = std::move(p.fd);
@@ -841,8 +843,7 @@ void Forwarder::Impl::prime(const Listener& l) {
 // command's conversation (the probe, then the plan) starts without the open and exec round
 // trips. One at a time; none while one is being made or when the last one died young.
 void Forwarder::Impl::warm_up() {
-  if (control < 0 || warm_failures >= 3 ||
-      std::any_of(conns.begin(), conns.end(), [](const auto& w) { return w->warm && !w->dead; })) {
+  if (control < 0 || warm_failures >= 3 || (spare != nullptr && !spare->dead)) {
     return;
   }
   auto& c = adopt(sys::Fd{}, 0, {});
@@ -850,11 +851,16 @@ void Forwarder::Impl::warm_up() {
   c.warm = true;
   c.command = shell::boot_line();
   --stats.accepted;
+  spare = &c;
 }
 
 void Forwarder::Impl::reap() {
-  auto it = std::remove_if(conns.begin(), conns.end(), [](const std::unique_ptr<Conn>& c) {
-    return c->dead && !c->open_pending;
+  auto it = std::remove_if(conns.begin(), conns.end(), [this](const std::unique_ptr<Conn>& c) {
+    const bool gone = c->dead && !c->open_pending;
+    if (gone && c.get() == spare) {
+      spare = nullptr;
+    }
+    return gone;
   });
   conns.erase(it, conns.end());
   stats.active = conns.size();
