@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "jl/sys/fd.hpp"
+#include "jl/sys/files.hpp"
 #include "os.hpp"
 
 #if JL_SYS_LINUX
@@ -161,16 +162,15 @@ struct Interrupts::Impl {
 Interrupts::Interrupts(bool hangup) : m_impl(std::make_unique<Impl>()) {
   m_impl->set = stop_set(hangup);
   ::pthread_sigmask(SIG_BLOCK, &m_impl->set, &m_impl->old);
-  int fds[2] = {-1, -1};
-  if (::pipe(fds) != 0) {
+  auto [read_end, write_end] = make_pipe();
+  if (!read_end.valid()) {
     return;
   }
-  m_impl->read_end = Fd(fds[0]);
-  m_impl->write_end = Fd(fds[1]);
-  for (int fd : fds) {
-    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  for (int fd : {read_end.get(), write_end.get()}) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
+  m_impl->read_end = std::move(read_end);
+  m_impl->write_end = std::move(write_end);
   // Started after the mask is set, so it inherits the blocked signals, as sigwait needs.
   m_impl->waiter = std::thread([impl = m_impl.get()] { impl->wait_loop(); });
 }
