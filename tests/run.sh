@@ -8,7 +8,7 @@
 #     end-to-end suite again.
 # Also: no OS-specific call outside sys/, the remote scripts, the man page, the Debian package
 # (built, then installed with apt into a clean Debian root), and the fuzz targets
-# (JL_FUZZ_SECONDS each, default 60).
+# (JL_FUZZ_SECONDS each, default 30).
 # Needs root (it installs packages and runs dockerd and sshd).
 set -euo pipefail
 
@@ -65,5 +65,5 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   JL_LINK_CUT_SECS=20 JL_LINK_BYTES=134217728 \
   ctest --test-dir "$root/build-asan" -L e2e --output-on-failure
 
-step "fuzzing: every parser of outside input, ${JL_FUZZ_SECONDS:-60} s each"
-"$root/tests/fuzz/run.sh" "${JL_FUZZ_SECONDS:-60}"
+step "fuzzing: every parser of outside input, ${JL_FUZZ_SECONDS:-30} s each"
+"$root/tests/fuzz/run.sh" "${JL_FUZZ_SECONDS:-30}"

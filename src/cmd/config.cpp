@@ -103,6 +103,22 @@ int run_config_show(Context& ctx, const ConfigShowOptions& o) {
   text_row("pull", s.pull, "missing");
   rows.push_back(row("start_container", s.start_container, s.start_container.value,
                      s.start_container.value ? "yes" : "no (only containers jl made)"));
+  // A Slurm job instead of a container.
+  rows.push_back(row("scheduler", s.scheduler, s.scheduler.value, s.scheduler.value));
+  const char* slurm_default = "Slurm's default";
+  text_row("partition", s.partition, slurm_default);
+  text_row("gres", s.gres, "(none)");
+  text_row("time", s.time, "the partition's default");
+  rows.push_back(s.cpus_per_task.value
+                     ? row("cpus_per_task", s.cpus_per_task, *s.cpus_per_task.value,
+                           std::to_string(*s.cpus_per_task.value))
+                     : row("cpus_per_task", s.cpus_per_task, nullptr, slurm_default));
+  text_row("mem", s.mem, slurm_default);
+  text_row("account", s.account, "your default account");
+  text_row("qos", s.qos, slurm_default);
+  rows.push_back(
+      row("sbatch_args", s.sbatch_args, s.sbatch_args.value,
+          s.sbatch_args.value.empty() ? "(none)" : text::join(s.sbatch_args.value, " ")));
 
   if (ctx.ui().json()) {
     nlohmann::json settings = nlohmann::json::object();
@@ -189,7 +205,9 @@ void setup_config(CLI::App& app, Dispatch& dispatch) {
       "\"/data\"}}}\n"
       "Keys: host, ssh_config, app, port, dir, jupyter_args, docker, timeout, idle_timeout,\n"
       "  hosts, containers; and for making a container: image (in a container's section only),\n"
-      "  gpus, volumes, shm_size, ipc, user, workdir, env, pull, start_container.");
+      "  gpus, volumes, shm_size, ipc, user, workdir, env, pull, start_container; and for a Slurm\n"
+      "  job: scheduler (\"slurm\"), partition, gres, gpus, time, cpus_per_task, mem, account,\n"
+      "  qos, sbatch_args.");
 }
 
 }  // namespace jl::cmd

@@ -14,6 +14,7 @@
 #include "jl/core/error.hpp"
 #include "jl/core/plan.hpp"
 #include "jl/core/problem.hpp"
+#include "jl/core/slurm.hpp"
 #include "jl/core/text.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/remote/placement.hpp"
@@ -60,7 +61,12 @@ class Doctor {
     }
     {
       auto busy = m_ctx.ui().activity(fmt::format("checking {}", m_host));
-      remote_checks();
+      const auto settings = m_ctx.session_settings(m_host, m_o.container);
+      if (m_o.slurm || settings.scheduler.value == "slurm") {
+        slurm_checks(m_o.partition ? m_o.partition : settings.partition.value);
+      } else {
+        remote_checks();
+      }
     }
     check_local_port();
     check_browser();
@@ -229,6 +235,56 @@ class Doctor {
       return;
     }
     add("auth", Status::ok, fmt::format("logged in as {}", m_endpoint));
+  }
+
+  // The host as a Slurm login node: the client tools, the partition, the account's limits.
+  void slurm_checks(const std::optional<std::string>& partition) {
+    if (!m_session) {
+      skip({"slurm", "partition", "account"}, "no SSH connection");
+      return;
+    }
+    const std::string nonce = sys::generate_nonce();
+    auto exec = m_session->exec(slurm::doctor_command(nonce, partition), {}, ssh::deadline_in(45s));
+    const auto f = slurm::parse_doctor(exec.out + exec.err, nonce);
+    if (!f.missing_tools.empty()) {
+      add("slurm", Status::fail,
+          fmt::format("Slurm's client tools are missing on {}: {}", m_host,
+                      text::join(f.missing_tools, ", ")),
+          "jl submits jobs through a login node, where sbatch, squeue, srun, scancel, sacct and "
+          "scontrol are on the PATH of a non-interactive login");
+    } else {
+      add("slurm", Status::ok,
+          fmt::format("{} client tools on {}", f.version.empty() ? "Slurm" : f.version, m_host));
+    }
+    if (!f.partition_found) {
+      add("partition", Status::fail,
+          partition ? fmt::format("no partition '{}' on {}", *partition, m_host)
+                    : fmt::format("no default partition on {}", m_host),
+          f.partitions.empty() ? std::string("sinfo lists none: is slurmctld up?")
+                               : fmt::format("partitions there: {} (--partition NAME)",
+                                             text::join(f.partitions, ", ")));
+    } else {
+      const bool up = f.partition_state == "up";
+      add("partition", up ? Status::ok : Status::fail,
+          fmt::format(
+              "partition {} is {}: {} node{}, time limit {}, GRES {}", f.partition,
+              f.partition_state, f.partition_nodes, f.partition_nodes == "1" ? "" : "s",
+              f.partition_time_limit,
+              f.partition_gres.empty() || f.partition_gres == "(null)" ? "none" : f.partition_gres),
+          up ? std::string{} : "jobs there will wait until an administrator brings it up");
+    }
+    if (!f.accounting) {
+      add("account", Status::warn,
+          fmt::format("Slurm's accounting does not answer: {}",
+                      f.accounting_error.empty() ? "sacctmgr failed" : f.accounting_error),
+          "limits are not known; an ended job's reason comes from scontrol while it remembers "
+          "the job");
+    } else if (f.associations.empty()) {
+      add("account", Status::fail, fmt::format("{} has no Slurm account association", m_user),
+          "ask the cluster's administrators to add you to an account");
+    } else {
+      add("account", Status::ok, text::join(f.associations, "; "));
+    }
   }
 
   void remote_checks() {
@@ -568,6 +624,10 @@ void setup_doctor(CLI::App& app, Dispatch& dispatch) {
   sub->add_option("--port", options->port, "Container port to check (default: 8888)")
       ->check(CLI::Range(1, 65535))
       ->type_name("N");
+  sub->add_flag("--slurm", options->slurm,
+                "Check the host as a Slurm login node: client tools, partition, account limits");
+  sub->add_option("-p,--partition", options->partition, "The partition to check (with --slurm)")
+      ->type_name("NAME");
   sub->callback([options, &dispatch] {
     dispatch.run = [options](Context& ctx) { return run_doctor(ctx, *options); };
   });

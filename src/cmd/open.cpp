@@ -131,6 +131,7 @@ int open_tunnel(Context& ctx, ssh::Session& session, const SessionRecord& s, con
   run.spec.target_port = s.port;
   run.spec.base_url = s.base_url;
   run.spec.token = s.token;
+  run.spec.job_id = s.job_id;
   share(run, ctx.store(), ctx.sharing(s.host, s.ssh_config));
   run.reconnect = reconnector(s.host, s.ssh_config, ctx.ssh_client());
   // What jl inherited (a caller's lock, a pipe someone reads to its end) is not the tunnel's.

@@ -14,6 +14,7 @@
 #include "jl/core/text.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/remote/placement.hpp"
+#include "jl/remote/slurm_job.hpp"
 #include "jl/sys/random.hpp"
 
 namespace jl::cmd {
@@ -40,12 +41,19 @@ void report(Context& ctx, const StartOutcome& outcome) {
   std::string what =
       fmt::format("Jupyter {} ({} {})", s.app, s.legacy ? "notebook" : "jupyter_server",
                   s.server_version.empty() ? "?" : s.server_version);
+  if (!outcome.place_note.empty()) {
+    ctx.ui().out(outcome.place_note);
+  }
+  // A job's session: "job 42 (lab1) on node1 via HOST"; a container's: "cont1 on HOST".
+  const std::string where = s.job_id.empty() ? fmt::format("{} on {}", s.container, s.host)
+                                             : fmt::format("job {} ({}) on {} via {}", s.job_id,
+                                                           s.container, s.node, s.host);
   if (reused) {
-    ctx.ui().out(fmt::format("{} already runs in {} on {} at {}:{} (pid {}); reusing it", what,
-                             s.container, s.host, s.address, s.port, s.pid));
+    ctx.ui().out(fmt::format("{} already runs in {} at {}:{} (pid {}); reusing it", what, where,
+                             s.address, s.port, s.pid));
   } else {
-    ctx.ui().out(fmt::format("started {} in {} on {} at {}:{} (pid {}) in {:.1f} s", what,
-                             s.container, s.host, s.address, s.port, s.pid, elapsed));
+    ctx.ui().out(fmt::format("started {} in {} at {}:{} (pid {}) in {:.1f} s", what, where,
+                             s.address, s.port, s.pid, elapsed));
   }
 }
 
@@ -272,6 +280,10 @@ remote::Placement::Prepared prepare(Context& ctx, remote::Placement& place,
     busy.relabel(
         fmt::format("creating container '{}' on {}", place.subject().container, host_name));
   };
+  watch.waiting = [&](const std::string& words) {
+    ctx.ui().trace(words);
+    busy.relabel(fmt::format("{} on {} (Ctrl-C cancels it)", words, host_name));
+  };
   return place.prepare(ssh::deadline_in(std::chrono::minutes(30)), watch);
 }
 
@@ -395,7 +407,9 @@ void validate_start(const StartOptions& o) {
   } else {
     // Every creation setting given as a flag is checked before anything else; whether an
     // image is in force is known once the config file is read (resolve_start).
-    (void)spec_of(create_from_flags(o));
+    if (!o.slurm_flag) {
+      (void)spec_of(create_from_flags(o));
+    }
   }
   if (!jupyter::valid_container_name(o.container)) {
     throw Error(Exit::usage, fmt::format("invalid container name '{}'", o.container),
@@ -405,6 +419,14 @@ void validate_start(const StartOptions& o) {
   if (o.app != "auto" && !jupyter::app_from_string(o.app)) {
     throw Error(Exit::usage, fmt::format("invalid --app '{}'", o.app),
                 "use auto, lab, notebook or server");
+  }
+  if (o.no_wait && !o.slurm_flag && !o.slurm) {
+    throw Error(Exit::usage, "--no-wait applies to a Slurm job: give --slurm too");
+  }
+  if (o.slurm) {
+    if (auto error = slurm::validate(o.job); !error.empty()) {
+      throw Error(Exit::usage, error, "see `jl up --help`");
+    }
   }
   if (o.timeout_s < 1 || o.timeout_s > 3600) {
     throw Error(Exit::usage, "--timeout must be between 1 and 3600 seconds");
@@ -418,6 +440,30 @@ void validate_start(const StartOptions& o) {
 remote::Recipe recipe_of(const StartOptions& o) {
   const auto& c = o.create;
   remote::Recipe recipe;
+  if (o.slurm) {
+    // A job runs Jupyter on its node; containers inside jobs are not made by jl.
+    if (c.image) {
+      throw Error(Exit::usage,
+                  fmt::format("{} makes a Docker container; a Slurm job runs Jupyter on its node "
+                              "as the node's environment has it",
+                              c.image_origin),
+                  "leave out --image (or set \"scheduler\": \"docker\" for this container)");
+    }
+    const char* given = !c.volumes.empty() ? "-v"
+                        : c.shm_size       ? "--shm-size"
+                        : c.ipc            ? "--ipc"
+                        : c.user           ? "--user"
+                        : c.workdir        ? "--workdir"
+                        : !c.env.empty()   ? "-e"
+                        : c.pull           ? "--pull"
+                                           : nullptr;
+    if (given != nullptr) {
+      throw Error(Exit::usage,
+                  fmt::format("{} applies to a container jl creates, not to a Slurm job", given),
+                  "leave it out; sbatch's own options go after --");
+    }
+    return recipe;
+  }
   recipe.start_stopped = c.start_container;
   auto usage = [](const std::string& error) {
     return Error(Exit::usage, error, "see `jl up --help`");
@@ -476,6 +522,21 @@ void resolve_start(Context& ctx, StartOptions& o, const std::string& host) {
   o.docker = s.docker.value;
   o.idle_timeout_s = s.idle_timeout.value;
   o.resolved = true;
+  o.slurm = o.slurm_flag || s.scheduler.value == "slurm";
+  if (o.slurm) {
+    slurm::JobOptions& j = o.job;
+    j.partition = s.partition.value;
+    j.gres = s.gres.value;
+    j.gpus = s.gpus.value;
+    j.time = s.time.value;
+    j.cpus_per_task = s.cpus_per_task.value;
+    j.mem = s.mem.value;
+    j.account = s.account.value;
+    j.qos = s.qos.value;
+    j.sbatch_args = s.sbatch_args.value;
+    // --gpus is Slurm's here, not the container's.
+    o.flags.gpus.reset();
+  }
   if (s.image.value) {
     // An image is in force: its settings come from the flags and the config file alike.
     auto& c = o.create;
@@ -495,6 +556,9 @@ void resolve_start(Context& ctx, StartOptions& o, const std::string& host) {
     o.create = create_from_flags(o);
     o.create.start_container = s.start_container.value;
   }
+  if (o.slurm) {
+    o.create.gpus.reset();
+  }
   ctx.ui().trace(fmt::format(
       "settings: app {}, port {}, dir {}, timeout {} s, docker '{}', idle timeout {}{}", o.app,
       o.port ? std::to_string(*o.port) : "auto", o.dir.value_or("(default)"), o.timeout_s,
@@ -508,9 +572,32 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
                       const std::optional<std::string>& ssh_config, const StartOptions& o) {
   const auto started = ssh::Clock::now();
   remote::Host host(session, host_name, o.docker);
-  const auto place = remote::placement_for(host, o.container, recipe_of(o));
-  auto busy = ctx.ui().activity(fmt::format("looking into {} on {}", o.container, host_name));
+  remote::SlurmJob* job = nullptr;
+  std::unique_ptr<remote::Placement> place;
+  if (o.slurm) {
+    auto made = std::make_unique<remote::SlurmJob>(host, o.container, std::string{}, o.job);
+    job = made.get();
+    place = std::move(made);
+  } else {
+    place = remote::placement_for(host, o.container, recipe_of(o));
+  }
+  auto busy = ctx.ui().activity(
+      o.slurm ? fmt::format("looking for job {} on {}", slurm::job_name(o.container), host_name)
+              : fmt::format("looking into {} on {}", o.container, host_name));
   const auto prepared = prepare(ctx, *place, host_name, busy);
+  if (!prepared.note.empty()) {
+    ctx.ui().trace(prepared.note);
+  }
+  // A job this jl submitted is cancelled again when no server gets recorded in it.
+  struct CancelJob {
+    remote::SlurmJob* job;
+    bool armed;
+    ~CancelJob() {
+      if (armed && job != nullptr) {
+        job->cancel(ssh::deadline_in(10s));
+      }
+    }
+  } cancel_job{job, job != nullptr && job->submitted_here()};
   for (const auto& w : prepared.warnings) {
     ctx.ui().warn(w);
   }
@@ -518,7 +605,7 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     if (prepared.pulled) {
       ctx.ui().out(pulled_line(*prepared.pulled, host_name));
     }
-    if (prepared.created || prepared.started) {
+    if ((prepared.created || prepared.started) && job == nullptr) {
       std::vector<std::string> chosen;
       for (int g : prepared.gpus) {
         chosen.push_back(std::to_string(g));
@@ -529,15 +616,18 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
                                chosen.empty() ? "" : " with GPUs " + text::join(chosen, ",")));
     }
   }
-  ctx.ui().trace("probing docker, the container and Jupyter");
-  auto pending = place->probe_for_start(ssh::deadline_in(15s));
+  ctx.ui().trace(job != nullptr ? "probing the job's node and Jupyter (a step of the job)"
+                                : "probing docker, the container and Jupyter");
+  auto pending = place->probe_for_start(ssh::deadline_in(job != nullptr ? 30s : 15s));
   SkipStart skip{*place, pending};
   const auto& facts = pending.probe;
   ctx.ui().trace(fmt::format("probe: uid {} ({}), apps {}, {} live server(s), {} busy port(s)",
                              facts.uid, facts.user, facts.apps.size(), facts.servers.size(),
                              facts.busy_ports.size()));
 
-  const plan::Origin origin{host_name, ssh_config, o.container};
+  const plan::Origin origin{host_name, ssh_config, o.container,
+                            job != nullptr ? job->job_id() : std::string{},
+                            job != nullptr ? job->last().node : std::string{}};
   auto known = ctx.store().load();
   const auto plan =
       plan::plan_start(facts, settings_of(o), place->subject(), known.find(host_name, o.container));
@@ -545,8 +635,9 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     ctx.ui().warn(w);
   }
   if (auto reused = reuse_answering(ctx, host, plan, facts, origin)) {
+    cancel_job.armed = false;
     return StartOutcome{*reused,          true,          seconds_since(started), prepared.created,
-                        prepared.started, prepared.gpus, prepared.pulled};
+                        prepared.started, prepared.gpus, prepared.pulled,        prepared.note};
   }
   if (const auto* refusal = std::get_if<plan::Refusal>(&plan.otherwise)) {
     throw refusal->error();
@@ -562,8 +653,9 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
     throw plan::start_error(result, spec, place->subject());
   }
   auto record = record_started(ctx, host, *place, origin, facts, spec, result, token);
+  cancel_job.armed = false;
   return StartOutcome{record,           false,         seconds_since(started), prepared.created,
-                      prepared.started, prepared.gpus, prepared.pulled};
+                      prepared.started, prepared.gpus, prepared.pulled,        prepared.note};
 }
 
 nlohmann::json session_json(const SessionRecord& s, bool show_token) {
@@ -580,6 +672,8 @@ nlohmann::json session_json(const SessionRecord& s, bool show_token) {
       {"token", show_token ? s.token : jupyter::mask_token(s.token)},
       {"started_at", s.started_at},
       {"started_by_jl", s.started_by_jl},
+      {"job_id", s.job_id},
+      {"node", s.node},
   };
 }
 
@@ -610,7 +704,45 @@ int run_start(Context& ctx, const StartOptions& options) {
   auto lock =
       ctx.store().lock_session(host_name, o.container, std::chrono::seconds(o.timeout_s + 30));
   auto session = ctx.connect(host_name, ssh_config);
+  if (o.slurm && o.no_wait) {
+    return submit_only(ctx, session, host_name, o);
+  }
   report_start(ctx, start_on(ctx, session, host_name, ssh_config, o));
+  return 0;
+}
+
+int submit_only(Context& ctx, ssh::Session& session, const std::string& host_name,
+                const StartOptions& o) {
+  remote::Host host(session, host_name, o.docker);
+  remote::SlurmJob job(host, o.container, std::string{}, o.job);
+  slurm::Job state;
+  {
+    auto busy = ctx.ui().activity(
+        fmt::format("submitting job {} on {}", slurm::job_name(o.container), host_name));
+    state = job.submit_only(ssh::deadline_in(60s));
+  }
+  if (ctx.ui().json()) {
+    ctx.ui().out_json({{"host", host_name},
+                       {"container", o.container},
+                       {"job_id", state.id},
+                       {"submitted", job.submitted_here()},
+                       {"state", state.state},
+                       {"reason", state.reason},
+                       {"node", state.node}});
+    return 0;
+  }
+  const std::string where = state.running() ? "RUNNING on " + state.node
+                            : state.ended() ? slurm::ended_words(state)
+                                            : slurm::pending_words(state);
+  ctx.ui().out(fmt::format("{} job {} ({}) on {}: {}",
+                           job.submitted_here() ? "submitted" : "found your live", state.id,
+                           slurm::job_name(o.container), host_name, where));
+  if (!ctx.ui().quiet()) {
+    ctx.ui().info(
+        fmt::format("jl up {} --slurm starts Jupyter in it once it runs (and waits "
+                    "till then); scancel {} cancels it",
+                    o.container, state.id));
+  }
   return 0;
 }
 
@@ -642,7 +774,8 @@ void add_start_options(CLI::App* sub, StartOptions& options) {
       ->type_name("IMAGE");
   sub->add_option("--gpus", c.gpus,
                   "GPUs of the container jl creates: all, a count, devices (0,2), or free:N "
-                  "(N GPUs no process uses, least memory used first)")
+                  "(N GPUs no process uses, least memory used first); with --slurm, the job's "
+                  "GPUs: [TYPE:]N")
       ->type_name("GPUS");
   sub->add_option("-v,--volume", options.volume_flags,
                   "Mount HOST:CONTAINER[:ro] (repeatable; with --image)")
@@ -667,6 +800,36 @@ void add_start_options(CLI::App* sub, StartOptions& options) {
       ->type_name("WHEN");
   sub->add_flag("--start-container", options.start_container_flag,
                 "Start the container if it is stopped, even when jl did not create it");
+  auto* slurm_group = "Slurm job (--slurm)";
+  sub->add_flag("--slurm", options.slurm_flag,
+                "Run Jupyter in a Slurm job submitted through the host (a login node); "
+                "arguments after -- go to sbatch")
+      ->group(slurm_group);
+  sub->add_flag("--no-wait", options.no_wait,
+                "Submit the job, print its id and return (with --slurm)")
+      ->group(slurm_group);
+  sub->add_option("-p,--partition", c.partition, "The job's partition")
+      ->type_name("NAME")
+      ->group(slurm_group);
+  sub->add_option("--gres", c.gres, "Generic resources, e.g. gpu:1 or gpu:a100:2")
+      ->type_name("LIST")
+      ->group(slurm_group);
+  sub->add_option("-t,--time", c.time, "Time limit: MM, H:MM:SS or D-H:MM:SS")
+      ->type_name("TIME")
+      ->group(slurm_group);
+  sub->add_option("-c,--cpus-per-task", c.cpus_per_task, "CPUs for the job")
+      ->check(CLI::Range(1, 4096))
+      ->type_name("N")
+      ->group(slurm_group);
+  sub->add_option("--mem", c.mem, "Memory for the job, e.g. 16G")
+      ->type_name("SIZE")
+      ->group(slurm_group);
+  sub->add_option("-A,--account", c.account, "The account to charge")
+      ->type_name("NAME")
+      ->group(slurm_group);
+  sub->add_option("-q,--qos", c.qos, "The quality of service")
+      ->type_name("NAME")
+      ->group(slurm_group);
   sub->footer(
       "Arguments after -- are passed to Jupyter. Defaults for every option can be set in the "
       "config file, per host and per container: see `jl config show`.");
@@ -675,7 +838,12 @@ void add_start_options(CLI::App* sub, StartOptions& options) {
 void take_passthrough(Dispatch& dispatch, StartOptions& options) {
   dispatch.takes_passthrough = true;
   if (dispatch.passthrough) {
-    options.flags.jupyter_args = *dispatch.passthrough;
+    // With --slurm the words after -- are sbatch's; else Jupyter's.
+    if (options.slurm_flag) {
+      options.flags.sbatch_args = *dispatch.passthrough;
+    } else {
+      options.flags.jupyter_args = *dispatch.passthrough;
+    }
   }
 }
 

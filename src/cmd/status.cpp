@@ -17,6 +17,7 @@
 #include "jl/core/text.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/remote/placement.hpp"
+#include "jl/remote/slurm_job.hpp"
 #include "jl/sys/random.hpp"
 #include "jl/tunnel/runner.hpp"
 
@@ -51,7 +52,28 @@ struct Row {
   // The GPUs its container's processes use; nothing when the host was not asked or has no
   // NVIDIA driver.
   std::optional<std::vector<gpus::ContainerGpu>> gpus;
+  // A Slurm job's session: the job as Slurm sees it now (when asked).
+  std::optional<slurm::Job> job;
 };
+
+// JOB: "42 RUNNING on node1, 0:58:12 left", "42 TIMEOUT after 0:01:03".
+std::string job_words(const Row& r) {
+  if (!r.job) {
+    return r.session.job_id.empty() ? "-" : r.session.job_id;
+  }
+  const auto& j = *r.job;
+  if (!j.known) {
+    return fmt::format("{} unknown", r.session.job_id);
+  }
+  if (j.running()) {
+    return fmt::format("{} RUNNING on {}{}", j.id, j.node,
+                       j.time_left.empty() ? std::string{} : ", " + j.time_left + " left");
+  }
+  if (j.ended()) {
+    return fmt::format("{} {} after {}", j.id, j.state, slurm::format_elapsed(j.elapsed));
+  }
+  return fmt::format("{} {}", j.id, slurm::pending_words(j));
+}
 
 // Whether the server of `s`, which no longer answers, shut itself down for being idle: the end
 // of its log says so. Only asked of sessions started with an idle timeout.
@@ -160,6 +182,7 @@ void survey(Context& ctx, ssh::Session& session, const std::string& host_name,
             {},
             {},
             std::nullopt,
+            std::nullopt,
             std::nullopt};
     if (host_uses) {
       row.gpus = gpus::of_container(*host_uses, s.container_id, s.container);
@@ -172,6 +195,10 @@ void survey(Context& ctx, ssh::Session& session, const std::string& host_name,
       replaced = places[i]->replaced_of(s, a.status, a.out + a.err);
     } else if (asked[i]) {
       replaced = places[i]->replaced(s, ssh::deadline_in(10s));
+    }
+    if (const auto* job = dynamic_cast<const remote::SlurmJob*>(places[i].get());
+        job != nullptr && asked[i]) {
+      row.job = job->last();
     }
     if (replaced) {
       checks[i].reset();
@@ -239,6 +266,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
                         connect_error,
                         {},
                         std::nullopt,
+                        std::nullopt,
                         std::nullopt});
       }
       continue;
@@ -273,6 +301,18 @@ int run_status(Context& ctx, const StatusOptions& o) {
       if (r.gpus) {
         j["gpus"] = gpus::to_json(*r.gpus);
       }
+      if (r.job) {
+        j["job"] = {
+            {"id", r.job->id.empty() ? s.job_id : r.job->id},
+            {"known", r.job->known},
+            {"state", r.job->state},
+            {"reason", r.job->reason},
+            {"node", r.job->node},
+            {"time_left", r.job->time_left},
+            {"elapsed", r.job->elapsed},
+            {"ended", r.job->ended() || !r.job->known ? nlohmann::json(slurm::ended_words(*r.job))
+                                                      : nlohmann::json(nullptr)}};
+      }
       out.push_back(std::move(j));
     }
     ctx.ui().out_json(out, 2);
@@ -293,11 +333,16 @@ int run_status(Context& ctx, const StatusOptions& o) {
   }
   const bool any_gpus =
       std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.gpus.has_value(); });
+  const bool any_jobs =
+      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return !r.session.job_id.empty(); });
   std::vector<std::vector<std::string>> cells = {{"HOST", "CONTAINER", "APP", "VERSION", "ADDRESS",
                                                   "PID", "STARTED", "IDLE", "ANSWERS", "TUNNEL",
                                                   "TOKEN"}};
   if (any_gpus) {
     cells.front().push_back("GPUS");
+  }
+  if (any_jobs) {
+    cells.front().push_back("JOB");
   }
   for (const auto& r : rows) {
     const auto& s = r.session;
@@ -317,6 +362,9 @@ int run_status(Context& ctx, const StatusOptions& o) {
     if (any_gpus) {
       // Nothing for a session on a host without nvidia-smi (or not reached).
       cells.back().push_back(r.gpus ? gpus::words(*r.gpus) : std::string{});
+    }
+    if (any_jobs) {
+      cells.back().push_back(job_words(r));
     }
   }
   ctx.ui().out(text::table(cells));

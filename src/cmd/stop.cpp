@@ -9,6 +9,7 @@
 #include "jl/core/error.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/remote/placement.hpp"
+#include "jl/remote/slurm_job.hpp"
 #include "jl/tunnel/runner.hpp"
 
 namespace jl::cmd {
@@ -31,6 +32,13 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
       return "the container no longer exists";
     }
   }
+  if (!s.job_id.empty()) {
+    // A Slurm job that ended took its server with it.
+    if (place->identify(s.job_id, ssh::deadline_in(20s)) == probe::Identity::removed) {
+      const auto* job = dynamic_cast<const remote::SlurmJob*>(place.get());
+      return job != nullptr ? slurm::ended_words(job->last()) : "its Slurm job had ended";
+    }
+  }
   bool shutdown_sent = false;
   if (!s.address.empty() && s.port > 0 && !s.token.empty()) {
     shutdown_sent =
@@ -42,6 +50,12 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
   if (s.pid > 0) {
     result = place->wait_gone(s.pid, s.runtime_file, shutdown_sent, ssh::deadline_in(20s));
     if (!result.gone) {
+      if (!s.job_id.empty()) {
+        throw Error(Exit::remote,
+                    fmt::format("job {} of {} on {} does not end{}", s.job_id, s.container, s.host,
+                                result.detail.empty() ? "" : ": " + result.detail),
+                    fmt::format("look at it on the login node: squeue -j {}", s.job_id));
+      }
       throw Error(Exit::remote,
                   fmt::format("Jupyter (pid {}) in container '{}' on {} is still running after "
                               "SIGKILL{}",
@@ -51,7 +65,10 @@ std::string stop_one(Context& ctx, remote::Host& host, const SessionRecord& s) {
     }
   }
   // Verify from the outside: nothing may answer at the server's address any more.
-  if (result.how != probe::StopHow::container_gone && !s.address.empty() && s.port > 0) {
+  const bool place_gone = result.how == probe::StopHow::container_gone ||
+                          result.how == probe::StopHow::job_ended ||
+                          result.how == probe::StopHow::job_cancelled;
+  if (!place_gone && !s.address.empty() && s.port > 0) {
     auto health =
         host.status(s.address, s.port, s.base_url, s.token, ssh::deadline_in(10s), s.container);
     if (health.answers()) {

@@ -6,8 +6,10 @@
 
 #include "jl/core/error.hpp"
 #include "jl/core/plan.hpp"
+#include "jl/core/slurm.hpp"
 #include "jl/remote/host.hpp"
 #include "jl/sys/net.hpp"
+#include "jl/sys/random.hpp"
 #include "jl/sys/terminal.hpp"
 
 namespace jl::cmd {
@@ -87,6 +89,23 @@ tunnel::ForwardHooks hooks_for(sys::StateStore& store, const mux::ForwardSpec& s
       rec.tunnel_note = words;
     });
   };
+  if (!spec.job_id.empty()) {
+    // A Slurm job ends (its time limit, scancel, a node that fails) while the connection to
+    // the login node lives on: ask Slurm every so often.
+    hooks.check_place = [job = spec.job_id](ssh::Session& live, std::string* why) {
+      const std::string nonce = sys::generate_nonce();
+      auto exec = live.exec(slurm::job_state_command(nonce, job), {}, ssh::deadline_in(20s));
+      const auto state = slurm::parse_job_state(exec.out + exec.err, nonce, job);
+      if (!state.known && !state.query_error.empty()) {
+        throw Error(Exit::remote, state.query_error);  // asked again later
+      }
+      if (state.known && !state.ended()) {
+        return true;
+      }
+      *why = slurm::ended_words(state);
+      return false;
+    };
+  }
   hooks.check_server = [spec](ssh::Session& fresh, std::string* why) {
     remote::Host h(fresh, spec.host);  // HTTP only: no docker involved
     auto health = h.status(spec.target_host, spec.target_port, spec.base_url, spec.token,

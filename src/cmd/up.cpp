@@ -23,6 +23,10 @@ int run_up(Context& ctx, const UpOptions& options) {
   resolve_start(ctx, o.start, host_name);
   validate_start(o.start);
   const auto ssh_config = ctx.ssh_config();
+  if (o.start.slurm && o.start.no_wait) {
+    auto session = ctx.connect(host_name, ssh_config);
+    return submit_only(ctx, session, host_name, o.start);
+  }
   auto lock = ctx.store().lock_session(host_name, o.start.container,
                                        std::chrono::seconds(o.start.timeout_s + 30));
   const std::string lock_path = ctx.store().tunnel_lock(host_name, o.start.container);
@@ -65,7 +69,8 @@ void setup_up(CLI::App& app, Dispatch& dispatch) {
       "up",
       "Start (or reuse) Jupyter, open the tunnel and the browser: start + open in one go\n"
       "  jl up cont1\n"
-      "  jl up cont1 --no-browser --local-port 9999");
+      "  jl up cont1 --no-browser --local-port 9999\n"
+      "  jl up lab --slurm --partition gpu --gres gpu:1 --time 2:00:00");
   add_start_options(sub, options->start);
   add_open_options(sub, options->open);
   sub->callback([options, &dispatch] {

@@ -285,10 +285,44 @@ class ProfileReader {
           bad(path, "must be a duration from 1s to 30d, such as \"30m\", \"2h\" or 3600");
         }
       }
+    } else if (key == "scheduler") {
+      p.scheduler = string(value, path);
+      if (p.scheduler && *p.scheduler != "docker" && *p.scheduler != "slurm") {
+        bad(path, "must be \"docker\" (the default) or \"slurm\"");
+      }
+    } else if (key == "cpus_per_task") {
+      p.cpus_per_task = integer(value, path, 1, 4096);
+    } else if (key == "sbatch_args") {
+      p.sbatch_args = words(value, path);
+    } else if (auto member = slurm_member(key)) {
+      p.*member = string(value, path);
     } else {
       return create_key(key, value, path, container_section, p);
     }
     return true;
+  }
+
+  // A Slurm option given as a string in the config file (checked when a job is submitted).
+  static std::optional<std::string> Profile::*slurm_member(const std::string& key) {
+    if (key == "partition") {
+      return &Profile::partition;
+    }
+    if (key == "gres") {
+      return &Profile::gres;
+    }
+    if (key == "time") {
+      return &Profile::time;
+    }
+    if (key == "mem") {
+      return &Profile::mem;
+    }
+    if (key == "account") {
+      return &Profile::account;
+    }
+    if (key == "qos") {
+      return &Profile::qos;
+    }
+    return nullptr;
   }
 
   // A container's own section (containers.C, hosts.H.containers.C).
@@ -552,6 +586,7 @@ SessionSettings resolve_session(const SessionFlags& flags, const Env& env, const
   SessionSettings s;
   s.app.value = "auto";
   s.docker.value = {"docker"};
+  s.scheduler.value = "docker";
   s.timeout.value = 60;
   pick(s.app, layers, &Profile::app, "--app", "JL_APP", "app");
   pick_optional(s.port, layers, &Profile::port, "--port", "JL_PORT", "port");
@@ -572,6 +607,16 @@ SessionSettings resolve_session(const SessionFlags& flags, const Env& env, const
   pick_optional(s.pull, layers, &Profile::pull, "--pull", "", "pull");
   pick(s.start_container, layers, &Profile::start_container, "--start-container", "",
        "start_container");
+  pick(s.scheduler, layers, &Profile::scheduler, "--slurm", "", "scheduler");
+  pick_optional(s.partition, layers, &Profile::partition, "--partition", "", "partition");
+  pick_optional(s.gres, layers, &Profile::gres, "--gres", "", "gres");
+  pick_optional(s.time, layers, &Profile::time, "--time", "", "time");
+  pick_optional(s.cpus_per_task, layers, &Profile::cpus_per_task, "--cpus-per-task", "",
+                "cpus_per_task");
+  pick_optional(s.mem, layers, &Profile::mem, "--mem", "", "mem");
+  pick_optional(s.account, layers, &Profile::account, "--account", "", "account");
+  pick_optional(s.qos, layers, &Profile::qos, "--qos", "", "qos");
+  pick(s.sbatch_args, layers, &Profile::sbatch_args, "-- ARGS", "", "sbatch_args");
   return s;
 }
 

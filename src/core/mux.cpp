@@ -146,6 +146,7 @@ std::string encode(const Request& r) {
                       {"target_host", f.target_host},
                       {"target_port", f.target_port},
                       {"base_url", f.base_url},
+                      {"job_id", f.job_id},
                       {"token", f.token}};
       break;
     }
@@ -227,6 +228,7 @@ std::optional<Request> decode_request(std::string_view text, std::string* error)
         out.target_host = f.at("target_host").get<std::string>();
         out.target_port = integer(f.at("target_port"));
         out.base_url = f.value("base_url", std::string{});
+        out.job_id = f.value("job_id", std::string{});
         out.token = f.value("token", std::string{});
         if (out.host.empty() || out.name.empty() || !out.lock.starts_with('/') ||
             (!out.log.empty() && !out.log.starts_with('/')) || out.target_host.empty() ||

@@ -223,6 +223,8 @@ SessionRecord reused_record(const Origin& origin, const Candidate& candidate,
   record.host = origin.host;
   record.ssh_config = origin.ssh_config;
   record.container = origin.container;
+  record.job_id = origin.job_id;
+  record.node = origin.node;
   record.container_id = id;
   if (server.legacy) {
     record.app = "notebook";
@@ -250,6 +252,8 @@ SessionRecord started_record(const Origin& origin, const probe::StartSpec& spec,
   record.host = origin.host;
   record.ssh_config = origin.ssh_config;
   record.container = origin.container;
+  record.job_id = origin.job_id;
+  record.node = origin.node;
   record.container_id = facts.container ? facts.container->id : std::string{};
   record.app = std::string(jupyter::to_string(spec.app));
   record.server_version = rt.version.empty() ? version : rt.version;

@@ -457,6 +457,10 @@ std::string_view describe(StopHow how, bool shutdown_sent) {
       return "killed with SIGKILL";
     case StopHow::alive:
       return "still running";
+    case StopHow::job_cancelled:
+      return "its Slurm job is cancelled";
+    case StopHow::job_ended:
+      return "its Slurm job had ended";
     case StopHow::unknown:
       break;
   }

@@ -28,6 +28,10 @@ JL_SCRIPT(ensure_container)
 JL_SCRIPT(gpus)
 JL_SCRIPT(helper)
 JL_SCRIPT(pull_image)
+JL_SCRIPT(slurm_job)
+JL_SCRIPT(slurm_step)
+JL_SCRIPT(slurm_state)
+JL_SCRIPT(slurm_doctor)
 #undef JL_SCRIPT
 
 }  // namespace jl::scripts

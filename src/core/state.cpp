@@ -148,6 +148,8 @@ std::string serialize_state(const State& state) {
         {"started_by_jl", s.started_by_jl},
         {"started_at", s.started_at},
         {"idle_timeout_s", s.idle_timeout_s},
+        {"job_id", s.job_id},
+        {"node", s.node},
         {"local_port", s.local_port},
         {"tunnel_pid", s.tunnel_pid},
         {"tunnel_state", note_name(s.tunnel_state)},
@@ -288,6 +290,13 @@ State parse_state(std::string_view text) {
     s.started_by_jl = field<bool>(j, "started_by_jl", false);
     s.started_at = field<std::string>(j, "started_at", "");
     s.idle_timeout_s = field<int>(j, "idle_timeout_s", 0);
+    s.job_id = field<std::string>(j, "job_id", "");
+    if (!s.job_id.empty() && !std::all_of(s.job_id.begin(), s.job_id.end(), [](char c) {
+          return (c >= '0' && c <= '9') || c == '_';
+        })) {
+      throw std::runtime_error("a session has an invalid Slurm job id");
+    }
+    s.node = field<std::string>(j, "node", "");
     s.local_port = port_field(j, "local_port");
     s.tunnel_pid = pid_field(j, "tunnel_pid");
     s.tunnel_note = field<std::string>(j, "tunnel_note", "");

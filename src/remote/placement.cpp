@@ -6,6 +6,7 @@
 #include "jl/core/logs.hpp"
 #include "jl/core/plan.hpp"
 #include "jl/core/text.hpp"
+#include "jl/remote/slurm_job.hpp"
 #include "jl/sys/random.hpp"
 
 namespace jl::remote {
@@ -266,6 +267,9 @@ std::vector<int> DockerContainer::free_gpus(int count, ssh::Deadline deadline) {
 }
 
 std::unique_ptr<Placement> placement_of(Host& host, const SessionRecord& s) {
+  if (!s.job_id.empty()) {
+    return std::make_unique<SlurmJob>(host, s.container, s.job_id);
+  }
   return std::make_unique<DockerContainer>(host, s.container, s.container_id);
 }
 
@@ -308,11 +312,17 @@ PendingStart DockerContainer::probe_for_start(ssh::Deadline deadline) {
 probe::StartResult DockerContainer::start(
     PendingStart& pending, const probe::StartSpec& spec, const std::string& token,
     ssh::Deadline deadline, const std::function<void(const probe::StartProgress&)>& progress) {
+  return start_as_planned(*this, pending, spec, token, deadline, progress);
+}
+
+probe::StartResult start_as_planned(
+    Placement& place, PendingStart& pending, const probe::StartSpec& spec, const std::string& token,
+    ssh::Deadline deadline, const std::function<void(const probe::StartProgress&)>& progress) {
   std::string plan;
   try {
     plan = probe::start_plan(spec, token);
   } catch (const std::invalid_argument&) {
-    skip_start(pending, deadline);
+    place.skip_start(pending, deadline);
     throw Error(Exit::usage, "Jupyter arguments and --dir cannot contain line breaks");
   }
   ssh::ExecResult exec;
@@ -350,7 +360,7 @@ probe::StartResult DockerContainer::start(
     }
     auto partial = probe::parse_start(pending.process.out(), pending.nonce);
     if (partial.pid > 0) {
-      wait_gone(partial.pid, "", false, ssh::deadline_in(std::chrono::seconds(15)));
+      place.wait_gone(partial.pid, "", false, ssh::deadline_in(std::chrono::seconds(15)));
     }
     throw;
   }

@@ -108,6 +108,10 @@ struct Forwarder::Impl {
   int warm_failures = 0;  // spare command channels in a row that died before use
   Conn* spare = nullptr;  // the spare command channel (warm), while there is one
   sys::WakeWatcher* wake = nullptr;
+  // The caller's periodic check (every()), and when it is due next.
+  std::chrono::milliseconds tick_period{0};
+  std::function<bool()> tick;
+  std::chrono::steady_clock::time_point tick_due{};
   std::vector<sys::Fd> clients;  // commands that use this connection (their hello connection)
   // The shell helper on the host that runs other commands' scripts (a master's only).
   std::unique_ptr<Helper> helper;
@@ -902,6 +906,12 @@ void Forwarder::watch(sys::WakeWatcher& wake) {
   m_impl->wake = &wake;
 }
 
+void Forwarder::every(std::chrono::milliseconds period, std::function<bool()> tick) {
+  m_impl->tick_period = std::max(period, std::chrono::milliseconds(100));
+  m_impl->tick = std::move(tick);
+  m_impl->tick_due = std::chrono::steady_clock::now() + m_impl->tick_period;
+}
+
 void Forwarder::stop_when_idle() {
   m_impl->stop_asked = true;
 }
@@ -947,6 +957,13 @@ End Forwarder::run(int stop_fd) {
     }
     if (ssh_is_connected(im.session.native()) == 0) {
       return End::connection_lost;
+    }
+    if (im.tick && Clock::now() >= im.tick_due) {
+      if (!im.tick()) {
+        return End::stopped;
+      }
+      im.tick_due = Clock::now() + im.tick_period;
+      continue;  // the check may have left data in libssh for the connections
     }
     const bool pending = im.output_pending();
     fds.clear();
@@ -1038,6 +1055,11 @@ End Forwarder::run(int stop_fd) {
         std::min(ready ? std::chrono::milliseconds::zero() : kLongestPoll, alive.wait_time(now));
     if (pendings > 0) {
       wait = std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(1));
+    }
+    if (im.tick) {
+      wait =
+          std::min(wait, std::max(std::chrono::milliseconds::zero(),
+                                  std::chrono::ceil<std::chrono::milliseconds>(im.tick_due - now)));
     }
     if (starving && !alive.probing()) {
       wait = std::min(

@@ -316,6 +316,36 @@ class Tunnels {
     }
   }
   mux::Reply take(const mux::Request& r, std::vector<sys::Fd>& fds, Forwarder* live);
+  // Ask each tunnel's place whether it still holds the server (ForwardHooks::check_place): a
+  // tunnel whose place is gone ends, noting why; false when none is left to serve.
+  bool check_places(ssh::Session& session, Forwarder& live) {
+    for (std::size_t i = m_forwards.size(); i-- > 0;) {
+      auto& f = m_forwards[i];
+      if (!f.hooks.check_place) {
+        continue;
+      }
+      std::string why;
+      bool holds = true;
+      try {
+        holds = f.hooks.check_place(session, &why);
+      } catch (const std::exception& e) {
+        say(fmt::format("could not check the place of {}: {}", f.name, e.what()));
+        continue;  // asked again next time; a dead connection is the keepalive's to find
+      }
+      if (holds) {
+        continue;
+      }
+      // It will not come back: the note stays until the next open, and the tunnel ends.
+      f.note(TunnelNote::gave_up, why);
+      if (m_forwards.size() == 1) {
+        m_place_gone = why;
+        return false;
+      }
+      live.remove_listener(f.id);
+      end(i, fmt::format("the server is gone ({})", why));
+    }
+    return true;
+  }
   bool wait_and_hold(std::chrono::milliseconds delay, std::vector<Waiting>& waiting);
   TunnelEnd reconnect(std::optional<ssh::Session>& owned, std::vector<Waiting>& waiting);
 
@@ -327,6 +357,7 @@ class Tunnels {
   sys::Fd m_master_lock;
   sys::Fd m_control;
   bool m_stop_asked = false;
+  std::string m_place_gone;  // why the last tunnel's place no longer holds its server
   // Resumes and network changes: a reason to check the connection, or to try again at once.
   sys::WakeWatcher m_wake;
 };
@@ -589,6 +620,8 @@ TunnelEnd Tunnels::serve(ssh::Session& first) {
                           });
       self = &forwarder;
       forwarder.watch(m_wake);
+      forwarder.every(kCheckPlaceEvery,
+                      [this, &self, current] { return check_places(*current, *self); });
       end = forwarder.run(m_stop);
       const auto& st = forwarder.stats();
       say(fmt::format(
@@ -598,6 +631,9 @@ TunnelEnd Tunnels::serve(ssh::Session& first) {
           st.ahead));
     }
     if (end == End::stopped) {
+      if (!m_place_gone.empty()) {
+        return {TunnelEnd::Why::server_gone, m_place_gone};
+      }
       return {};
     }
     current->disconnect();

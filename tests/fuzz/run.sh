@@ -2,10 +2,10 @@
 # Build the libFuzzer targets with clang (in build-fuzz/ at the repo root) and run each for a
 # fixed time on a copy of its seed corpus, as many at once as there are cores. Fails if any target finds a crash, a sanitizer
 # report, a leak or a timeout; the input that did it is kept in build-fuzz/artifacts/TARGET/.
-# Usage: tests/fuzz/run.sh [SECONDS]   (per target; default 60)
+# Usage: tests/fuzz/run.sh [SECONDS]   (per target; default 30)
 set -euo pipefail
 
-secs=${1:-60}
+secs=${1:-30}
 case $secs in '' | *[!0-9]*)
   echo "usage: tests/fuzz/run.sh [SECONDS]" >&2
   exit 2

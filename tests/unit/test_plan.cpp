@@ -333,7 +333,7 @@ TEST(PlanStart, AnIdleTimeoutBecomesJupytersOwnCulling) {
   result.pid = 42;
   result.log = "/root/.local/state/jl/jupyter-8888.log";
   result.runtime = RuntimeInfo{};
-  auto record = jl::plan::started_record({"h", std::nullopt, "cont1"}, spec, result, facts(),
+  auto record = jl::plan::started_record({"h", std::nullopt, "cont1", {}, {}}, spec, result, facts(),
                                          nullptr, "tok", "2.0", "now");
   EXPECT_EQ(record.idle_timeout_s, 3600);
 }
@@ -506,7 +506,7 @@ TEST(Records, ReusedKeepsWhatJlKnewOfTheSameServer) {
   Facts r = facts();
   Candidate c{server(7, 8888, "0.0.0.0"), "172.17.0.2", {}};
   c.server.version = "2.14.0";
-  jl::plan::Origin origin{"gpubox", std::string("/cfg"), "cont1"};
+  jl::plan::Origin origin{"gpubox", std::string("/cfg"), "cont1", {}, {}};
   SessionRecord known;
   known.pid = 7;
   known.port = 8888;
@@ -563,7 +563,7 @@ TEST(Records, StartedKeepsTheLocalPort) {
   result.runtime->base_url = "/jl/";
   SessionRecord known;
   known.local_port = 9001;
-  jl::plan::Origin origin{"gpubox", std::nullopt, "cont1"};
+  jl::plan::Origin origin{"gpubox", std::nullopt, "cont1", {}, {}};
   auto rec = jl::plan::started_record(origin, spec, result, r, &known, "TOKEN", "2.14.0", "NOW");
   EXPECT_EQ(rec.local_port, 9001);
   EXPECT_EQ(rec.token, "TOKEN");

@@ -10,6 +10,7 @@
 
 #include "jl/cmd/context.hpp"
 #include "jl/cmd/dispatch.hpp"
+#include "jl/core/slurm.hpp"
 #include "jl/remote/placement.hpp"
 
 namespace jl::cmd {
@@ -23,6 +24,12 @@ struct StartOptions {
   bool start_container_flag = false;             // --start-container
   std::vector<std::string> volume_flags;         // -v, as given
   std::vector<std::string> env_flags;            // -e, as given
+  bool slurm_flag = false;                       // --slurm
+  bool no_wait = false;                          // --no-wait: submit the job and return
+  // A Slurm job instead of a container (--slurm, or "scheduler": "slurm"), and its options in
+  // force (resolve_start).
+  bool slurm = false;
+  slurm::JobOptions job;
   // The settings in force, from flags, environment, config file and defaults (resolve_start).
   std::optional<int> port;         // default: 8888, or the next free one
   std::optional<std::string> dir;  // default: the container's working directory
@@ -58,6 +65,7 @@ struct StartOutcome {
   bool container_started = false;   // jl started the stopped container first
   std::vector<int> container_gpus;  // the GPUs --gpus free:N chose for the container it created
   std::optional<remote::Placement::Pulled> pulled;  // jl pulled the image first
+  std::string place_note;  // what making the place ready did (a Slurm job that runs), if anything
 };
 
 // "pulled IMAGE on HOST in 3.2 s (6 layers, 65.0 MB): sha256:...", for a pull that ran.
@@ -78,6 +86,11 @@ void resolve_start(Context& ctx, StartOptions& options, const std::string& host)
 StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& host,
                       const std::optional<std::string>& ssh_config, const StartOptions& options);
 void report_start(Context& ctx, const StartOutcome& outcome);
+
+// jl up/start --no-wait: submit the Slurm job (or find the live one of this name), say its id
+// and state, and return.
+int submit_only(Context& ctx, ssh::Session& session, const std::string& host,
+                const StartOptions& options);
 // A session as JSON (docs/json.md), its token masked unless `show_token`.
 nlohmann::json session_json(const SessionRecord& session, bool show_token);
 // What start --json prints (also the "server" of up --json).

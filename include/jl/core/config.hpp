@@ -50,6 +50,17 @@ struct Profile {
   std::optional<std::vector<std::string>> env;  // K=V
   std::optional<std::string> pull;              // missing, always, never
   std::optional<bool> start_container;          // start it when stopped, even if jl did not make it
+  // Where Jupyter runs: "docker" (a container on the host, the default) or "slurm" (a job
+  // submitted through the host as a Slurm login node), and the job's options.
+  std::optional<std::string> scheduler;
+  std::optional<std::string> partition;
+  std::optional<std::string> gres;
+  std::optional<std::string> time;
+  std::optional<int> cpus_per_task;
+  std::optional<std::string> mem;
+  std::optional<std::string> account;
+  std::optional<std::string> qos;
+  std::optional<std::vector<std::string>> sbatch_args;
 };
 
 // The overrides for one host: its own settings, and per-container settings on that host.
@@ -120,6 +131,17 @@ struct SessionSettings {
   Setting<std::vector<std::string>> env;
   Setting<std::optional<std::string>> pull;
   Setting<bool> start_container;
+  // A Slurm job: the scheduler ("docker" or "slurm") and the job's options (gpus above is
+  // Slurm's --gpus then).
+  Setting<std::string> scheduler;
+  Setting<std::optional<std::string>> partition;
+  Setting<std::optional<std::string>> gres;
+  Setting<std::optional<std::string>> time;
+  Setting<std::optional<int>> cpus_per_task;
+  Setting<std::optional<std::string>> mem;
+  Setting<std::optional<std::string>> account;
+  Setting<std::optional<std::string>> qos;
+  Setting<std::vector<std::string>> sbatch_args;
 };
 
 // Resolve the settings of CONTAINER on HOST (either may be unknown): flags, then the environment

@@ -64,6 +64,8 @@ struct ForwardSpec {
   // A session's server, asked for after a reconnect: GET {base_url}api/status with the token.
   std::string base_url;
   std::string token;
+  // A session in a Slurm job: the job, asked every so often whether it still runs.
+  std::string job_id;
 };
 
 struct Request {

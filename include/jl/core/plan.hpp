@@ -78,6 +78,9 @@ struct Origin {
   std::string host;
   std::optional<std::string> ssh_config;
   std::string container;
+  // A Slurm job's session: the job and its node (recorded with the session).
+  std::string job_id;
+  std::string node;
 };
 
 // The record of a reused server. `known` keeps its start time and log when it is the same

@@ -159,7 +159,18 @@ std::string stop_command(std::string_view nonce, std::string_view container, lon
 
 // How a server ended: it had already, it shut down when asked, SIGTERM or SIGKILL ended it, it
 // still runs, or its container is gone or stopped (so no server is left in it).
-enum class StopHow { unknown, already, shutdown, term, kill, alive, container_gone };
+// job_cancelled: jl cancelled the Slurm job that ran it; job_ended: that job had ended.
+enum class StopHow {
+  unknown,
+  already,
+  shutdown,
+  term,
+  kill,
+  alive,
+  container_gone,
+  job_cancelled,
+  job_ended
+};
 
 struct StopResult {
   bool gone = false;

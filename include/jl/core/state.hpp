@@ -38,6 +38,11 @@ struct SessionRecord {
   bool started_by_jl = false;
   std::string started_at;  // ISO 8601 UTC
   int idle_timeout_s = 0;  // Jupyter shuts itself down after this long idle (0: never)
+  // A session in a Slurm job (jl up NAME --slurm): the job's id (empty: a Docker container)
+  // and the node it runs on. `address` is then the node's address as the login node reaches
+  // it, and `pid`, `runtime_file` and `log` are on that node.
+  std::string job_id;
+  std::string node;
   // Tunnel, when one runs (see `jl open`).
   int local_port = 0;
   long long tunnel_pid = 0;

@@ -60,6 +60,7 @@ class Placement {
     std::optional<Pulled> pulled;       // the image was pulled first
     std::vector<std::string> warnings;  // to say (e.g. a spec that differs from the one asked)
     std::vector<int> gpus;              // the GPUs --gpus free:N chose for a container made afresh
+    std::string note;                   // what was done, in a line for people (a job that runs)
   };
 
   // Who hears about a pull while it runs (any may be empty): when it begins, each time
@@ -68,6 +69,9 @@ class Placement {
     std::function<void(const std::string& image)> begins;
     std::function<void(const pull::Progress&)> progress;
     std::function<void()> ended;
+    // The place is not ready and waits for something else (a Slurm job in the queue): what
+    // it waits for, in words, each time that changes.
+    std::function<void(const std::string& words)> waiting;
   };
 
   // Make the place ready for a start (create it, or start it again, as it was asked to be);
@@ -128,6 +132,13 @@ class Placement {
   // Remove the place and everything running in it; volumes and images stay.
   virtual void remove(ssh::Deadline deadline) = 0;
 };
+
+// Send the plan to a probe that waits for one (probe_for_start) and follow the start to its
+// verdict, telling `progress`; an interrupt or a timeout stops the server it may have started
+// (place.wait_gone). The body of every placement's start().
+probe::StartResult start_as_planned(
+    Placement& place, PendingStart& pending, const probe::StartSpec& spec, const std::string& token,
+    ssh::Deadline deadline, const std::function<void(const probe::StartProgress&)>& progress);
 
 // How to make a container that is not there (or not running): the spec to create it from, when
 // pulling its image is allowed, and whether a stopped one may be started.

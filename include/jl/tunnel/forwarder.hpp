@@ -10,6 +10,7 @@
 //                    stays in libssh, which then stops growing the channel's window.
 // EOF is passed on as a half-close (shutdown(SHUT_WR)), never as close.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -95,6 +96,11 @@ class Forwarder {
 
   // Take resume and network-change hints from `wake` (owned by the caller).
   void watch(sys::WakeWatcher& wake);
+
+  // Every `period`, between two rounds of the loop, call `tick` on this thread; it may use the
+  // session (blocking, within a deadline of its own). run() returns `stopped` once it returns
+  // false. A Slurm job's tunnel asks this way whether the job still runs.
+  void every(std::chrono::milliseconds period, std::function<bool()> tick);
 
   // Serve one more listener from now on (from a ControlHandler too).
   void add_listener(Listener listener);

@@ -31,11 +31,17 @@ std::optional<long long> running_pid(const std::string& lock);
 bool terminate(const std::string& lock, std::chrono::milliseconds wait);
 
 // What a tunnel's owner wants to hear about it, and how to check its server.
+inline constexpr std::chrono::seconds kCheckPlaceEvery{10};
+
 struct ForwardHooks {
   // Called in the tunnel process when it stops serving the tunnel (to clear the state).
   std::function<void()> on_ended;
   // Is the server behind the tunnel still there? (after a reconnect) Empty: do not check.
   std::function<bool(ssh::Session&, std::string* why)> check_server;
+  // Does the place the server runs in still hold it? Asked every kCheckPlaceEvery while the
+  // connection lives (a Slurm job ends without the connection noticing); false ends the tunnel
+  // with `why`. Empty: never asked.
+  std::function<bool(ssh::Session&, std::string* why)> check_place;
   // Reports how the tunnel is doing for `jl status`: the kind of note and its words
   // (tunnel_note_words: "reconnecting", "server gone: ...", "gave up: ...", "" for none).
   std::function<void(TunnelNote note, const std::string& words)> on_note;

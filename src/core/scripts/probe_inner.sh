@@ -1,7 +1,9 @@
 # shellcheck shell=sh disable=SC2034 # start_inner.sh, which follows, reads these
 # Runs inside the container as its default user, after prelude.sh: the probe, then (mode
 # plan) reads a plan on stdin; start_inner.sh follows it.
-n=$1 mode=$2
+# A third parameter, a Slurm job's id, makes the start hand Jupyter over to that job's batch
+# script (slurm_job.sh) instead of starting it detached.
+n=$1 mode=$2 job=${3-}
 m id "$(id -u 2>/dev/null)" "$(id -un 2>/dev/null)"
 m home "${HOME:-/}"
 for a in jupyter-lab jupyter-notebook jupyter-server; do

@@ -76,12 +76,34 @@ fi
 set -- "$app" "$@" --no-browser "--ip=$ip" "--port=$port" --ServerApp.port_retries=0
 case $app in *notebook*) set -- "$@" --NotebookApp.port_retries=0 ;; esac
 [ "$root" = 1 ] && set -- "$@" --allow-root
-if command -v setsid >/dev/null 2>&1; then
+if [ -n "$job" ]; then
+  # A Slurm job: its batch script runs the server (see slurm_job.sh), from the handover
+  # directory it made: the plan, the token in a file of its own, then "go".
+  h=/tmp/jl-$(id -u)/job-$job
+  if ! { [ -d "$h" ] && [ -O "$h" ] && [ ! -L "$h" ]; }; then m fail handoff "$h"; exit 0; fi
+  : >"$log"
+  if ! {
+    {
+      printf '%s\n' "$log" "$(pwd)" "${JUPYTER_RUNTIME_DIR-}" "${JUPYTERLAB_WORKSPACES_DIR-}" "$#"
+      printf '%s\n' "$@"
+    } >"$h/plan" && printf '%s\n' "$JUPYTER_TOKEN" >"$h/token" && mv -f -- "$h/plan" "$h/go"
+  }; then
+    m fail handoff "$h"; exit 0
+  fi
+  i=0
+  while [ ! -s "$h/pid" ]; do
+    [ "$i" -ge 500 ] && { m fail handoff "$h (the job did not take it)"; exit 0; }
+    sleep 0.02 2>/dev/null || sleep 1
+    i=$((i + 1))
+  done
+  pid=$(cat "$h/pid")
+elif command -v setsid >/dev/null 2>&1; then
   setsid "$@" </dev/null >"$log" 2>&1 &
+  pid=$!
 else
   "$@" </dev/null >"$log" 2>&1 &
+  pid=$!
 fi
-pid=$!
 m started "$pid" "$log"
 # $limit counts rounds of 20 ms; the clock, where date can read it, keeps the rounds honest
 # (each round also costs the checks' own time).
