@@ -333,8 +333,8 @@ TEST(PlanStart, AnIdleTimeoutBecomesJupytersOwnCulling) {
   result.pid = 42;
   result.log = "/root/.local/state/jl/jupyter-8888.log";
   result.runtime = RuntimeInfo{};
-  auto record = jl::plan::started_record({"h", std::nullopt, "cont1", {}, {}}, spec, result, facts(),
-                                         nullptr, "tok", "2.0", "now");
+  auto record = jl::plan::started_record({"h", std::nullopt, "cont1", {}, {}}, spec, result,
+                                         facts(), nullptr, "tok", "2.0", "now");
   EXPECT_EQ(record.idle_timeout_s, 3600);
 }
 
