@@ -77,9 +77,12 @@ _jl() {
       -H?*) pass+=(-H "${w#-H}") ;;
       -F?*) pass+=(-F "${w#-F}") ;;
       --port | --dir | --app | --timeout | --idle-timeout | --local-port | -L | -n | --lines | \
-        --image | --gpus | --volume | --shm-size | --ipc | --user | --workdir | --env | --pull) ((i++)) ;;
-      # Before a command -v is --verbose; after start or up it is --volume, as -e is --env.
-      -v | -e) [[ $cmd == start || $cmd == up ]] && ((i++)) ;;
+        --image | --gpus | --volume | --shm-size | --ipc | --user | --workdir | --env | --pull | \
+        -p | --partition | --gres | -t | --time | -c | --cpus-per-task | --mem | -A | --account | \
+        --qos) ((i++)) ;;
+      # Before a command -v is --verbose and -q --quiet; after start or up -v is --volume, as -e
+      # is --env and -q --qos.
+      -v | -e | -q) [[ $cmd == start || $cmd == up ]] && ((i++)) ;;
       -*) ;;
       *)
         if [[ -z $cmd ]]; then
@@ -123,8 +126,9 @@ _jl() {
     --gpus) values="all" ;;
     --idle-timeout) values="30m 1h 2h 8h" ;;
     --port | --dir | --timeout | --local-port | -L | -n | --lines | --image | --volume | \
-      --shm-size | --workdir | --env) return 0 ;;
-    -v | -e)
+      --shm-size | --workdir | --env | -p | --partition | --gres | -t | --time | -c | \
+      --cpus-per-task | --mem | -A | --account | --qos) return 0 ;;
+    -v | -e | -q)
       [[ $cmd == start || $cmd == up ]] && return 0
       opt=
       ;;
@@ -150,17 +154,19 @@ _jl() {
   local options=
   local create="--image --gpus -v --volume --shm-size --ipc --user --workdir -e --env --pull
     --start-container"
+  local slurm="--slurm --no-wait -p --partition --gres -t --time -c --cpus-per-task --mem
+    -A --account -q --qos"
   case $cmd in
-    start) options="--port --dir --app --timeout --idle-timeout $create" ;;
-    up) options="--port --dir --app --timeout --idle-timeout $create --no-browser --local-port
-      --foreground" ;;
+    start) options="--port --dir --app --timeout --idle-timeout $create $slurm" ;;
+    up) options="--port --dir --app --timeout --idle-timeout $create $slurm --no-browser
+      --local-port --foreground" ;;
     rm) options="--force" ;;
     open) options="--no-browser --local-port --foreground" ;;
     forward) options="-L --local-port --foreground" ;;
     stop | close) options="--all" ;;
     status | ls) options="--show-token" ;;
     logs) options="-f --follow -n --lines" ;;
-    doctor) options="--port" ;;
+    doctor) options="--port --slurm -p --partition" ;;
   esac
   if [[ $cur == -* ]]; then
     _jl_reply "$options -h --help" "$cur"

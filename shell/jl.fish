@@ -51,10 +51,12 @@ function __jl_parse
         end
         switch $t
             case -H --host -F --ssh-config --port --dir --app --timeout --idle-timeout --local-port \
-                -L -n --lines --image --gpus --volume --shm-size --ipc --user --workdir --env --pull
+                -L -n --lines --image --gpus --volume --shm-size --ipc --user --workdir --env --pull \
+                -p --partition --gres -t --time -c --cpus-per-task --mem -A --account --qos
                 set skip 1
-            case -v -e
-                # Before a command -v is --verbose; after start or up it is --volume (-e: --env).
+            case -v -e -q
+                # Before a command -v is --verbose and -q --quiet; after start or up -v is
+                # --volume (-e: --env, -q: --qos).
                 if contains -- $cmd start up
                     set skip 1
                 end
@@ -133,6 +135,15 @@ complete -c jl -n '__jl_in start up' -l workdir -x -d 'Working directory in the 
 complete -c jl -n '__jl_in start up' -s e -l env -x -d 'Set K=V in the container'
 complete -c jl -n '__jl_in start up' -l pull -x -a 'missing always never' -d 'When to pull the image'
 complete -c jl -n '__jl_in start up' -l start-container -d 'Start the container if it is stopped'
+complete -c jl -n '__jl_in start up' -l slurm -d 'Run Jupyter in a Slurm job (the host is a login node)'
+complete -c jl -n '__jl_in start up' -l no-wait -d 'Submit the job, print its id and return'
+complete -c jl -n '__jl_in start up' -s p -l partition -x -d 'The job\'s partition'
+complete -c jl -n '__jl_in start up' -l gres -x -d 'Generic resources, e.g. gpu:1'
+complete -c jl -n '__jl_in start up' -s t -l time -x -d 'Time limit: MM, H:MM:SS or D-H:MM:SS'
+complete -c jl -n '__jl_in start up' -s c -l cpus-per-task -x -d 'CPUs for the job'
+complete -c jl -n '__jl_in start up' -l mem -x -d 'Memory for the job, e.g. 16G'
+complete -c jl -n '__jl_in start up' -s A -l account -x -d 'The account to charge'
+complete -c jl -n '__jl_in start up' -s q -l qos -x -d 'The quality of service'
 complete -c jl -n '__jl_in rm' -l force -d 'Remove it although jl did not create it'
 complete -c jl -n '__jl_in up open' -l no-browser -d 'Do not open a browser'
 complete -c jl -n '__jl_in up open forward' -l local-port -x -d 'Local port'
@@ -143,6 +154,8 @@ complete -c jl -n '__jl_in status ls' -l show-token -d 'Show the whole token'
 complete -c jl -n '__jl_in logs' -s f -l follow -d 'Keep printing what Jupyter logs'
 complete -c jl -n '__jl_in logs' -s n -l lines -x -d 'How many lines to show'
 complete -c jl -n '__jl_in doctor' -l port -x -d 'Container port to check'
+complete -c jl -n '__jl_in doctor' -l slurm -d 'Check the host as a Slurm login node'
+complete -c jl -n '__jl_in doctor' -s p -l partition -x -d 'The partition to check (with --slurm)'
 
 # Their arguments.
 complete -c jl -n '__jl_arg start up rm' -a '(__jl_ask containers)' -d 'Running container'

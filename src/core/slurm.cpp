@@ -627,6 +627,32 @@ std::string pending_words(const Job& job) {
   return out;
 }
 
+std::optional<std::string> never_starts(const Job& job) {
+  if (!job.pending()) {
+    return std::nullopt;
+  }
+  const std::string& r = job.reason;
+  if (r == "PartitionTimeLimit") {
+    return r + ": the time asked for is over the partition's limit";
+  }
+  if (r == "PartitionNodeLimit") {
+    return r + ": the nodes asked for are over the partition's limit";
+  }
+  if (r == "InvalidAccount" || r == "InvalidQOS") {
+    return r + ": Slurm does not let this account or QOS run here";
+  }
+  if (r == "BadConstraints") {
+    return r + ": no node has what the job asks for";
+  }
+  if (r == "DependencyNeverSatisfied") {
+    return r + ": the job it depends on will not end as asked";
+  }
+  if (r.ends_with("PerJobLimit") || r.ends_with("PerJob")) {
+    return r + ": the job asks for more than the account's or QOS's per-job limit";
+  }
+  return std::nullopt;
+}
+
 std::string ended_words(const Job& job) {
   if (!job.known && !job.reason.empty()) {
     return fmt::format("job {}: Slurm did not answer ({})", job.id, job.reason);
@@ -640,16 +666,14 @@ std::string ended_words(const Job& job) {
     out += " after " + format_elapsed(job.elapsed);
   }
   std::vector<std::string> more;
+  // Only reasons that tell how it ended: the reason field keeps the last one it waited for
+  // (Resources, Priority, AssocGrpGRES), which says nothing about its end.
   const auto& why = job.reason;
-  const bool says_nothing = why.empty() || why == "None" || why == "(null)" ||
-                            (job.state == "TIMEOUT" && why == "TimeLimit");
-  if (!says_nothing) {
-    if (why == "NodeDown") {
-      more.push_back(job.node.empty() ? std::string("its node down")
-                                      : fmt::format("node {} down", job.node));
-    } else {
-      more.push_back(why);
-    }
+  if (why == "NodeDown") {
+    more.push_back(job.node.empty() ? std::string("its node down")
+                                    : fmt::format("node {} down", job.node));
+  } else if (why == "JobLaunchFailure" || why == "Prolog" || why.starts_with("launch failed")) {
+    more.push_back(why);
   }
   if ((job.state == "FAILED" || job.state == "COMPLETED") && !job.exit_code.empty() &&
       job.exit_code != "0:0") {

@@ -147,6 +147,13 @@ Placement::Prepared SlurmJob::prepare(ssh::Deadline deadline, const PullWatch& w
       if (m_last.ended() || !m_last.known) {
         require_running();
       }
+      if (auto never = slurm::never_starts(m_last)) {
+        throw Error(Exit::usage,
+                    fmt::format("job {} cannot start as asked: {}{}", m_job_id, *never,
+                                m_submitted ? " (cancelled it)" : ""),
+                    "change the options (jl doctor --slurm shows the partition's and the "
+                    "account's limits)");
+      }
       const std::string words =
           fmt::format("job {} {}", m_job_id,
                       m_last.running() ? "RUNNING, waiting for its node's address"
@@ -210,6 +217,15 @@ PendingStart SlurmJob::probe_for_start(ssh::Deadline deadline) {
   }
   r.exec_ok = true;
   r.exec_error.clear();
+  // Only the server this job runs is this session's: the node's other jobs (this user's other
+  // sessions) have theirs in the same runtime directory.
+  long long own = 0;
+  for (const auto& section : probe::split_sections(process.out(), nonce)) {
+    if (section.kind == "job-server" && !section.args.empty()) {
+      own = text::parse_int(section.args.front(), 1, 1LL << 40).value_or(0);
+    }
+  }
+  std::erase_if(r.servers, [own](const jupyter::RuntimeInfo& server) { return server.pid != own; });
   // The job is the place: the server listens on the node's address, which the login node
   // reaches.
   probe::ContainerInfo info;

@@ -78,7 +78,7 @@ for mode in bc plain; do
   bash_complete $mode "jl -v --"
   expect_contains " $GOT " " --ssh-config " "global options before the command"
   bash_complete $mode "jl up --"
-  expect_eq "$GOT" "--app --dir --env --foreground --gpus --help --idle-timeout --image --ipc --local-port --no-browser --port --pull --shm-size --start-container --timeout --user --volume --workdir" "options of up"
+  expect_eq "$GOT" "--account --app --cpus-per-task --dir --env --foreground --gpus --gres --help --idle-timeout --image --ipc --local-port --mem --no-browser --no-wait --partition --port --pull --qos --shm-size --slurm --start-container --time --timeout --user --volume --workdir" "options of up"
   bash_complete $mode "jl logs -"
   expect_eq "$GOT" "--follow --help --lines -f -h -n" "options of logs"
   bash_complete $mode "jl start --app "

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=$root/build-fuzz
 cxx=${JL_FUZZ_CXX:-clang++-14}
-targets=(jupyter config state inspect probe http sshcfg sshwords agent container gpus pull mux helper)
+targets=(jupyter config state inspect probe http sshcfg sshwords agent container gpus pull mux helper slurm)
 
 # clang with libFuzzer, and what the rest of the tree needs to configure.
 if ! command -v "$cxx" >/dev/null 2>&1 || ! dpkg -s libclang-rt-14-dev >/dev/null 2>&1; then

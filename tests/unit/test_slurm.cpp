@@ -957,3 +957,35 @@ INSTANTIATE_TEST_SUITE_P(Shells, SlurmScripts, ::testing::Values("/bin/dash", "/
                          });
 
 }  // namespace
+
+TEST(SlurmJob, TheReasonItWaitedForSaysNothingOfItsEnd) {
+  // sacct keeps the last reason the job waited for; it is not why the job ended.
+  auto job = jl::slurm::parse_job_state(
+      "@@N squeue 1\nslurm_load_jobs error: Invalid job id specified\n"
+      "@@N sacct\n76|NODE_FAIL|00:01:10|2026-12-07T19:52:00|2026-12-07T19:53:10|jltb-node2|"
+      "AssocGrpGRES|0:0|00:30:00|gpu\n@@N scontrol\n@@N end\n",
+      "N", "76");
+  EXPECT_TRUE(job.from_accounting);
+  EXPECT_EQ(jl::slurm::ended_words(job), "job 76 ended: NODE_FAIL after 0:01:10");
+}
+
+TEST(SlurmJob, PendingForEverOrOnlyWaiting) {
+  jl::slurm::Job job;
+  job.id = "9";
+  job.known = true;
+  job.state = "PENDING";
+  for (const char* waits : {"Resources", "Priority", "AssocGrpGRES", "QOSGrpCpuLimit", "None"}) {
+    job.reason = waits;
+    EXPECT_EQ(jl::slurm::never_starts(job), std::nullopt) << waits;
+  }
+  for (const char* never : {"PartitionTimeLimit", "AssocMaxWallDurationPerJobLimit",
+                            "QOSMaxGRESPerJob", "InvalidAccount", "BadConstraints"}) {
+    job.reason = never;
+    auto words = jl::slurm::never_starts(job);
+    ASSERT_TRUE(words.has_value()) << never;
+    EXPECT_TRUE(words->starts_with(std::string(never) + ": ")) << *words;
+  }
+  job.state = "RUNNING";
+  job.reason = "PartitionTimeLimit";
+  EXPECT_EQ(jl::slurm::never_starts(job), std::nullopt);
+}

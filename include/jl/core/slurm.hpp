@@ -99,6 +99,11 @@ std::string find_job_command(std::string_view nonce, std::string_view name);
 // 2026-12-07T20:15:00" (no start when Slurm does not know one).
 std::string pending_words(const Job& job);
 
+// For a pending job whose reason means it can never start as asked (a time limit over the
+// partition's, a per-job limit of the account or QOS, an invalid account): Slurm's reason and
+// what it means. Nothing for a job that only waits (Resources, Priority, a group limit).
+std::optional<std::string> never_starts(const Job& job);
+
 // For a job that ended: "job 42 ended: TIMEOUT after 1:00:00" (the reason and exit code when
 // they tell more: "job 42 ended: NODE_FAIL after 0:02:11 (node jltb-node1 down)").
 std::string ended_words(const Job& job);

@@ -10,6 +10,9 @@ for a in jupyter-lab jupyter-notebook jupyter-server; do
   p=$(command -v "$a" 2>/dev/null) && m app "$a" "$p"
 done
 m runtime-dir "$(runtime_dir)"
+# In a Slurm job: the pid of the server this job runs, if any (a node's other jobs may run
+# servers of the same user, whose runtime files sit beside this one's).
+if [ -n "$job" ]; then m job-server "$(cat "/tmp/jl-$(id -u)/job-$job/pid" 2>/dev/null)"; fi
 live_servers_all
 m tcp
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
