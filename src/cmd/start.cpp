@@ -523,6 +523,15 @@ void resolve_start(Context& ctx, StartOptions& o, const std::string& host) {
   o.idle_timeout_s = s.idle_timeout.value;
   o.resolved = true;
   o.slurm = o.slurm_flag || s.scheduler.value == "slurm";
+  if (!o.slurm) {
+    // `jl up lab` after `jl up lab --slurm`: the session's job, not a container.
+    auto state = ctx.store().load();
+    if (const auto* known = state.find(host, o.container);
+        known != nullptr && !known->job_id.empty()) {
+      o.slurm = true;
+      o.attach_only = true;
+    }
+  }
   if (o.slurm) {
     slurm::JobOptions& j = o.job;
     j.partition = s.partition.value;
@@ -575,7 +584,9 @@ StartOutcome start_on(Context& ctx, ssh::Session& session, const std::string& ho
   remote::SlurmJob* job = nullptr;
   std::unique_ptr<remote::Placement> place;
   if (o.slurm) {
-    auto made = std::make_unique<remote::SlurmJob>(host, o.container, std::string{}, o.job);
+    auto made = std::make_unique<remote::SlurmJob>(
+        host, o.container, std::string{},
+        o.attach_only ? std::nullopt : std::optional<slurm::JobOptions>(o.job));
     job = made.get();
     place = std::move(made);
   } else {

@@ -138,7 +138,8 @@ Placement::Prepared SlurmJob::prepare(ssh::Deadline deadline, const PullWatch& w
   // Until the job runs, an interrupt (or an end of the wait) cancels the job this process
   // submitted: nothing is left in the queue to burn the group's hours.
   try {
-    auto pause = 250ms;
+    // A job that can run starts within a second or two: ask often at first, then less.
+    std::chrono::milliseconds pause = 100ms;
     while (true) {
       query(deadline);
       if (m_last.running() && !m_last.node_addr.empty()) {
@@ -165,11 +166,15 @@ Placement::Prepared SlurmJob::prepare(ssh::Deadline deadline, const PullWatch& w
         }
       }
       if (ssh::Clock::now() + pause >= deadline) {
-        throw Error(Exit::timeout, fmt::format("job {} was still {} when jl stopped waiting",
-                                               m_job_id, slurm::pending_words(m_last)));
+        throw Error(Exit::timeout,
+                    fmt::format("job {} was still {} when jl stopped waiting{}", m_job_id,
+                                slurm::pending_words(m_last), m_submitted ? " (cancelled it)" : ""),
+                    fmt::format("for a long queue: jl up {} --slurm --no-wait, then jl up {} "
+                                "--slurm once it runs (squeue -j ID shows Slurm's estimate)",
+                                m_name, m_name));
       }
       std::this_thread::sleep_for(pause);
-      pause = std::min<std::chrono::milliseconds>(pause * 2, 2s);
+      pause = std::min<std::chrono::milliseconds>(pause * 3 / 2, 2s);
     }
   } catch (const Error&) {
     if (m_submitted) {

@@ -126,6 +126,8 @@ expect_eq "$(curl -s -o /dev/null -m 10 -w '%{http_code}' "$url_a") $(curl -s -o
 js up two-a --slurm -p cpu --no-browser -- --nodelist=jltb-node3
 expect_contains "$OUT" "reusing it" "jl up again reuses the job's server"
 expect_eq "$(live_jobs jl-two-a)" "$(field two-a job_id)" "and its job, without a second one"
+js up two-a --no-browser
+expect_contains "$OUT" "reusing it" "jl up NAME without --slurm attaches to the session's job"
 
 log "== a job that waits for a GPU, then runs"
 HOLDER=$(hold_gpu)
@@ -191,6 +193,10 @@ expect_contains "$row" "$EXT_JOB CANCELLED" "the JOB column too"
 js open two-b --no-browser
 expect_rc 4 "jl open of an ended job fails"
 expect_contains "$ERR" "job $EXT_JOB ended: CANCELLED" "naming the end"
+js up two-b --no-browser
+expect_rc 4 "jl up without --slurm does not submit a new job for it"
+expect_contains "$ERR" "no job jl-two-b of yours" "it says there is none"
+expect_eq "$(live_jobs jl-two-b)" "" "and none was submitted"
 
 log "== bad options: Slurm's own answer, in seconds"
 js up bad --slurm -p nosuch
@@ -212,6 +218,31 @@ expect_rc 2 "a time Slurm does not read"
 expect_contains "$ERR" "invalid --time '1h'" "refused before anything is sent"
 expect_eq "$(live_jobs jl-bad)" "" "no job was left"
 
+log "== the config file makes a host's sessions Slurm jobs; jl doctor --slurm"
+mkdir -p "$XDG_CONFIG_HOME/jl"
+printf '{"hosts": {"%s": {"scheduler": "slurm", "partition": "cpu", "time": "5"}}}\n' "$S" \
+  >"$XDG_CONFIG_HOME/jl/config.json"
+js config show cfgjob
+expect_contains "$(printf '%s\n' "$OUT" | grep -E '^ *scheduler ')" "slurm    " "jl config show: the scheduler from the config file"
+js up cfgjob --no-browser
+expect_rc 0 "jl up without --slurm, the config file's scheduler"
+CFG_JOB=$(field cfgjob job_id)
+expect_eq "$(squeue -h -j "$CFG_JOB" -o '%P %l')" "cpu 5:00" "in the config file's partition, with its time limit"
+js --json status cfgjob
+expect_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; j=json.load(sys.stdin)[0]["job"]; print(j["id"], j["state"], j["node"])')" \
+  "$CFG_JOB RUNNING jltb-node3" "jl --json status: the job"
+js stop cfgjob
+expect_rc 0 "jl stop cfgjob"
+js doctor --slurm -p gpu
+expect_contains "$OUT" "partition gpu is up: 2 nodes" "jl doctor: the partition"
+expect_contains "$OUT" "account $JL_TESTBED_SLURM_ACCOUNT:" "jl doctor: the account and its limits"
+expect_contains "$OUT" "slurm-wlm 22.05" "jl doctor: Slurm's version"
+js doctor --slurm -p nosuch
+expect_rc 1 "jl doctor with an unknown partition fails"
+expect_contains "$OUT" "no partition 'nosuch'" "naming it"
+expect_contains "$OUT" "gpu, cpu" "and the partitions there"
+rm -f "$XDG_CONFIG_HOME/jl/config.json"
+
 log "== the 1-minute time limit: TIMEOUT, reported, the tunnel stops"
 left=$((T_SHORT + 150 - $(date +%s)))
 wait_for "$left" '[ "$(acct_state "$SHORT_JOB")" = TIMEOUT ]' && pass "sacct: job $SHORT_JOB TIMEOUT" || fail "job $SHORT_JOB is $(acct_state "$SHORT_JOB")"
@@ -221,7 +252,7 @@ expect_contains "$row" "job $SHORT_JOB ended: TIMEOUT after 0:01:" "jl status: T
 expect_contains "$(field short tunnel_note)" "job $SHORT_JOB ended: TIMEOUT" "the tunnel's note names it"
 
 log "== slurmd killed on the node: reported, not retried for ever"
-js up nodefail --slurm -p gpu -- --nodelist=jltb-node2
+js up nodefail --slurm -p gpu --no-browser -- --nodelist=jltb-node2
 expect_rc 0 "jl up nodefail on jltb-node2"
 NF_JOB=$(field nodefail job_id)
 on_exit "$JL_TESTBED up"
@@ -230,6 +261,16 @@ wait_for 60 '[ "$(acct_state "$NF_JOB")" = NODE_FAIL ]' && pass "sacct: NODE_FAI
 wait_for 25 'tunnel_ended nodefail' && pass "the tunnel stopped" || fail "the tunnel still runs"
 row=$(status_line nodefail)
 expect_contains "$row" "job $NF_JOB ended: NODE_FAIL" "jl status names the node failure"
+# Every session whose job ran on that node: its tunnel ended with a note, none is left dead.
+for name in ahead nodefail; do
+  if [ "$(field "$name" node)" = jltb-node2 ]; then
+    wait_for 25 "tunnel_ended $name" && pass "the tunnel of $name ended" || fail "the tunnel of $name did not end"
+    expect_contains "$(field "$name" tunnel_note)" "NODE_FAIL" "the note of $name names the end"
+  fi
+done
+if [ "$FAILS" -gt 0 ]; then
+  for f in "$XDG_STATE_HOME"/jl/tunnels/*.log; do log "--- $f"; tail -n 25 "$f" >&2; done
+fi
 js stop --all
 expect_rc 0 "jl stop --all"
 expect_eq "$(squeue -h -u "$U" -o %i | tr '\n' ' ')" "" "no job of $U is left"

@@ -30,6 +30,9 @@ struct StartOptions {
   // force (resolve_start).
   bool slurm = false;
   slurm::JobOptions job;
+  // A Slurm session is recorded under this name, and neither --slurm nor the config file asks
+  // for a job: jl up attaches to its live job, and never submits one.
+  bool attach_only = false;
   // The settings in force, from flags, environment, config file and defaults (resolve_start).
   std::optional<int> port;         // default: 8888, or the next free one
   std::optional<std::string> dir;  // default: the container's working directory
