@@ -398,6 +398,10 @@ TEST(ParseConfig, WrongValuesNameTheirPath) {
       {R"({"hosts": {"h": {"port": -1}}})", "\"hosts.h.port\""},
       {R"({"hosts": {"h": {"containers": {"c": {"app": 1}}}}})", "\"hosts.h.containers.c.app\""},
       {R"({"containers": {"c": []}})", "\"containers.c\""},
+      {R"({"scheduler": "kubernetes"})", "\"scheduler\""},
+      {R"({"hosts": {"h": {"cpus_per_task": 0}}})", "\"hosts.h.cpus_per_task\""},
+      {R"({"partition": 4})", "\"partition\""},
+      {R"({"sbatch_args": "--exclusive"})", "\"sbatch_args\""},
   };
   for (const auto& [text, path] : cases) {
     try {
@@ -645,3 +649,39 @@ TEST(ResolveSession, CreationSettingsComeFromTheirLayers) {
                                          "proj1"),
                jl::Error);
 }
+
+namespace {
+
+TEST(ResolveSession, ASlurmHostAndItsJobOptions) {
+  const auto file = jl::parse_config(
+      R"({"partition": "cpu",
+          "hosts": {"cluster": {"scheduler": "slurm", "partition": "gpu", "gres": "gpu:1",
+                                "time": "2:00:00", "cpus_per_task": 8, "mem": "32G",
+                                "account": "lab", "qos": "normal",
+                                "sbatch_args": ["--exclude=node7"],
+                                "containers": {"big": {"gres": "gpu:4"}}}}})",
+      "cfg");
+  auto s = jl::resolve_session({}, Env(), file, "cluster", "lab");
+  EXPECT_EQ(s.scheduler.value, "slurm");
+  EXPECT_EQ(s.scheduler.origin, "hosts.cluster.scheduler");
+  EXPECT_EQ(s.partition.value, "gpu");
+  EXPECT_EQ(s.gres.value, "gpu:1");
+  EXPECT_EQ(s.time.value, "2:00:00");
+  EXPECT_EQ(s.cpus_per_task.value, 8);
+  EXPECT_EQ(s.mem.value, "32G");
+  EXPECT_EQ(s.account.value, "lab");
+  EXPECT_EQ(s.qos.value, "normal");
+  EXPECT_EQ(s.sbatch_args.value, std::vector<std::string>{"--exclude=node7"});
+  EXPECT_EQ(jl::resolve_session({}, Env(), file, "cluster", "big").gres.value, "gpu:4");
+  // Another host: Docker, and the top level's partition.
+  auto other = jl::resolve_session({}, Env(), file, "gpubox", "lab");
+  EXPECT_EQ(other.scheduler.value, "docker");
+  EXPECT_EQ(other.scheduler.source, Source::none);
+  EXPECT_EQ(other.partition.value, "cpu");
+  // A flag beats the file.
+  jl::SessionFlags flags;
+  flags.profile.partition = "debug";
+  EXPECT_EQ(jl::resolve_session(flags, Env(), file, "cluster", "lab").partition.value, "debug");
+}
+
+}  // namespace
