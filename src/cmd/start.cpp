@@ -437,6 +437,24 @@ void validate_start(const StartOptions& o) {
   }
 }
 
+namespace {
+
+// The first setting of making a container that is given (its flag), GPUs included or not;
+// nothing when none is.
+const char* creation_setting(const StartOptions::Create& c, bool gpus) {
+  return gpus && c.gpus       ? "--gpus"
+         : !c.volumes.empty() ? "-v"
+         : c.shm_size         ? "--shm-size"
+         : c.ipc              ? "--ipc"
+         : c.user             ? "--user"
+         : c.workdir          ? "--workdir"
+         : !c.env.empty()     ? "-e"
+         : c.pull             ? "--pull"
+                              : nullptr;
+}
+
+}  // namespace
+
 remote::Recipe recipe_of(const StartOptions& o) {
   const auto& c = o.create;
   remote::Recipe recipe;
@@ -449,15 +467,7 @@ remote::Recipe recipe_of(const StartOptions& o) {
                               c.image_origin),
                   "leave out --image (or set \"scheduler\": \"docker\" for this container)");
     }
-    const char* given = !c.volumes.empty() ? "-v"
-                        : c.shm_size       ? "--shm-size"
-                        : c.ipc            ? "--ipc"
-                        : c.user           ? "--user"
-                        : c.workdir        ? "--workdir"
-                        : !c.env.empty()   ? "-e"
-                        : c.pull           ? "--pull"
-                                           : nullptr;
-    if (given != nullptr) {
+    if (const char* given = creation_setting(c, false); given != nullptr) {
       throw Error(Exit::usage,
                   fmt::format("{} applies to a container jl creates, not to a Slurm job", given),
                   "leave it out; sbatch's own options go after --");
@@ -477,16 +487,7 @@ remote::Recipe recipe_of(const StartOptions& o) {
     recipe.pull = *pull;
   }
   if (!c.image) {
-    const char* given = c.gpus               ? "--gpus"
-                        : !c.volumes.empty() ? "-v"
-                        : c.shm_size         ? "--shm-size"
-                        : c.ipc              ? "--ipc"
-                        : c.user             ? "--user"
-                        : c.workdir          ? "--workdir"
-                        : !c.env.empty()     ? "-e"
-                        : c.pull             ? "--pull"
-                                             : nullptr;
-    if (given != nullptr) {
+    if (const char* given = creation_setting(c, true); given != nullptr) {
       throw Error(Exit::usage,
                   fmt::format("{} applies to a container jl creates: give --image too", given),
                   fmt::format("jl up {} --image IMAGE {} ..., or set the image in config.json "

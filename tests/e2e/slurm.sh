@@ -216,6 +216,12 @@ expect_within 15 "the refusal"
 js up bad --slurm --time 1h
 expect_rc 2 "a time Slurm does not read"
 expect_contains "$ERR" "invalid --time '1h'" "refused before anything is sent"
+js up bad --slurm --image busybox:1
+expect_rc 2 "--image with --slurm"
+expect_contains "$ERR" "a Slurm job runs Jupyter on its node" "refused: jl makes no container in a job"
+js up bad --slurm -v /data:/data
+expect_rc 2 "-v with --slurm"
+expect_contains "$ERR" "not to a Slurm job" "refused, naming the flag"
 expect_eq "$(live_jobs jl-bad)" "" "no job was left"
 
 log "== the config file makes a host's sessions Slurm jobs; jl doctor --slurm"

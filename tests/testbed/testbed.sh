@@ -1143,23 +1143,27 @@ stop_registry() { stop_pid_running_with "$REGISTRY_PID" "$REGISTRY_CONFIG"; }
 
 registry_answers() { curl -sf -m 5 "http://127.0.0.1:$1/v2/" >/dev/null 2>&1; }
 
-pick_registry_port() {
-  local p
-  if [[ -s $REGISTRY_PORT_FILE ]]; then
-    p=$(<"$REGISTRY_PORT_FILE")
+# A free port on 127.0.0.1 for a daemon of the bed: the one in FILE when it is still free,
+# else the first free one of the 200 from FIRST.
+pick_free_port() { # FILE FIRST
+  local file=$1 first=$2 p
+  if [[ -s $file ]]; then
+    p=$(<"$file")
     if [[ $p =~ ^[0-9]+$ ]] && port_free "$p"; then
       printf '%s\n' "$p"
       return
     fi
   fi
-  for ((p = REGISTRY_FIRST_PORT; p < REGISTRY_FIRST_PORT + 200; p++)); do
+  for ((p = first; p < first + 200; p++)); do
     if port_free "$p"; then
       printf '%s\n' "$p"
       return
     fi
   done
-  die "no free TCP port in $REGISTRY_FIRST_PORT..$((REGISTRY_FIRST_PORT + 199)) on 127.0.0.1"
+  die "no free TCP port in $first..$((first + 199)) on 127.0.0.1"
 }
+
+pick_registry_port() { pick_free_port "$REGISTRY_PORT_FILE" "$REGISTRY_FIRST_PORT"; }
 
 # The registry's tag of the pull image: the base image's id, so a new base is pushed anew.
 registry_tag() {
@@ -1562,23 +1566,7 @@ mariadb_answers() {
 }
 mariadb_up() { mariadb_pid >/dev/null && mariadb_answers; }
 
-pick_mariadb_port() {
-  local p
-  if [[ -s $SLURM_DB_PORT_FILE ]]; then
-    p=$(<"$SLURM_DB_PORT_FILE")
-    if [[ $p =~ ^[0-9]+$ ]] && port_free "$p"; then
-      printf '%s\n' "$p"
-      return
-    fi
-  fi
-  for ((p = SLURM_DB_FIRST_PORT; p < SLURM_DB_FIRST_PORT + 200; p++)); do
-    if port_free "$p"; then
-      printf '%s\n' "$p"
-      return
-    fi
-  done
-  die "no free TCP port in $SLURM_DB_FIRST_PORT..$((SLURM_DB_FIRST_PORT + 199)) on 127.0.0.1"
-}
+pick_mariadb_port() { pick_free_port "$SLURM_DB_PORT_FILE" "$SLURM_DB_FIRST_PORT"; }
 
 MARIADB_PORT=
 ensure_mariadb() {
