@@ -270,4 +270,17 @@ inline std::string inspect_line(bool running) {
   return std::string(running ? "true " : "false ") + j.dump() + "\n";
 }
 
+// A process's command line, its arguments joined by spaces; empty when it is gone.
+inline std::string cmdline_of(pid_t pid) {
+  try {
+    auto s = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    for (auto& c : s) {
+      c = c == '\0' ? ' ' : c;
+    }
+    return s;
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 }  // namespace jl_test

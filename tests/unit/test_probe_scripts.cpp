@@ -28,6 +28,7 @@ namespace {
 
 using jl::probe::Docker;
 using jl::probe::StartResult;
+using jl_test::cmdline_of;
 using jl_test::exists;
 using jl_test::inspect_line;
 using jl_test::kFakeDocker;
@@ -65,18 +66,6 @@ case ${FAKE_JUPYTER_MODE:-ready} in
     exec -a jupyter-lab-fake sleep 30;;
 esac
 )SH";
-
-std::string cmdline_of(pid_t pid) {
-  try {
-    auto s = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-    for (auto& c : s) {
-      c = c == '\0' ? ' ' : c;
-    }
-    return s;
-  } catch (const std::exception&) {
-    return {};
-  }
-}
 
 // Kills a detached test process at the end of a test if it is still there.
 struct KillAtEnd {

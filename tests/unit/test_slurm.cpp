@@ -29,6 +29,7 @@ namespace {
 
 using jl::slurm::Job;
 using jl::slurm::JobOptions;
+using jl_test::cmdline_of;
 using jl_test::exists;
 using jl_test::read_file;
 using jl_test::run_sh;
@@ -656,18 +657,6 @@ printf '{"base_url": "/", "hostname": "%s", "password": false, "pid": %d, "port"
 mv "$f.part" "$f"
 exec sleep 30
 )SH";
-
-std::string cmdline_of(pid_t pid) {
-  try {
-    auto s = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-    for (auto& c : s) {
-      c = c == '\0' ? ' ' : c;
-    }
-    return s;
-  } catch (const std::exception&) {
-    return {};
-  }
-}
 
 // Polls `done` every 10 ms for up to `limit`.
 template <typename F>
